@@ -1,0 +1,17 @@
+const fs = require('fs');
+const path = require('path');
+
+// Keep every temporary cloud assembly inside the project (and out of the system temp folder).
+const tmp = path.join(__dirname, '.tmp');
+fs.mkdirSync(tmp, { recursive: true });
+process.env.TMPDIR = tmp;
+
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  testTimeout: 120000,
+};

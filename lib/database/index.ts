@@ -1,0 +1,3 @@
+export * from './capacity';
+export * from './engine';
+export * from './proxied-database';

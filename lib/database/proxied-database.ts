@@ -1,0 +1,739 @@
+import {
+  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, Duration, IAspect, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
+} from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct, IConstruct } from 'constructs';
+import { DatabaseCapacity } from './capacity';
+import { DatabaseEngine, EngineFamily } from './engine';
+import { DatabaseNetwork } from '../network/database-network';
+import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
+import { appConcurrencyShare, explicitReservedConcurrency, isDerived } from '../private/concurrency';
+import {
+  defaultDatabasePort, logExports, maxAdminNameLength, maxUserNameLength, validateEngine,
+} from '../private/engine-rules';
+import { createKey } from '../private/keys';
+import { defaultMaxConnections, minimumProxyPercent } from '../private/max-connections';
+import {
+  PropValidationError, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
+} from '../private/validation';
+
+/**
+ * Properties of a ProxiedDatabase.
+ */
+export interface ProxiedDatabaseProps {
+  /** The network that places the database, its proxy and the functions that use it. */
+  readonly network: DatabaseNetwork;
+
+  /**
+   * The database engine.
+   *
+   * @default DatabaseEngine.auroraPostgres()
+   */
+  readonly engine?: DatabaseEngine;
+
+  /**
+   * Compute capacity. Serverless v2 is available for Aurora engines only.
+   *
+   * @default - DatabaseCapacity.serverlessV2() (0.5 to 4 ACU) for Aurora;
+   * DatabaseCapacity.provisioned(db.t4g.medium) for RDS instance engines
+   */
+  readonly capacity?: DatabaseCapacity;
+
+  /**
+   * Aurora readers (0 to 15) in other Availability Zones, each a failover
+   * target. Aurora engines only.
+   *
+   * @default 1
+   */
+  readonly readers?: number;
+
+  /**
+   * Run an RDS instance as Multi-AZ with a standby. RDS instance engines only.
+   *
+   * @default true
+   */
+  readonly multiAz?: boolean;
+
+  /**
+   * Name of the database created in the cluster or instance.
+   *
+   * @default 'app'
+   */
+  readonly databaseName?: string;
+
+  /**
+   * The admin (master) user name. The engine defaults ('postgres', 'admin')
+   * and reserved names are rejected.
+   *
+   * @default 'dbadmin'
+   */
+  readonly adminUsername?: string;
+
+  /**
+   * The port of the database itself (clients use the proxy, which listens on
+   * 5432 or 3306 whatever this is).
+   *
+   * @default - 5433 for PostgreSQL, 3307 for MySQL (not the engine default)
+   */
+  readonly databasePort?: number;
+
+  /**
+   * The database's `max_connections`, when it differs from the engine's
+   * default for the capacity (a custom parameter group) or cannot be derived
+   * (an instance class missing from this library's tables).
+   *
+   * @default - derived from the engine and capacity
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraPostgreSQL.Managing.html
+   */
+  readonly maxConnections?: number;
+
+  /**
+   * The share of `max_connections` the proxy may open (1 to 100). The rest is
+   * headroom for the secret rotation function, admin sessions and failover.
+   *
+   * @default 70
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-best-practices.configuration.html
+   */
+  readonly maxConnectionsPercent?: number;
+
+  /**
+   * The share of `max_connections` the proxy keeps open while idle (0 to
+   * `maxConnectionsPercent`).
+   *
+   * @default - half of maxConnectionsPercent
+   */
+  readonly maxIdleConnectionsPercent?: number;
+
+  /**
+   * How long a client waits for a pooled connection before the proxy returns
+   * a timeout error. It must stay below the timeout of every function that
+   * connects, so the function can answer instead of being cut off.
+   *
+   * @default - half the shortest timeout of the connected functions, at most
+   * 120 seconds (120 seconds when no function is connected)
+   */
+  readonly borrowTimeout?: Duration;
+
+  /**
+   * How long the proxy keeps an idle client connection (1 minute to 8
+   * hours). Keep it above any client-side idle timeout.
+   *
+   * @default Duration.minutes(30)
+   */
+  readonly idleClientTimeout?: Duration;
+
+  /**
+   * How the proxy authenticates to the database. `NONE` (the default) uses
+   * the admin secret; `IAM_AUTH` is end-to-end IAM authentication, where the
+   * proxy connects with IAM too and needs no secret (each database user must
+   * then be granted `rds_iam` or use `AWSAuthenticationPlugin`).
+   *
+   * @default rds.DefaultAuthScheme.NONE
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html
+   */
+  readonly defaultAuthScheme?: rds.DefaultAuthScheme;
+
+  /**
+   * How long automated backups are kept (1 to 35 days).
+   *
+   * @default Duration.days(7)
+   */
+  readonly backupRetention?: Duration;
+
+  /**
+   * Aurora MySQL backtrack window (0 to 72 hours). Aurora MySQL only.
+   *
+   * @default Duration.hours(24) for Aurora MySQL
+   */
+  readonly backtrackWindow?: Duration;
+
+  /**
+   * How often the admin secret is rotated (1 to 365 days).
+   *
+   * @default Duration.days(30)
+   */
+  readonly secretRotationInterval?: Duration;
+
+  /**
+   * Retention of the database and proxy log groups.
+   *
+   * @default - the network's log retention (one year unless set there)
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * What happens to the data when the database leaves the stack. `DESTROY`
+   * loses it and gets a warning.
+   *
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+
+  /**
+   * Protect the database from deletion. Turning it off gets a warning.
+   *
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+}
+
+/** A function connected through the proxy. */
+interface ProxyClient {
+  readonly fn: lambda.Function;
+  readonly dbUser: string;
+}
+
+/**
+ * A relational database behind RDS Proxy, secure by default: storage and
+ * secret encrypted with a customer-managed key, IAM database authentication,
+ * deletion protection, backups, log exports, a rotated admin secret, and a
+ * proxy that requires TLS and IAM authentication, with a pool sized from the
+ * engine's real `max_connections`.
+ *
+ * Functions connect with `connectFunction()` (or use `DatabaseFunction`),
+ * which opens the proxy port, grants `rds-db:connect` for one database user,
+ * and counts the function toward the pool.
+ */
+export class ProxiedDatabase extends Construct implements ec2.IConnectable {
+  /** Warning id for a setting that is legal but risky. */
+  public static readonly RISKY_SETTING_WARNING = 'cdk-serverless-rds:RiskySetting';
+  /** Warning id for functions whose reserved concurrency together exceeds the proxy pool. */
+  public static readonly POOL_OVERCOMMIT_WARNING = 'cdk-serverless-rds:PoolOvercommitted';
+
+  /** The engine. */
+  public readonly engine: DatabaseEngine;
+  /** The capacity. */
+  public readonly capacity: DatabaseCapacity;
+  /** The network this database lives in. */
+  public readonly network: DatabaseNetwork;
+  /** The Aurora cluster (Aurora engines). */
+  public readonly cluster?: rds.DatabaseCluster;
+  /** The RDS instance (RDS instance engines). */
+  public readonly instance?: rds.DatabaseInstance;
+  /** The proxy. */
+  public readonly proxy: rds.DatabaseProxy;
+  /** The role the proxy uses to read secrets (and, with end-to-end IAM, to connect). */
+  public readonly proxyRole: iam.Role;
+  /** The admin secret (generated, encrypted with `encryptionKey`, rotated). */
+  public readonly adminSecret: secretsmanager.ISecret;
+  /** The customer-managed key for storage and the admin secret. */
+  public readonly encryptionKey: kms.Key;
+  /** Security group of the database; only the proxy and the rotation function reach it. */
+  public readonly databaseSecurityGroup: ec2.SecurityGroup;
+  /** Security group of the secret rotation function. */
+  public readonly rotationSecurityGroup: ec2.SecurityGroup;
+  /** Connections of the proxy, on the engine port. */
+  public readonly connections: ec2.Connections;
+  /** The proxy endpoint clients connect to. */
+  public readonly endpoint: string;
+  /** The port clients connect to (the proxy's engine port). */
+  public readonly port: number;
+  /** The database's own port. */
+  public readonly databasePort: number;
+  /** Name of the application database. */
+  public readonly databaseName: string;
+  /** The admin user name. */
+  public readonly adminUsername: string;
+  /**
+   * The database's `max_connections` (given, or derived from engine and
+   * capacity); undefined when it cannot be known at synth.
+   */
+  public readonly maxConnections?: number;
+  /** The share of `max_connections` the proxy may use. */
+  public readonly maxConnectionsPercent: number;
+  /**
+   * How many database connections the proxy pool holds at most:
+   * `floor(maxConnections * maxConnectionsPercent / 100)`. Undefined when
+   * `maxConnections` is unknown at synth.
+   */
+  public readonly poolSize?: number;
+  /** The borrow timeout (a token when derived from connected functions). */
+  public readonly borrowTimeout: Duration;
+  /** The log groups of the database's exported logs, by log type. */
+  public readonly logGroups: { [logType: string]: logs.ILogGroup };
+  /** The log group of the proxy. */
+  public readonly proxyLogGroup: logs.ILogGroup;
+
+  private readonly clients: ProxyClient[] = [];
+  private readonly explicitBorrowTimeout?: Duration;
+  private readonly grantedProxyUsers = new Set<string>();
+  private readonly defaultAuthScheme: rds.DefaultAuthScheme;
+  /** The DbiResourceId or DbClusterResourceId that IAM database authentication ARNs use. */
+  private readonly dbResourceIdentifier: string;
+
+  constructor(scope: Construct, id: string, props: ProxiedDatabaseProps) {
+    super(scope, id);
+    this.network = props.network;
+    this.engine = props.engine ?? DatabaseEngine.auroraPostgres();
+    this.capacity = props.capacity ?? (this.engine.isAurora
+      ? DatabaseCapacity.serverlessV2()
+      : DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM)));
+    this.databaseName = props.databaseName ?? 'app';
+    this.adminUsername = props.adminUsername ?? 'dbadmin';
+    this.databasePort = props.databasePort ?? defaultDatabasePort(this.engine);
+    this.port = this.engine.proxyPort;
+    this.maxConnectionsPercent = props.maxConnectionsPercent ?? 70;
+    this.defaultAuthScheme = props.defaultAuthScheme ?? rds.DefaultAuthScheme.NONE;
+    this.explicitBorrowTimeout = props.borrowTimeout;
+    this.validateProps(props);
+
+    this.maxConnections = props.maxConnections ?? defaultMaxConnections(this.engine, this.capacity);
+    this.poolSize = this.maxConnections === undefined || Token.isUnresolved(this.maxConnections) || Token.isUnresolved(this.maxConnectionsPercent)
+      ? undefined
+      : Math.floor(this.maxConnections * this.maxConnectionsPercent / 100);
+    this.borrowTimeout = props.borrowTimeout ?? Duration.seconds(Lazy.number({ produce: () => this.derivedBorrowTimeoutSeconds() }));
+
+    // Retained: snapshots kept after the database is gone are useless without their key.
+    this.encryptionKey = createKey(this, 'Key', `Encrypts the storage, snapshots and admin secret of ${this.node.path}`);
+
+    const vpc = this.network.vpc;
+    this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
+      vpc, description: `Database of ${this.node.path}: reachable from its proxy and rotation function only`, allowAllOutbound: false,
+    });
+    const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
+      vpc, description: `RDS Proxy of ${this.node.path}: reachable from connected functions on the engine port`, allowAllOutbound: false,
+    });
+    this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
+      vpc, description: `Admin secret rotation function of ${this.node.path}`, allowAllOutbound: false,
+    });
+    this.network.allowEndpointAccess(this.rotationSecurityGroup);
+
+    const physicalId = databaseIdentifier(this);
+    const logRetention = props.logRetention ?? this.network.logRetention;
+    const logPrefix = this.engine.isAurora ? `/aws/rds/cluster/${physicalId}` : `/aws/rds/instance/${physicalId}`;
+    this.logGroups = {};
+    for (const logType of logExports(this.engine)) {
+      this.logGroups[logType] = this.createLogGroup(`${pascal(logType)}LogGroup`, `${logPrefix}/${logType}`, logRetention);
+    }
+
+    const credentials = rds.Credentials.fromGeneratedSecret(this.adminUsername, { encryptionKey: this.encryptionKey });
+    const monitoringRole = this.createMonitoringRole();
+    const common = {
+      vpc,
+      vpcSubnets: this.network.databaseSubnets,
+      securityGroups: [this.databaseSecurityGroup],
+      port: this.databasePort,
+      credentials,
+      storageEncrypted: true,
+      storageEncryptionKey: this.encryptionKey,
+      iamAuthentication: true,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+      cloudwatchLogsExports: logExports(this.engine),
+      monitoringInterval: Duration.seconds(60),
+      monitoringRole,
+      copyTagsToSnapshot: true,
+    };
+
+    const rotation = {
+      automaticallyAfter: props.secretRotationInterval ?? Duration.days(30),
+      vpcSubnets: this.network.databaseSubnets,
+      securityGroup: this.rotationSecurityGroup,
+    };
+    let target: rds.ProxyTarget;
+    let database: rds.DatabaseCluster | rds.DatabaseInstance;
+    if (this.engine.isAurora) {
+      database = this.cluster = this.createCluster(physicalId, common, props);
+      target = rds.ProxyTarget.fromCluster(this.cluster);
+      this.dbResourceIdentifier = this.cluster.clusterResourceIdentifier;
+      this.adminSecret = this.cluster.secret!;
+      this.cluster.addRotationSingleUser(rotation);
+    } else {
+      database = this.instance = this.createInstance(physicalId, common, props);
+      target = rds.ProxyTarget.fromInstance(this.instance);
+      this.dbResourceIdentifier = (this.instance.node.defaultChild as rds.CfnDBInstance).attrDbiResourceId;
+      this.adminSecret = this.instance.secret!;
+      this.instance.addRotationSingleUser(rotation);
+    }
+    for (const logGroup of Object.values(this.logGroups)) {
+      database.node.addDependency(logGroup);
+    }
+    const backups = props.backupRetention ?? Duration.days(7);
+    acknowledgeInPacks(database, ['HIPAA.Security', 'NIST.800.53.R5'], 'RDSInBackupPlan', this.engine.isAurora
+      ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key. The instances this rule looks at hold no data of their own.`
+      : `Automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key, protect the instance; an AWS Backup plan is an account-level choice on top.`);
+    Validations.of(database.node.findChild('RotationSingleUser')).acknowledge({
+      id: DatabaseNetwork.ENI_SHARING_WARNING,
+      reason: 'The rotation function connects to the database itself, which the functions of the app must not: its own security group keeps that reach off the shared function security group, at the cost of one ENI per subnet.',
+    });
+
+    const proxyName = Names.uniqueResourceName(this, { maxLength: 60, separator: '-' }).toLowerCase().replace(/[^a-z0-9-]/g, '');
+    this.proxyLogGroup = this.createLogGroup('ProxyLogGroup', `/aws/rds/proxy/${proxyName}`, logRetention);
+    this.proxyRole = new iam.Role(this, 'ProxyRole', {
+      assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
+      description: `RDS Proxy of ${this.node.path}`,
+    });
+    const endToEndIam = this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
+    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget: target,
+      dbProxyName: proxyName,
+      vpc,
+      vpcSubnets: this.network.databaseSubnets,
+      securityGroups: [proxySecurityGroup],
+      role: this.proxyRole,
+      secrets: endToEndIam ? undefined : [this.adminSecret],
+      defaultAuthScheme: endToEndIam ? rds.DefaultAuthScheme.IAM_AUTH : undefined,
+      requireTLS: true,
+      iamAuth: true,
+      debugLogging: false,
+      borrowTimeout: this.borrowTimeout,
+      idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
+      maxConnectionsPercent: this.maxConnectionsPercent,
+      maxIdleConnectionsPercent: props.maxIdleConnectionsPercent ?? Math.floor(this.maxConnectionsPercent / 2),
+    });
+    this.proxy.node.addDependency(this.proxyLogGroup);
+    this.endpoint = this.proxy.endpoint;
+
+    this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
+    acknowledgeInlinePolicies(this.proxyRole);
+    Aspects.of(this).add(new LiteralDatabasePort(database, this.databasePort), { priority: AspectPriority.MUTATING });
+
+    this.node.addValidation({ validate: () => this.validatePoolShare() });
+    Aspects.of(this).add({ visit: node => node === this && this.warnOnPoolOvercommit() });
+  }
+
+  /**
+   * Grant `rds-db:connect` through the proxy for exactly one database user.
+   * With end-to-end IAM authentication, also lets the proxy connect to the
+   * database as that user.
+   */
+  public grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant {
+    validateIdentifier(this, { prop: 'dbUser', value: dbUser, maxLength: maxUserNameLength(this.engine) });
+    if (this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH && !this.grantedProxyUsers.has(dbUser)) {
+      this.grantedProxyUsers.add(dbUser);
+      this.proxyRole.addToPrincipalPolicy(new iam.PolicyStatement({
+        actions: ['rds-db:connect'],
+        resources: [Stack.of(this).formatArn({
+          service: 'rds-db', resource: 'dbuser', resourceName: `${this.dbResourceIdentifier}/${dbUser}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        })],
+      }));
+    }
+    return this.proxy.grantConnect(grantee, dbUser);
+  }
+
+  /**
+   * Connect a Lambda function through the proxy as `dbUser`: opens the
+   * engine port from the function's security groups to the proxy, grants
+   * `rds-db:connect` for that user, and counts the function toward the pool
+   * share and the derived borrow timeout. Throws when the function's timeout
+   * is not above an explicit borrow timeout, or when its reserved concurrency
+   * is above the pool size.
+   */
+  public connectFunction(fn: lambda.Function, dbUser: string): iam.Grant {
+    const timeout = resolvedSeconds(fn.timeout) ?? 3;
+    const borrow = resolvedSeconds(this.explicitBorrowTimeout);
+    if (borrow !== undefined && timeout <= borrow) {
+      throw new PropValidationError(fn,
+        `timeout (${timeout} s) must be above the proxy's borrowTimeout (${borrow} s) of ${this.node.path}: raise the function's timeout or lower borrowTimeout, so the function can answer when no pooled connection is free`);
+    }
+    const reserved = explicitReservedConcurrency(fn.node.defaultChild as lambda.CfnFunction);
+    if (reserved !== undefined && this.poolSize !== undefined && reserved > this.poolSize) {
+      throw new PropValidationError(fn,
+        `reservedConcurrentExecutions (${reserved}) is above the ${this.poolSize} connections the proxy pool of ${this.node.path} can serve: lower reservedConcurrentExecutions or raise the database capacity or maxConnectionsPercent`);
+    }
+    this.connections.allowDefaultPortFrom(fn, 'Lambda function to RDS Proxy');
+    this.clients.push({ fn, dbUser });
+    return this.grantConnect(fn, dbUser);
+  }
+
+  /**
+   * The reserved concurrency a connected function gets by default: its fair
+   * share of the proxy pool after explicit reservations, and of the account's
+   * reservable concurrency after the app's other reservations. Undefined when
+   * the pool size is unknown at synth.
+   *
+   * @internal
+   */
+  public _derivedReservedConcurrency(): number | undefined {
+    if (this.poolSize === undefined) {
+      return undefined;
+    }
+    let explicit = 0;
+    let derived = 0;
+    for (const { fn } of this.clients) {
+      const resource = fn.node.defaultChild as lambda.CfnFunction;
+      if (isDerived(resource)) {
+        derived++;
+      } else {
+        explicit += explicitReservedConcurrency(resource) ?? 0;
+      }
+    }
+    const poolShare = Math.floor((this.poolSize - explicit) / Math.max(derived, 1));
+    return Math.min(poolShare, appConcurrencyShare(this));
+  }
+
+  private derivedBorrowTimeoutSeconds(): number {
+    const timeouts = this.clients.map(({ fn }) => resolvedSeconds(fn.timeout) ?? 3);
+    if (timeouts.length === 0) {
+      return 120;
+    }
+    return Math.max(1, Math.min(120, Math.floor(Math.min(...timeouts) / 2)));
+  }
+
+  private validatePoolShare(): string[] {
+    const derivedClients = this.clients.filter(({ fn }) => isDerived(fn.node.defaultChild as lambda.CfnFunction));
+    if (derivedClients.length === 0) {
+      return [];
+    }
+    const share = this._derivedReservedConcurrency();
+    if (share === undefined) {
+      return [`the proxy pool size is unknown at synth (maxConnections cannot be derived), so ${derivedClients.map(c => c.fn.node.path).join(', ')} cannot derive reservedConcurrentExecutions: set maxConnections on the database or reservedConcurrentExecutions on each function`];
+    }
+    if (share < 1) {
+      return [`${derivedClients.length} function(s) derive their reserved concurrency from a proxy pool of ${this.poolSize} connections and the account's reservable concurrency, which leaves them ${share}: raise the database capacity or set reservedConcurrentExecutions explicitly`];
+    }
+    return [];
+  }
+
+  private validateProps(props: ProxiedDatabaseProps): void {
+    validateEngine(this, this.engine, this.capacity);
+    const capacity = this.capacity;
+    if (capacity.isServerless) {
+      validateNumber(this, { prop: 'capacity.minCapacity', value: capacity.minCapacity, min: 0, max: 256, step: 0.5, unit: ' ACU' });
+      validateNumber(this, { prop: 'capacity.maxCapacity', value: capacity.maxCapacity, min: 1, max: 256, step: 0.5, unit: ' ACU' });
+      if (capacity.minCapacity === 0) {
+        throw new PropValidationError(this,
+          'capacity.minCapacity (0 ACU) turns on auto-pause, which does not work behind RDS Proxy (the proxy keeps connections open, and a paused target is unavailable): use a minCapacity of 0.5 or more');
+      }
+      const [min, max] = [capacity.minCapacity!, capacity.maxCapacity!];
+      if (!Token.isUnresolved(min) && !Token.isUnresolved(max) && min > max) {
+        throw new PropValidationError(this,
+          `capacity.minCapacity (${min} ACU) must not exceed capacity.maxCapacity (${max} ACU): lower minCapacity or raise maxCapacity`);
+      }
+    }
+    if (this.engine.isAurora) {
+      if (props.multiAz !== undefined) {
+        throw new PropValidationError(this, 'multiAz applies to RDS instance engines only: for Aurora, set readers (each reader is a failover target in another zone)');
+      }
+      validateNumber(this, { prop: 'readers', value: props.readers, min: 0, max: 15, integer: true });
+    } else if (props.readers !== undefined) {
+      throw new PropValidationError(this, `readers (${props.readers}) applies to Aurora engines only: for ${this.engine.displayName}, use multiAz`);
+    }
+    if (props.backtrackWindow !== undefined && !(this.engine.isAurora && this.engine.family === EngineFamily.MYSQL)) {
+      throw new PropValidationError(this, `backtrackWindow applies to Aurora MySQL only, not ${this.engine.displayName}: remove it`);
+    }
+    validateDuration(this, { prop: 'backtrackWindow', value: props.backtrackWindow, min: Duration.seconds(0), max: Duration.hours(72) });
+    validateIdentifier(this, { prop: 'databaseName', value: props.databaseName, maxLength: 63 });
+    if (props.databaseName !== undefined && !Token.isUnresolved(props.databaseName)
+      && ['postgres', 'template0', 'template1', 'rdsadmin', 'mysql', 'sys', 'information_schema', 'performance_schema'].includes(props.databaseName.toLowerCase())) {
+      throw new PropValidationError(this, `databaseName ('${props.databaseName}') is a system database: choose another name, e.g. 'app'`);
+    }
+    validateIdentifier(this, { prop: 'adminUsername', value: props.adminUsername, maxLength: maxAdminNameLength(this.engine), rejectReserved: true });
+    validateNumber(this, { prop: 'databasePort', value: props.databasePort, min: 1150, max: 65535, integer: true });
+    validateNumber(this, { prop: 'maxConnections', value: props.maxConnections, min: 1, max: 100000, integer: true });
+    validateNumber(this, { prop: 'maxConnectionsPercent', value: props.maxConnectionsPercent, min: 1, max: 100, integer: true });
+    const percent = this.maxConnectionsPercent;
+    const minimumPercent = minimumProxyPercent(capacity);
+    if (minimumPercent !== undefined && !Token.isUnresolved(percent) && percent < minimumPercent) {
+      throw new PropValidationError(this,
+        `maxConnectionsPercent (${percent}) is below the ${minimumPercent} that AWS recommends for RDS Proxy on ${capacity.instanceType}: `
+        + (minimumPercent === 100 ? 'this class leaves no headroom; use db.t4g.medium or larger' : `raise maxConnectionsPercent to ${minimumPercent} or use a larger instance class`));
+    }
+    if (!Token.isUnresolved(percent) && percent > 90) {
+      this.warn(`maxConnectionsPercent (${percent}) leaves under 10% of max_connections for the rotation function, admin sessions and failover: keep it at 90 or below unless every client goes through the proxy`);
+    }
+    validateNumber(this, { prop: 'maxIdleConnectionsPercent', value: props.maxIdleConnectionsPercent, min: 0, max: Token.isUnresolved(percent) ? 100 : percent, integer: true });
+    validateDuration(this, { prop: 'borrowTimeout', value: props.borrowTimeout, min: Duration.seconds(1), max: Duration.seconds(300) });
+    validateDuration(this, { prop: 'idleClientTimeout', value: props.idleClientTimeout, min: Duration.minutes(1), max: Duration.hours(8) });
+    validateDuration(this, { prop: 'backupRetention', value: props.backupRetention, min: Duration.days(1), max: Duration.days(35) });
+    if (props.backupRetention && !props.backupRetention.isUnresolved() && !Number.isInteger(props.backupRetention.toHours() / 24)) {
+      throw new PropValidationError(this, `backupRetention (${props.backupRetention.toHumanString()}) must be whole days: use Duration.days(n)`);
+    }
+    validateDuration(this, { prop: 'secretRotationInterval', value: props.secretRotationInterval, min: Duration.days(1), max: Duration.days(365) });
+    if (!capacity.isServerless && props.maxConnections === undefined
+      && !Token.isUnresolved(capacity.instanceType!.toString()) && defaultMaxConnections(this.engine, capacity) === undefined) {
+      throw new PropValidationError(this,
+        `capacity instance class ${capacity.instanceType} is not in this library's max_connections tables, so the proxy pool cannot be sized: set maxConnections to the database's max_connections`);
+    }
+    if (props.removalPolicy === RemovalPolicy.DESTROY) {
+      this.warn('removalPolicy is DESTROY: removing the database from the stack deletes its data without a final snapshot; use RemovalPolicy.SNAPSHOT or RETAIN for data you keep');
+    }
+    if (props.deletionProtection === false) {
+      this.warn('deletionProtection is off: a stack deletion or replacement can delete the database; leave it on outside throwaway environments');
+    }
+  }
+
+  /**
+   * Each function's reservation fits the pool (checked on connect) and
+   * derived reservations share what is left, so only explicit reservations
+   * can add up to more than the pool. The proxy then queues borrowers, which
+   * is legal but can end in borrow timeouts.
+   */
+  private warnOnPoolOvercommit(): void {
+    const explicit = this.clients
+      .map(({ fn }) => ({ fn, reserved: explicitReservedConcurrency(fn.node.defaultChild as lambda.CfnFunction) }))
+      .filter((c): c is { fn: lambda.Function; reserved: number } => c.reserved !== undefined);
+    const total = explicit.reduce((sum, c) => sum + c.reserved, 0);
+    if (this.poolSize !== undefined && total > this.poolSize) {
+      Annotations.of(this).addWarningV2(ProxiedDatabase.POOL_OVERCOMMIT_WARNING,
+        `The reserved concurrency of the connected functions adds up to ${total} (${explicit.map(c => `${c.fn.node.path}: ${c.reserved}`).join(', ')}), `
+        + `above the proxy pool of ${this.poolSize} connections: at peak, clients wait up to the borrow timeout for a connection. `
+        + 'Lower their reservedConcurrentExecutions or raise the database capacity.');
+    }
+  }
+
+  private warn(message: string): void {
+    Annotations.of(this).addWarningV2(ProxiedDatabase.RISKY_SETTING_WARNING, message);
+  }
+
+  private createLogGroup(id: string, logGroupName: string, retention: logs.RetentionDays): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      logGroupName,
+      retention,
+      encryptionKey: this.network.logEncryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  private createMonitoringRole(): iam.Role {
+    const role = new iam.Role(this, 'MonitoringRole', {
+      assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
+      description: `Enhanced Monitoring of ${this.node.path}`,
+    });
+    // The statements of the AWS managed AmazonRDSEnhancedMonitoringRole, narrowed to the one log group RDS writes to.
+    const stack = Stack.of(this);
+    const logGroupArn = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: 'RDSOSMetrics', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
+      resources: [logGroupArn],
+    }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
+      resources: [`${logGroupArn}:log-stream:*`],
+    }));
+    acknowledgeInlinePolicies(role);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]',
+      reason: 'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.',
+    });
+    return role;
+  }
+
+  private createCluster(clusterIdentifier: string, common: DatabaseCommonProps, props: ProxiedDatabaseProps): rds.DatabaseCluster {
+    const capacity = this.capacity;
+    const instanceProps = { publiclyAccessible: false, autoMinorVersionUpgrade: true };
+    const instance = (id: string, isWriter: boolean): rds.IClusterInstance => capacity.isServerless
+      ? rds.ClusterInstance.serverlessV2(id, { ...instanceProps, scaleWithWriter: !isWriter ? true : undefined })
+      : rds.ClusterInstance.provisioned(id, { ...instanceProps, instanceType: capacity.instanceType! });
+    const readers = props.readers ?? 1;
+    const isMysql = this.engine.family === EngineFamily.MYSQL;
+    return new rds.DatabaseCluster(this, 'Cluster', {
+      ...common,
+      engine: this.engine.clusterEngine!,
+      clusterIdentifier,
+      defaultDatabaseName: this.databaseName,
+      writer: instance('Writer', true),
+      readers: Array.from({ length: Token.isUnresolved(readers) ? 1 : readers }, (_, i) => instance(`Reader${i + 1}`, false)),
+      serverlessV2MinCapacity: capacity.minCapacity,
+      serverlessV2MaxCapacity: capacity.maxCapacity,
+      backup: { retention: props.backupRetention ?? Duration.days(7) },
+      backtrackWindow: isMysql ? props.backtrackWindow ?? Duration.hours(24) : undefined,
+      parameterGroup: isMysql ? new rds.ParameterGroup(this, 'ClusterParameters', {
+        engine: this.engine.clusterEngine!,
+        description: `Audit and slow query logging for ${this.node.path}`,
+        parameters: MYSQL_AUDIT_PARAMETERS,
+      }) : undefined,
+    });
+  }
+
+  private createInstance(instanceIdentifier: string, common: DatabaseCommonProps, props: ProxiedDatabaseProps): rds.DatabaseInstance {
+    const isMysql = this.engine.family === EngineFamily.MYSQL;
+    return new rds.DatabaseInstance(this, 'Instance', {
+      ...common,
+      engine: this.engine.instanceEngine!,
+      instanceIdentifier,
+      instanceType: this.capacity.instanceType!,
+      databaseName: this.databaseName,
+      multiAz: props.multiAz ?? true,
+      publiclyAccessible: false,
+      autoMinorVersionUpgrade: true,
+      allocatedStorage: 20,
+      maxAllocatedStorage: 100,
+      storageType: rds.StorageType.GP3,
+      backupRetention: props.backupRetention ?? Duration.days(7),
+      parameterGroup: isMysql ? new rds.ParameterGroup(this, 'Parameters', {
+        engine: this.engine.instanceEngine!,
+        description: `Slow query logging for ${this.node.path}`,
+        parameters: MYSQL_SLOW_QUERY_PARAMETERS,
+      }) : undefined,
+      optionGroup: isMysql ? new rds.OptionGroup(this, 'Options', {
+        engine: this.engine.instanceEngine!,
+        description: `Audit logging for ${this.node.path}`,
+        configurations: [{ name: 'MARIADB_AUDIT_PLUGIN', settings: { SERVER_AUDIT_EVENTS: 'CONNECT,QUERY_DDL,QUERY_DCL' } }],
+      }) : undefined,
+    });
+  }
+}
+
+type DatabaseCommonProps = {
+  vpc: ec2.IVpc;
+  vpcSubnets: ec2.SubnetSelection;
+  securityGroups: ec2.ISecurityGroup[];
+  port: number;
+  credentials: rds.Credentials;
+  storageEncrypted: boolean;
+  storageEncryptionKey: kms.IKey;
+  iamAuthentication: boolean;
+  deletionProtection: boolean;
+  removalPolicy: RemovalPolicy;
+  cloudwatchLogsExports: string[];
+  monitoringInterval: Duration;
+  monitoringRole: iam.IRole;
+  copyTagsToSnapshot: boolean;
+};
+
+const MYSQL_SLOW_QUERY_PARAMETERS = { slow_query_log: '1', long_query_time: '2', log_output: 'FILE' };
+const MYSQL_AUDIT_PARAMETERS = {
+  ...MYSQL_SLOW_QUERY_PARAMETERS,
+  server_audit_logging: '1',
+  server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL',
+};
+
+/**
+ * A stable, valid cluster or instance identifier (lowercase letters, digits
+ * and single hyphens, a letter first, at most 63 characters) derived from the
+ * construct path. It is fixed so that the log groups can exist, with
+ * retention and encryption, before RDS starts exporting to them.
+ */
+function databaseIdentifier(scope: IConstruct): string {
+  const raw = Names.uniqueResourceName(scope, { maxLength: 60, separator: '-' }).toLowerCase();
+  const clean = raw.replace(/[^a-z0-9-]/g, '').replace(/-+/g, '-').replace(/^[^a-z]+/, '').replace(/-$/, '');
+  return clean.length > 0 ? clean : 'db';
+}
+
+/**
+ * The L2 database constructs render their default port as a GetAtt of the
+ * endpoint port, so security group rules opened with it (proxy and rotation
+ * function to database) carry a token instead of the port, which reviewers
+ * cannot read and cdk-nag's port rules cannot evaluate. The port is fixed at
+ * synth, so the rules get it as a literal.
+ */
+class LiteralDatabasePort implements IAspect {
+  private readonly endpointPort: string;
+
+  constructor(private readonly database: rds.DatabaseCluster | rds.DatabaseInstance, private readonly port: number) {
+    const resource = database.node.defaultChild as CfnResource;
+    this.endpointPort = JSON.stringify({ 'Fn::GetAtt': [Stack.of(database).getLogicalId(resource), 'Endpoint.Port'] });
+  }
+
+  public visit(node: IConstruct): void {
+    if (!(node instanceof ec2.CfnSecurityGroupIngress || node instanceof ec2.CfnSecurityGroupEgress)) {
+      return;
+    }
+    const stack = Stack.of(this.database);
+    if (JSON.stringify(stack.resolve(node.fromPort)) === this.endpointPort && JSON.stringify(stack.resolve(node.toPort)) === this.endpointPort) {
+      node.fromPort = this.port;
+      node.toPort = this.port;
+    }
+  }
+}
+
+function pascal(value: string): string {
+  return value.charAt(0).toUpperCase() + value.slice(1);
+}
