@@ -6,6 +6,7 @@ import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { acknowledgeSynchronousInvocation } from './acknowledgements';
 import { DatabaseFunction, DatabaseNetwork, ProxiedDatabase } from '../../lib';
 
 /**
@@ -39,10 +40,7 @@ export class ReferenceApiStack extends Stack {
       id: DatabaseFunction.ADMIN_USER_WARNING,
       reason: 'The reference stack has no database bootstrap yet: the admin user is the only user that exists after deploy, and it reaches the database only through the proxy with an IAM token.',
     });
-    const synchronousOnly = 'API Gateway invokes the function synchronously and returns its errors to the caller; a dead-letter queue only ever receives failed asynchronous invocations, which this function never gets.';
-    for (const id of ['Serverless-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ']) {
-      Validations.of(this.itemsFunction.lambdaFunction).acknowledge({ id, reason: synchronousOnly });
-    }
+    acknowledgeSynchronousInvocation(this.itemsFunction);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: this.network.logRetention,

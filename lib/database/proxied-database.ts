@@ -203,6 +203,8 @@ interface ProxyClient {
 export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   /** Warning id for a setting that is legal but risky. */
   public static readonly RISKY_SETTING_WARNING = 'cdk-serverless-rds:RiskySetting';
+  /** Warning id for a rotation function that cannot reach Secrets Manager. */
+  public static readonly ROTATION_UNREACHABLE_WARNING = 'cdk-serverless-rds:RotationUnreachable';
   /** Warning id for functions whose reserved concurrency together exceeds the proxy pool. */
   public static readonly POOL_OVERCOMMIT_WARNING = 'cdk-serverless-rds:PoolOvercommitted';
 
@@ -303,6 +305,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       vpc, description: `Admin secret rotation function of ${this.node.path}`, allowAllOutbound: false,
     });
     this.network.allowEndpointAccess(this.rotationSecurityGroup);
+    this.warnIfRotationUnreachable();
 
     const physicalId = databaseIdentifier(this);
     const logRetention = props.logRetention ?? this.network.logRetention;
@@ -578,6 +581,22 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     }
   }
 
+  /**
+   * The rotation function runs in the database subnets and calls Secrets
+   * Manager; from isolated subnets it can only do so through an endpoint.
+   */
+  private warnIfRotationUnreachable(): void {
+    const vpc = this.network.vpc;
+    const isolated = new Set(vpc.isolatedSubnets.map(subnet => subnet.subnetId));
+    const inIsolatedSubnets = vpc.selectSubnets(this.network.databaseSubnets).subnetIds.every(id => isolated.has(id));
+    if (inIsolatedSubnets && !this.network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
+      Annotations.of(this).addWarningV2(ProxiedDatabase.ROTATION_UNREACHABLE_WARNING,
+        'The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint in this network, so rotation fails '
+        + 'unless the VPC has one: keep Secrets Manager in the network\'s interfaceEndpoints, or, when the VPC provides its own endpoint, let '
+        + `rotationSecurityGroup reach it on 443 and acknowledge '${ProxiedDatabase.ROTATION_UNREACHABLE_WARNING}'.`);
+    }
+  }
+
   private warn(message: string): void {
     Annotations.of(this).addWarningV2(ProxiedDatabase.RISKY_SETTING_WARNING, message);
   }
@@ -623,9 +642,10 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       : rds.ClusterInstance.provisioned(id, { ...instanceProps, instanceType: capacity.instanceType! });
     const readers = props.readers ?? 1;
     const isMysql = this.engine.family === EngineFamily.MYSQL;
+    const engine = this.engine.clusterEngine!;
     return new rds.DatabaseCluster(this, 'Cluster', {
       ...common,
-      engine: this.engine.clusterEngine!,
+      engine,
       clusterIdentifier,
       defaultDatabaseName: this.databaseName,
       writer: instance('Writer', true),
@@ -634,11 +654,11 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       serverlessV2MaxCapacity: capacity.maxCapacity,
       backup: { retention: props.backupRetention ?? Duration.days(7) },
       backtrackWindow: isMysql ? props.backtrackWindow ?? Duration.hours(24) : undefined,
-      parameterGroup: isMysql ? new rds.ParameterGroup(this, 'ClusterParameters', {
-        engine: this.engine.clusterEngine!,
-        description: `Audit and slow query logging for ${this.node.path}`,
-        parameters: MYSQL_AUDIT_PARAMETERS,
-      }) : undefined,
+      parameterGroup: new rds.ParameterGroup(this, 'ClusterParameters', {
+        engine,
+        description: `TLS-only connections${isMysql ? ', audit and slow query logging' : ''} for ${this.node.path}`,
+        parameters: isMysql ? { ...MYSQL_TLS_PARAMETERS, ...MYSQL_LOG_PARAMETERS, ...MYSQL_AUDIT_PARAMETERS } : POSTGRES_TLS_PARAMETERS,
+      }),
     });
   }
 
@@ -657,11 +677,11 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       maxAllocatedStorage: 100,
       storageType: rds.StorageType.GP3,
       backupRetention: props.backupRetention ?? Duration.days(7),
-      parameterGroup: isMysql ? new rds.ParameterGroup(this, 'Parameters', {
+      parameterGroup: new rds.ParameterGroup(this, 'Parameters', {
         engine: this.engine.instanceEngine!,
-        description: `Slow query logging for ${this.node.path}`,
-        parameters: MYSQL_SLOW_QUERY_PARAMETERS,
-      }) : undefined,
+        description: `TLS-only connections${isMysql ? ' and slow query logging' : ''} for ${this.node.path}`,
+        parameters: isMysql ? { ...MYSQL_TLS_PARAMETERS, ...MYSQL_LOG_PARAMETERS } : POSTGRES_TLS_PARAMETERS,
+      }),
       optionGroup: isMysql ? new rds.OptionGroup(this, 'Options', {
         engine: this.engine.instanceEngine!,
         description: `Audit logging for ${this.node.path}`,
@@ -688,12 +708,12 @@ type DatabaseCommonProps = {
   copyTagsToSnapshot: boolean;
 };
 
-const MYSQL_SLOW_QUERY_PARAMETERS = { slow_query_log: '1', long_query_time: '2', log_output: 'FILE' };
-const MYSQL_AUDIT_PARAMETERS = {
-  ...MYSQL_SLOW_QUERY_PARAMETERS,
-  server_audit_logging: '1',
-  server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL',
-};
+/** Every connection to the database, the proxy's and the rotation function's included, must use TLS. */
+const POSTGRES_TLS_PARAMETERS = { 'rds.force_ssl': '1' };
+const MYSQL_TLS_PARAMETERS = { require_secure_transport: 'ON' };
+const MYSQL_LOG_PARAMETERS = { slow_query_log: '1', long_query_time: '2', log_output: 'FILE' };
+/** Connections and schema and privilege changes, not every statement (that would log data). */
+const MYSQL_AUDIT_PARAMETERS = { server_audit_logging: '1', server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL' };
 
 /**
  * A stable, valid cluster or instance identifier (lowercase letters, digits

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -251,6 +251,20 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       sid: 'DescribeNetwork',
       actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
       resources: ['*'],
+    }));
+    // Lambda needs these actions to manage the ENIs; the function's own code never does. Calls made
+    // with the function's credentials carry lambda:SourceFunctionArn, so this denies them to the code.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'DenyEniActionsToFunctionCode',
+      effect: iam.Effect.DENY,
+      actions: [
+        'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets',
+        'ec2:DetachNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses',
+      ],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'lambda:SourceFunctionArn': stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+      },
     }));
     acknowledgeInlinePolicies(this.role);
     Validations.of(this.role).acknowledge(

@@ -1,10 +1,10 @@
-import { Annotations, Arn, ArnFormat, Aspects, Aws, IAspect, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, Aspects, Aws, CfnResource, IAspect, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { acknowledgeInlinePolicies } from '../private/acknowledgements';
+import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
 import { eniCombinations, placementOf } from '../private/eni-placement';
 import { createKey } from '../private/keys';
 import { PropValidationError, validateNumber } from '../private/validation';
@@ -198,7 +198,7 @@ export class DatabaseNetwork extends Construct {
       }
     }
     validateNumber(this, { prop: 'maxAzs', value: props.maxAzs, min: 2, max: 6, integer: true });
-    validateNumber(this, { prop: 'natGateways', value: props.natGateways, min: 0, max: props.maxAzs ?? 6, integer: true });
+    validateNumber(this, { prop: 'natGateways', value: props.natGateways, min: 0, max: props.maxAzs ?? 2, integer: true });
   }
 
   private createLogKey(): kms.Key {
@@ -224,7 +224,8 @@ export class DatabaseNetwork extends Construct {
     const natGateways = props.natGateways ?? 0;
     const subnetConfiguration: ec2.SubnetConfiguration[] = natGateways > 0
       ? [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+        // Only the NAT gateways live here; they use Elastic IPs, so nothing needs an automatic public IP.
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
         { name: 'Functions', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
         { name: 'Database', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
       ]
@@ -236,14 +237,49 @@ export class DatabaseNetwork extends Construct {
       subnetConfiguration,
       restrictDefaultSecurityGroup: true,
     });
-    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
-    if (provider) {
-      Validations.of(provider).acknowledge({
-        id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
-        reason: 'aws-cdk-lib\'s deploy-time provider that removes the rules of the VPC\'s default security group. It only calls the EC2 API, reads no data, and runs during deployments only; inside this VPC (no NAT, no EC2 endpoint) it could not reach the EC2 API.',
-      });
+    this.hardenDefaultSecurityGroupProvider();
+    for (const subnet of vpc.publicSubnets) {
+      acknowledgeInPacks(subnet, ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'], 'VPCNoUnrestrictedRouteToIGW',
+        'Public subnets exist only when natGateways > 0 and hold only the NAT gateways, whose default route to the internet gateway is how functions reach the internet; functions, proxy and database may not be placed in them (checked at synth).');
     }
     return vpc;
+  }
+
+  /**
+   * `restrictDefaultSecurityGroup` removes the rules of the VPC's default
+   * security group with a stack-wide aws-cdk-lib provider function. Out of
+   * the box its role carries the AWS managed AWSLambdaBasicExecutionRole
+   * (logs on every log group) and it logs to an unencrypted group kept
+   * forever. Here it logs to an encrypted group with retention, and its role
+   * may write to that group only.
+   */
+  private hardenDefaultSecurityGroupProvider(): void {
+    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    if (!provider || provider.node.tryFindChild('LogGroup')) {
+      return;
+    }
+    const role = provider.node.findChild('Role') as CfnResource;
+    const handler = provider.node.findChild('Handler') as CfnResource;
+    const logGroup = new logs.LogGroup(provider, 'LogGroup', {
+      retention: this.logRetention,
+      encryptionKey: this.logEncryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    role.addPropertyDeletionOverride('ManagedPolicyArns');
+    const policy = new iam.CfnPolicy(provider, 'LogPolicy', {
+      policyName: 'WriteOwnLogGroup',
+      roles: [role.ref],
+      policyDocument: new iam.PolicyDocument({
+        statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] })],
+      }),
+    });
+    handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
+    handler.addResourceDependency(policy);
+    acknowledgeInlinePolicies(policy);
+    Validations.of(provider).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+      reason: 'aws-cdk-lib\'s deploy-time provider that removes the rules of the VPC\'s default security group. It only calls the EC2 API, reads no data, and runs during deployments only; inside this VPC (no NAT, no EC2 endpoint) it could not reach the EC2 API.',
+    });
   }
 
   private createFlowLog(): ec2.FlowLog {

@@ -1,0 +1,12 @@
+import { Validations } from 'aws-cdk-lib';
+import { DatabaseFunction } from '../../lib';
+
+const SYNCHRONOUS_ONLY = 'The function is only invoked synchronously (by API Gateway), which returns its errors to the caller; '
+  + 'a dead-letter queue only ever receives failed asynchronous invocations, which this function never gets.';
+
+/** Acknowledge the dead-letter-queue rules for a function that is only invoked synchronously. */
+export function acknowledgeSynchronousInvocation(fn: DatabaseFunction): void {
+  for (const id of ['Serverless-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ']) {
+    Validations.of(fn.lambdaFunction).acknowledge({ id, reason: SYNCHRONOUS_ONLY });
+  }
+}

@@ -1,0 +1,566 @@
+import { CfnParameter, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import {
+  DatabaseCapacity, DatabaseEngine, DatabaseNetwork, EngineFamily, ProxiedDatabase, ProxiedDatabaseProps,
+} from '../lib';
+import { template, testStack, TestAppOptions } from './support/app';
+
+type Options = Omit<ProxiedDatabaseProps, 'network'>;
+
+function database(options: Options = {}, appOptions: TestAppOptions = {}) {
+  const stack = testStack(appOptions);
+  const network = new DatabaseNetwork(stack, 'Network');
+  const db = new ProxiedDatabase(stack, 'Database', { network, ...options });
+  return { stack, network, db };
+}
+
+function inlineFunction(stack: Stack, id: string, network: DatabaseNetwork, props: Partial<lambda.FunctionProps> = {}) {
+  return new lambda.Function(stack, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    vpc: network.vpc,
+    vpcSubnets: network.functionSubnets,
+    securityGroups: [network.functionSecurityGroup],
+    ...props,
+  });
+}
+
+const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
+
+describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
+  const { stack, db } = database();
+  const t = template(stack);
+
+  test('creates an encrypted, IAM-authenticated, protected Aurora PostgreSQL cluster on a non-default port', () => {
+    t.hasResource('AWS::RDS::DBCluster', {
+      Properties: {
+        Engine: 'aurora-postgresql',
+        EngineVersion: '17.9',
+        DBClusterIdentifier: Match.stringLikeRegexp('^test-database-[0-9a-f]{8}$'),
+        DatabaseName: 'app',
+        MasterUsername: 'dbadmin',
+        Port: 5433,
+        StorageEncrypted: true,
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+        EnableIAMDatabaseAuthentication: true,
+        DeletionProtection: true,
+        BackupRetentionPeriod: 7,
+        CopyTagsToSnapshot: true,
+        EnableCloudwatchLogsExports: ['postgresql'],
+        ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
+      },
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+    });
+    expect(db.engine.family).toBe(EngineFamily.POSTGRESQL);
+    expect(db.cluster).toBeDefined();
+    expect(db.instance).toBeUndefined();
+  });
+
+  test('runs a Serverless v2 writer and one reader, private, with Enhanced Monitoring', () => {
+    t.resourceCountIs('AWS::RDS::DBInstance', 2);
+    t.allResourcesProperties('AWS::RDS::DBInstance', {
+      DBInstanceClass: 'db.serverless',
+      PubliclyAccessible: false,
+      AutoMinorVersionUpgrade: true,
+      MonitoringInterval: 60,
+      MonitoringRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseMonitoringRole'), 'Arn'] },
+    });
+  });
+
+  test('the monitoring role has no managed policy and writes only to RDSOSMetrics', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'monitoring.rds.amazonaws.com' } })] },
+      ManagedPolicyArns: Match.absent(),
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({ Action: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'], Resource: { 'Fn::Join': ['', Match.arrayWith([':log-group:RDSOSMetrics'])] } }),
+          Match.objectLike({ Resource: { 'Fn::Join': ['', Match.arrayWith([':log-group:RDSOSMetrics:log-stream:*'])] } }),
+        ],
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('DatabaseMonitoringRole') }],
+    });
+    t.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  test('generates the admin secret encrypted with the database key and rotates it every 30 days', () => {
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"dbadmin"}' }),
+    });
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
+    t.hasResourceProperties('AWS::Serverless::Application', {
+      Parameters: Match.objectLike({
+        vpcSecurityGroupIds: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseRotationSecurityGroup'), 'GroupId'] },
+        kmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+      }),
+    });
+  });
+
+  test('requires TLS for every connection to the database', () => {
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Family: 'aurora-postgresql17', Parameters: Match.exact({ 'rds.force_ssl': '1' }) });
+    t.hasResourceProperties('AWS::RDS::DBCluster', { DBClusterParameterGroupName: { Ref: Match.stringLikeRegexp('DatabaseClusterParameters') } });
+  });
+
+  test('the database key rotates and is retained', () => {
+    t.hasResource('AWS::KMS::Key', {
+      Properties: { EnableKeyRotation: true, Description: Match.stringLikeRegexp('storage, snapshots and admin secret') },
+      DeletionPolicy: 'Retain',
+    });
+  });
+
+  test('creates the log groups before the cluster exports to them, encrypted and kept one year', () => {
+    const identifier = stack.resolve((db.cluster!.node.defaultChild as rds.CfnDBCluster).dbClusterIdentifier);
+    t.hasResource('AWS::Logs::LogGroup', {
+      Properties: { LogGroupName: `/aws/rds/cluster/${identifier}/postgresql`, RetentionInDays: 365, KmsKeyId: Match.anyValue() },
+      DeletionPolicy: 'Retain',
+    });
+    t.hasResource('AWS::RDS::DBCluster', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('DatabasePostgresqlLogGroup')]) });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/rds/proxy/test-database-') });
+    expect(Object.keys(db.logGroups)).toEqual(['postgresql']);
+  });
+
+  test('fronts the cluster with a proxy that requires TLS and IAM auth, without debug logging', () => {
+    t.hasResourceProperties('AWS::RDS::DBProxy', {
+      EngineFamily: 'POSTGRESQL',
+      RequireTLS: true,
+      DebugLogging: false,
+      IdleClientTimeout: 1800,
+      Auth: [{ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: Match.stringLikeRegexp('DatabaseClusterSecretAttachment') } }],
+      DefaultAuthScheme: Match.absent(),
+    });
+  });
+
+  test('sizes the pool at 70% of max_connections, idles half of it, and waits 120 s without connected functions', () => {
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { MaxConnectionsPercent: 70, MaxIdleConnectionsPercent: 35, ConnectionBorrowTimeout: 120 },
+    });
+    expect(db.maxConnections).toBe(823);
+    expect(db.maxConnectionsPercent).toBe(70);
+    expect(db.poolSize).toBe(576);
+  });
+
+  test('only the proxy and the rotation function reach the database, on its literal port', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5433, ToPort: 5433,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseDatabaseSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxySecurityGroup'), 'GroupId'] },
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5433, ToPort: 5433,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseRotationSecurityGroup'), 'GroupId'] },
+    });
+    const ingress = t.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseDatabaseSecurityGroup'), 'GroupId'] } },
+    });
+    expect(Object.keys(ingress)).toHaveLength(2);
+    for (const resource of Object.values(t.findResources('AWS::EC2::SecurityGroupEgress'))) {
+      expect(typeof resource.Properties.FromPort).toBe('number');
+    }
+  });
+
+  test('exposes endpoint, ports, names and working connections on the engine port', () => {
+    expect(db.port).toBe(5432);
+    expect(db.databasePort).toBe(5433);
+    expect(db.databaseName).toBe('app');
+    expect(db.adminUsername).toBe('dbadmin');
+    expect(db.endpoint).toBe(db.proxy.endpoint);
+    expect(db.connections.defaultPort?.toString()).toBe('5432');
+  });
+});
+
+describe('ProxiedDatabase engines', () => {
+  test('Aurora MySQL: audit logging, backtrack, MySQL proxy, max_connections from the Serverless v2 table', () => {
+    const { stack, db } = database({ engine: DatabaseEngine.auroraMysql() });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBCluster', {
+      Engine: 'aurora-mysql',
+      EngineVersion: '8.0.mysql_aurora.3.12.0',
+      Port: 3307,
+      BacktrackWindow: 86400,
+      EnableCloudwatchLogsExports: ['audit', 'error', 'general', 'slowquery'],
+    });
+    t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
+      Parameters: Match.exact({
+        require_secure_transport: 'ON',
+        server_audit_logging: '1',
+        server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL',
+        slow_query_log: '1',
+        long_query_time: '2',
+        log_output: 'FILE',
+      }),
+    });
+    t.hasResourceProperties('AWS::RDS::DBProxy', { EngineFamily: 'MYSQL' });
+    expect(db.port).toBe(3306);
+    expect(db.maxConnections).toBe(135);
+    expect(db.poolSize).toBe(94);
+    expect(Object.keys(db.logGroups)).toEqual(['audit', 'error', 'general', 'slowquery']);
+  });
+
+  test('RDS for PostgreSQL: a Multi-AZ gp3 instance on db.t4g.medium', () => {
+    const { stack, db } = database({ engine: DatabaseEngine.postgres() });
+    const t = template(stack);
+    t.resourceCountIs('AWS::RDS::DBCluster', 0);
+    t.hasResourceProperties('AWS::RDS::DBParameterGroup', { Family: 'postgres17', Parameters: Match.exact({ 'rds.force_ssl': '1' }) });
+    t.hasResource('AWS::RDS::DBInstance', {
+      Properties: {
+        Engine: 'postgres',
+        EngineVersion: '17.9',
+        DBInstanceClass: 'db.t4g.medium',
+        MultiAZ: true,
+        StorageType: 'gp3',
+        StorageEncrypted: true,
+        EnableIAMDatabaseAuthentication: true,
+        DeletionProtection: true,
+        PubliclyAccessible: false,
+        Port: '5433',
+        EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+        MonitoringInterval: 60,
+        DBInstanceIdentifier: Match.stringLikeRegexp('^test-database-'),
+      },
+      DeletionPolicy: 'Snapshot',
+    });
+    expect(db.instance).toBeDefined();
+    // 4 GiB / 9531392
+    expect(db.maxConnections).toBe(450);
+    expect(db.poolSize).toBe(315);
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/rds/instance/test-database-.*/upgrade$') });
+  });
+
+  test('RDS for MySQL: audit plugin option group and slow query log', () => {
+    const { stack, db } = database({ engine: DatabaseEngine.mysql() });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBInstance', { Engine: 'mysql', EngineVersion: '8.0.46', Port: '3307' });
+    t.hasResourceProperties('AWS::RDS::OptionGroup', {
+      OptionConfigurations: [Match.objectLike({ OptionName: 'MARIADB_AUDIT_PLUGIN' })],
+    });
+    t.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Parameters: Match.exact({ require_secure_transport: 'ON', slow_query_log: '1', long_query_time: '2', log_output: 'FILE' }),
+    });
+    // 4 GiB / 12582880
+    expect(db.maxConnections).toBe(341);
+  });
+
+  test('provisioned Aurora PostgreSQL instances use the class formula', () => {
+    const { stack, db } = database({ capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE)) });
+    template(stack).allResourcesProperties('AWS::RDS::DBInstance', { DBInstanceClass: 'db.r6g.large' });
+    // 16 GiB / 9531392
+    expect(db.maxConnections).toBe(1802);
+  });
+
+  test('provisioned Aurora MySQL r-class follows the documented table', () => {
+    const { db } = database({
+      engine: DatabaseEngine.auroraMysql(),
+      capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.R7G, ec2.InstanceSize.XLARGE2)),
+    });
+    expect(db.maxConnections).toBe(3000);
+  });
+
+  test('an explicit engine version is used', () => {
+    const { stack } = database({ engine: DatabaseEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }) });
+    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { EngineVersion: '16.6' });
+  });
+});
+
+describe('ProxiedDatabase options', () => {
+  test('readers sets the number of Aurora readers', () => {
+    const none = database({ readers: 0 });
+    template(none.stack).resourceCountIs('AWS::RDS::DBInstance', 1);
+    const two = database({ readers: 2 });
+    template(two.stack).resourceCountIs('AWS::RDS::DBInstance', 3);
+  });
+
+  test('multiAz: false runs a single-AZ instance', () => {
+    const { stack } = database({ engine: DatabaseEngine.postgres(), multiAz: false });
+    template(stack).hasResourceProperties('AWS::RDS::DBInstance', { MultiAZ: false });
+  });
+
+  test('serverless capacity range is configurable and sets max_connections', () => {
+    const { stack, db } = database({ capacity: DatabaseCapacity.serverlessV2({ minCapacity: 1, maxCapacity: 16 }) });
+    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { ServerlessV2ScalingConfiguration: { MinCapacity: 1, MaxCapacity: 16 } });
+    expect(db.maxConnections).toBe(3360);
+  });
+
+  test('PostgreSQL with a 0.5 ACU minimum caps max_connections at 2,000', () => {
+    expect(database({ capacity: DatabaseCapacity.serverlessV2({ maxCapacity: 16 }) }).db.maxConnections).toBe(2000);
+  });
+
+  test('PostgreSQL between table rows is interpolated; MySQL takes the row below', () => {
+    expect(database({ capacity: DatabaseCapacity.serverlessV2({ maxCapacity: 2 }) }).db.maxConnections).toBe(400);
+    expect(database({ engine: DatabaseEngine.auroraMysql(), capacity: DatabaseCapacity.serverlessV2({ maxCapacity: 6 }) }).db.maxConnections).toBe(135);
+  });
+
+  test('names, port and admin user are configurable', () => {
+    const { stack, db } = database({ databaseName: 'orders', adminUsername: 'owner', databasePort: 6543 });
+    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { DatabaseName: 'orders', MasterUsername: 'owner', Port: 6543 });
+    expect(db.databaseName).toBe('orders');
+  });
+
+  test('pool settings, timeouts and maxConnections are configurable', () => {
+    const { stack, db } = database({
+      maxConnections: 1000,
+      maxConnectionsPercent: 50,
+      maxIdleConnectionsPercent: 10,
+      borrowTimeout: Duration.seconds(7),
+      idleClientTimeout: Duration.minutes(10),
+    });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { MaxConnectionsPercent: 50, MaxIdleConnectionsPercent: 10, ConnectionBorrowTimeout: 7 },
+    });
+    t.hasResourceProperties('AWS::RDS::DBProxy', { IdleClientTimeout: 600 });
+    expect(db.poolSize).toBe(500);
+    expect(db.borrowTimeout.toSeconds()).toBe(7);
+  });
+
+  test('backups, rotation, log retention and removal are configurable', () => {
+    const { stack } = database({
+      backupRetention: Duration.days(14),
+      secretRotationInterval: Duration.days(7),
+      logRetention: logs.RetentionDays.TWO_YEARS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const t = template(stack);
+    t.hasResource('AWS::RDS::DBCluster', { Properties: Match.objectLike({ BackupRetentionPeriod: 14 }), DeletionPolicy: 'Retain' });
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(7 days)' } });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('/postgresql$'), RetentionInDays: 731 });
+  });
+
+  test('backtrackWindow is configurable for Aurora MySQL', () => {
+    const { stack } = database({ engine: DatabaseEngine.auroraMysql(), backtrackWindow: Duration.hours(6) });
+    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { BacktrackWindow: 21600 });
+  });
+
+  test('removalPolicy DESTROY and deletionProtection off are allowed with warnings', () => {
+    const { stack } = database({ removalPolicy: RemovalPolicy.DESTROY, deletionProtection: false }, reportOnly);
+    template(stack).hasResource('AWS::RDS::DBCluster', { Properties: Match.objectLike({ DeletionProtection: false }), DeletionPolicy: 'Delete' });
+    const annotations = Annotations.fromStack(stack);
+    annotations.hasWarning('/Test/Database', Match.stringLikeRegexp('removalPolicy is DESTROY: removing the database from the stack deletes its data'));
+    annotations.hasWarning('/Test/Database', Match.stringLikeRegexp('deletionProtection is off'));
+  });
+
+  test('maxConnectionsPercent above 90 is allowed with a warning', () => {
+    const { stack } = database({ maxConnectionsPercent: 95 }, reportOnly);
+    Annotations.fromStack(stack).hasWarning('/Test/Database', Match.stringLikeRegexp('maxConnectionsPercent \\(95\\) leaves under 10% of max_connections'));
+  });
+
+  test('end-to-end IAM authentication drops the secret from the proxy and lets the proxy connect as granted users', () => {
+    const { stack, db } = database({ defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH });
+    const grantee = new iam.Role(stack, 'Client', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    db.grantConnect(grantee, 'app_user');
+    db.grantConnect(new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), 'app_user');
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBProxy', { DefaultAuthScheme: 'IAM_AUTH', Auth: Match.absent() });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('DatabaseProxyRole') }],
+      PolicyDocument: {
+        Statement: [{
+          Action: 'rds-db:connect',
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', Match.arrayWith([':dbuser:', { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseCluster'), 'DBClusterResourceId'] }, '/app_user'])] },
+        }],
+      },
+    });
+  });
+
+  test('grantConnect grants rds-db:connect through the proxy for exactly one user', () => {
+    const { stack, db } = database();
+    const grantee = new iam.Role(stack, 'Client', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    db.grantConnect(grantee, 'reporting');
+    template(stack).hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('Client') }],
+      PolicyDocument: {
+        Statement: [{
+          Action: 'rds-db:connect',
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', Match.arrayWith([':dbuser:', Match.objectLike({ 'Fn::Select': Match.anyValue() }), '/reporting'])] },
+        }],
+      },
+    });
+  });
+
+  test('connections let other security groups reach the proxy on the engine port', () => {
+    const { stack, network, db } = database();
+    const peer = new ec2.SecurityGroup(stack, 'Peer', { vpc: network.vpc });
+    db.connections.allowDefaultPortFrom(peer);
+    template(stack).hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432, ToPort: 5432,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxySecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('Peer'), 'GroupId'] },
+    });
+  });
+});
+
+describe('ProxiedDatabase.connectFunction', () => {
+  test('opens the proxy port, grants the user and derives the borrow timeout from the shortest function timeout', () => {
+    const { stack, network, db } = database();
+    db.connectFunction(inlineFunction(stack, 'Slow', network, { timeout: Duration.seconds(30), reservedConcurrentExecutions: 10 }), 'app_user');
+    db.connectFunction(inlineFunction(stack, 'Fast', network, { timeout: Duration.seconds(9), reservedConcurrentExecutions: 10 }), 'app_user');
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 4 }) });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkFunctionSecurityGroup'), 'GroupId'] },
+    });
+    expect(stack.resolve(db.borrowTimeout.toSeconds())).toBe(4);
+  });
+
+  test('a derived borrow timeout never drops below 1 second or rises above 120', () => {
+    const short = database();
+    short.db.connectFunction(inlineFunction(short.stack, 'F', short.network, { timeout: Duration.seconds(1), reservedConcurrentExecutions: 1 }), 'u');
+    expect(short.stack.resolve(short.db.borrowTimeout.toSeconds())).toBe(1);
+    const long = database();
+    long.db.connectFunction(inlineFunction(long.stack, 'F', long.network, { timeout: Duration.minutes(15), reservedConcurrentExecutions: 1 }), 'u');
+    expect(long.stack.resolve(long.db.borrowTimeout.toSeconds())).toBe(120);
+  });
+
+  test('throws when a function timeout is not above an explicit borrow timeout', () => {
+    const { stack, network, db } = database({ borrowTimeout: Duration.seconds(10) });
+    const fn = inlineFunction(stack, 'F', network, { timeout: Duration.seconds(10) });
+    expect(() => db.connectFunction(fn, 'app_user')).toThrow(
+      'Test/F: timeout (10 s) must be above the proxy\'s borrowTimeout (10 s) of Test/Database: raise the function\'s timeout or lower borrowTimeout');
+  });
+
+  test('throws when a function reserves more concurrency than the pool has connections', () => {
+    const { stack, network, db } = database();
+    const fn = inlineFunction(stack, 'F', network, { reservedConcurrentExecutions: 577 });
+    expect(() => db.connectFunction(fn, 'app_user')).toThrow(
+      'Test/F: reservedConcurrentExecutions (577) is above the 576 connections the proxy pool of Test/Database can serve');
+  });
+
+  test('warns when explicit reservations together exceed the pool', () => {
+    const { stack, network, db } = database({}, reportOnly);
+    db.connectFunction(inlineFunction(stack, 'A', network, { reservedConcurrentExecutions: 300 }), 'app_user');
+    db.connectFunction(inlineFunction(stack, 'B', network, { reservedConcurrentExecutions: 300 }), 'app_user');
+    Annotations.fromStack(stack).hasWarning('/Test/Database',
+      Match.stringLikeRegexp('adds up to 600 \\(Test/A: 300, Test/B: 300\\), above the proxy pool of 576 connections'));
+  });
+
+  test('throws on an invalid database user name', () => {
+    const { stack, network, db } = database();
+    expect(() => db.connectFunction(inlineFunction(stack, 'F', network), 'app-user'))
+      .toThrow("dbUser ('app-user') is not a valid database identifier");
+  });
+});
+
+describe('ProxiedDatabase validation', () => {
+  const cases: Array<[string, Options, string]> = [
+    ['Serverless v2 with an instance engine', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.serverlessV2() },
+      'capacity is Serverless v2 but engine is RDS for PostgreSQL 17.9: Serverless v2 exists only for Aurora'],
+    ['a MySQL version for Aurora PostgreSQL', { engine: DatabaseEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.of('8.0.mysql_aurora.3.05.2', '8.0') }) },
+      "engine version '8.0.mysql_aurora.3.05.2' is not a Aurora PostgreSQL version (expected major.minor, e.g. '17.9'): use AuroraPostgresEngineVersion.VER_17_9"],
+    ['PostgreSQL 12', { engine: DatabaseEngine.postgres({ version: rds.PostgresEngineVersion.VER_12_22 }) },
+      "engine version '12.22' is PostgreSQL 12, which is out of standard support: use PostgreSQL 13 or later"],
+    ['a version without Serverless v2', { engine: DatabaseEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_13_4 }) },
+      "engine version '13.4' does not support Aurora Serverless v2 (needs 13.6 or later)"],
+    ['Aurora MySQL 2', { engine: DatabaseEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_2_11_2 }) },
+      "engine version '5.7.mysql_aurora.2.11.2' is not an Aurora MySQL 3 version"],
+    ['Aurora MySQL 3.01 on Serverless v2', { engine: DatabaseEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_01_0 }) },
+      "engine version '8.0.mysql_aurora.3.01.0' does not support Aurora Serverless v2 (needs Aurora MySQL 3.02.0 or later)"],
+    ['a PostgreSQL version for RDS for MySQL', { engine: DatabaseEngine.mysql({ version: rds.MysqlEngineVersion.of('17.2', '17') }) },
+      "engine version '17.2' is not a supported RDS for MySQL version (expected 8.0.x or 8.4.x)"],
+    ['a minimum capacity of 0', { capacity: DatabaseCapacity.serverlessV2({ minCapacity: 0 }) },
+      'capacity.minCapacity (0 ACU) turns on auto-pause, which does not work behind RDS Proxy'],
+    ['minimum above maximum', { capacity: DatabaseCapacity.serverlessV2({ minCapacity: 8, maxCapacity: 4 }) },
+      'capacity.minCapacity (8 ACU) must not exceed capacity.maxCapacity (4 ACU): lower minCapacity or raise maxCapacity'],
+    ['a maximum above 256 ACU', { capacity: DatabaseCapacity.serverlessV2({ maxCapacity: 300 }) },
+      'capacity.maxCapacity (300 ACU) must be between 1 ACU and 256 ACU'],
+    ['a capacity off the 0.5 step', { capacity: DatabaseCapacity.serverlessV2({ minCapacity: 0.7 }) },
+      'capacity.minCapacity (0.7 ACU) must be a multiple of 0.5 ACU: use for example 0.5 ACU'],
+    ['multiAz with Aurora', { multiAz: true }, 'multiAz applies to RDS instance engines only'],
+    ['readers with an instance engine', { engine: DatabaseEngine.mysql(), readers: 1 }, 'readers (1) applies to Aurora engines only: for RDS for MySQL 8.0.46, use multiAz'],
+    ['16 readers', { readers: 16 }, 'readers (16) must be between 0 and 15'],
+    ['backtrack on PostgreSQL', { backtrackWindow: Duration.hours(1) }, 'backtrackWindow applies to Aurora MySQL only, not Aurora PostgreSQL 17.9'],
+    ['a backtrack window over 72 hours', { engine: DatabaseEngine.auroraMysql(), backtrackWindow: Duration.hours(73) },
+      'backtrackWindow (262800 s) must be between 0 s and 259200 s'],
+    ['a database name with a hyphen', { databaseName: 'my-db' }, "databaseName ('my-db') is not a valid database identifier"],
+    ['a system database name', { databaseName: 'postgres' }, "databaseName ('postgres') is a system database: choose another name"],
+    ['the default admin name', { adminUsername: 'admin' }, "adminUsername ('admin') is a name that the engine or RDS reserves or uses as its default"],
+    ['an admin name starting with a digit', { adminUsername: '1owner' }, "adminUsername ('1owner') is not a valid database identifier"],
+    ['a MySQL admin name over 16 characters', { engine: DatabaseEngine.auroraMysql(), adminUsername: 'a_very_long_owner' },
+      "adminUsername ('a_very_long_owner') is not a valid database identifier: use 1 to 16 characters"],
+    ['a privileged database port', { databasePort: 80 }, 'databasePort (80) must be between 1150 and 65535'],
+    ['maxConnections of 0', { maxConnections: 0 }, 'maxConnections (0) must be between 1 and 100000'],
+    ['maxConnectionsPercent of 0', { maxConnectionsPercent: 0 }, 'maxConnectionsPercent (0) must be between 1 and 100'],
+    ['maxConnectionsPercent of 101', { maxConnectionsPercent: 101 }, 'maxConnectionsPercent (101) must be between 1 and 100'],
+    ['a percent below the class guidance', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM)), maxConnectionsPercent: 50 },
+      'maxConnectionsPercent (50) is below the 55 that AWS recommends for RDS Proxy on t3.medium: raise maxConnectionsPercent to 55 or use a larger instance class'],
+    ['a class too small for a proxy with headroom', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL)) },
+      'maxConnectionsPercent (70) is below the 100 that AWS recommends for RDS Proxy on t3.small: this class leaves no headroom; use db.t4g.medium or larger'],
+    ['an idle percent above the maximum', { maxIdleConnectionsPercent: 80 }, 'maxIdleConnectionsPercent (80) must be between 0 and 70'],
+    ['a borrow timeout of 0', { borrowTimeout: Duration.seconds(0) }, 'borrowTimeout (0 s) must be between 1 s and 300 s'],
+    ['a borrow timeout over 5 minutes', { borrowTimeout: Duration.seconds(301) }, 'borrowTimeout (301 s) must be between 1 s and 300 s'],
+    ['a borrow timeout in fractions of a second', { borrowTimeout: Duration.millis(1500) }, 'borrowTimeout (1 second 500 millis) must be a whole number of seconds: round borrowTimeout to seconds'],
+    ['an idle client timeout under a minute', { idleClientTimeout: Duration.seconds(30) }, 'idleClientTimeout (30 s) must be between 60 s and 28800 s'],
+    ['backups kept 36 days', { backupRetention: Duration.days(36) }, 'backupRetention (3110400 s) must be between 86400 s and 3024000 s'],
+    ['backups in part days', { backupRetention: Duration.hours(36) }, 'backupRetention (1 day 12 hours) must be whole days: use Duration.days(n)'],
+    ['rotation every 400 days', { secretRotationInterval: Duration.days(400) }, 'secretRotationInterval (34560000 s) must be between 86400 s and 31536000 s'],
+    ['an instance class missing from the tables', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.C6G, ec2.InstanceSize.LARGE)) },
+      'capacity instance class c6g.large is not in this library\'s max_connections tables, so the proxy pool cannot be sized: set maxConnections'],
+  ];
+
+  test.each(cases)('throws on %s', (_name, options, message) => {
+    expect(() => database(options)).toThrow(message);
+  });
+
+  test('errors name the construct path', () => {
+    expect(() => database({ readers: 16 })).toThrow(/^Test\/Database: readers/);
+  });
+
+  test('an unknown instance class is accepted with an explicit maxConnections', () => {
+    const { db } = database({
+      engine: DatabaseEngine.postgres(),
+      capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.C6G, ec2.InstanceSize.LARGE)),
+      maxConnections: 400,
+    });
+    expect(db.poolSize).toBe(280);
+  });
+
+  // aws-cdk-lib itself needs concrete values for backupRetention and secretRotationInterval (it converts them to days).
+  test('accepts tokens for validated numbers and durations', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const number = (name: string, value: number) => new CfnParameter(stack, name, { type: 'Number', default: value }).valueAsNumber;
+    const db = new ProxiedDatabase(stack, 'Database', {
+      network,
+      capacity: DatabaseCapacity.serverlessV2({ minCapacity: number('Min', 0.5), maxCapacity: number('Max', 8) }),
+      readers: 1,
+      databasePort: number('Port', 5433),
+      maxConnectionsPercent: number('Percent', 60),
+      maxIdleConnectionsPercent: number('Idle', 20),
+      borrowTimeout: Duration.seconds(number('Borrow', 5)),
+      idleClientTimeout: Duration.seconds(number('Idle client', 900)),
+      maxConnections: Token.asNumber(Lazy.number({ produce: () => 1000 })),
+    });
+    expect(db.maxConnections).toBeDefined();
+    expect(db.poolSize).toBeUndefined();
+    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { ServerlessV2ScalingConfiguration: { MinCapacity: { Ref: 'Min' }, MaxCapacity: { Ref: 'Max' } } });
+  });
+
+  test('a token capacity leaves max_connections unknown', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const max = new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber;
+    const db = new ProxiedDatabase(stack, 'Database', { network, capacity: DatabaseCapacity.serverlessV2({ maxCapacity: max }) });
+    expect(db.maxConnections).toBeUndefined();
+    expect(db.poolSize).toBeUndefined();
+  });
+});
+
+describe('ProxiedDatabase rotation reachability', () => {
+  test('warns when the rotation function cannot reach Secrets Manager', () => {
+    const stack = testStack(reportOnly);
+    const network = new DatabaseNetwork(stack, 'Network', { interfaceEndpoints: [] });
+    new ProxiedDatabase(stack, 'Database', { network });
+    Annotations.fromStack(stack).hasWarning('/Test/Database',
+      Match.stringLikeRegexp('The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint'));
+  });
+});

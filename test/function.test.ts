@@ -1,0 +1,305 @@
+import { CfnParameter, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase, ProxiedDatabaseProps,
+} from '../lib';
+import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+
+type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'> & { databaseUser?: string };
+
+function setup(databaseOptions: Omit<ProxiedDatabaseProps, 'network'> = {}, appOptions: TestAppOptions = {}) {
+  const stack = testStack(appOptions);
+  const network = new DatabaseNetwork(stack, 'Network');
+  const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseOptions });
+  const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
+    database,
+    databaseUser: 'app_user',
+    entry: HANDLER_ENTRY,
+    depsLockFilePath: LOCK_FILE,
+    ...options,
+  });
+  return { stack, network, database, add };
+}
+
+const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
+
+function functionResource(stack: Stack, fn: DatabaseFunction): { [key: string]: any } {
+  const logicalId = stack.getLogicalId(fn.lambdaFunction.node.defaultChild as lambda.CfnFunction);
+  return template(stack).toJSON().Resources[logicalId];
+}
+
+describe('DatabaseFunction defaults', () => {
+  const { stack, network, database, add } = setup();
+  const fn = add('Items');
+  const t = template(stack);
+
+  test('runs Node.js 24 on arm64 with explicit memory and timeout, active tracing and JSON logs', () => {
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      MemorySize: 1024,
+      Timeout: 10,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'INFO', LogGroup: { Ref: Match.stringLikeRegexp('ItemsLogGroup') } },
+    });
+  });
+
+  test('sits in the shared security group and subnets', () => {
+    const subnets = network.vpc.isolatedSubnets.map(subnet => stack.resolve(subnet.subnetId));
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: {
+        SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkFunctionSecurityGroup'), 'GroupId'] }],
+        SubnetIds: subnets,
+      },
+    });
+    expect(fn.securityGroup).toBe(network.functionSecurityGroup);
+    t.resourceCountIs('AWS::EC2::SecurityGroup', 5);
+  });
+
+  test('gets the proxy connection settings and no secret in its environment', () => {
+    const variables = functionResource(stack, fn).Properties.Environment.Variables;
+    expect(variables).toEqual({
+      NODE_OPTIONS: '--enable-source-maps',
+      DATABASE_HOST: stack.resolve(database.endpoint),
+      DATABASE_PORT: '5432',
+      DATABASE_NAME: 'app',
+      DATABASE_USER: 'app_user',
+      DATABASE_ENGINE: 'postgresql',
+    });
+    expect(JSON.stringify(variables)).not.toMatch(/secret|password/i);
+  });
+
+  test('logs to its own encrypted log group kept one year', () => {
+    t.hasResource('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: 365, KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkLogKey'), 'Arn'] }, LogGroupName: Match.absent() },
+      DeletionPolicy: 'Retain',
+    });
+    expect(fn.logGroup).toBeDefined();
+  });
+
+  test('has a role without managed policies whose inline policy is least privilege', () => {
+    t.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+      Description: 'Execution role of Test/Items',
+      ManagedPolicyArns: Match.absent(),
+    });
+    const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('ItemsRole') }] } }))[0];
+    const statements = policy.Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>;
+    const byAction = (action: string) => statements.filter(s => [s.Action].flat().includes(action));
+    const logStatements = byAction('logs:PutLogEvents');
+    expect(logStatements).toHaveLength(1);
+    expect(logStatements[0].Action).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(logStatements[0].Resource).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(fn.logGroup.node.defaultChild as logs.CfnLogGroup), 'Arn'] });
+    const create = byAction('ec2:CreateNetworkInterface').find(s => s.Effect === 'Allow')!;
+    expect(create.Resource).toHaveLength(4);
+    expect(JSON.stringify(create.Resource)).toMatch(/network-interface\/\*.*security-group\/.*NetworkFunctionSecurityGroup.*subnet\/.*subnet\//);
+    expect(byAction('ec2:DeleteNetworkInterface').find(s => s.Effect === 'Allow')!.Resource).toEqual(create.Resource[0]);
+    expect(byAction('ec2:DescribeNetworkInterfaces').find(s => s.Effect === 'Allow')!.Resource).toBe('*');
+    const deny = statements.find(s => s.Sid === 'DenyEniActionsToFunctionCode')!;
+    expect(deny.Effect).toBe('Deny');
+    expect(deny.Condition).toEqual({ ArnLike: { 'lambda:SourceFunctionArn': expect.anything() } });
+    expect(byAction('xray:PutTraceSegments')).toHaveLength(1);
+    const connect = byAction('rds-db:connect');
+    expect(connect).toHaveLength(1);
+    expect(JSON.stringify(connect[0].Resource)).toMatch(/:dbuser:.*\/app_user"/);
+    expect(statements.filter(s => s.Effect === 'Allow').map(s => s.Action).flat().sort()).toEqual([
+      'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses', 'logs:CreateLogStream', 'logs:PutLogEvents', 'rds-db:connect',
+      'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+    ]);
+  });
+
+  test('opens only the engine port to the proxy', () => {
+    t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      FromPort: 5432, ToPort: 5432,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkFunctionSecurityGroup'), 'GroupId'] },
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxySecurityGroup'), 'GroupId'] },
+    });
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 5432, ToPort: 5432,
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxySecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkFunctionSecurityGroup'), 'GroupId'] },
+    });
+  });
+
+  test('reserves the whole proxy pool when it is the only function', () => {
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(576);
+  });
+
+  test('is IConnectable and IGrantable and exposes its parts', () => {
+    expect(fn.connections).toBe(fn.lambdaFunction.connections);
+    expect(fn.grantPrincipal).toBe(fn.role);
+    expect(fn.databaseUser).toBe('app_user');
+    expect(fn.lambdaFunction.runtime).toBe(lambda.Runtime.NODEJS_24_X);
+  });
+
+  test('the borrow timeout follows its timeout', () => {
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 5 }) });
+  });
+});
+
+describe('DatabaseFunction options', () => {
+  test('memory, timeout, runtime, log level, retention and description are configurable', () => {
+    const { stack, add } = setup();
+    add('Fn', {
+      memorySize: 512,
+      timeout: Duration.seconds(20),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      applicationLogLevel: lambda.ApplicationLogLevel.WARN,
+      logRetention: logs.RetentionDays.THREE_MONTHS,
+      description: 'Orders',
+      handler: 'main',
+    });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 512, Timeout: 20, Runtime: 'nodejs22.x', Description: 'Orders', Handler: 'index.main',
+      LoggingConfig: Match.objectLike({ ApplicationLogLevel: 'WARN' }),
+    });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 10 }) });
+  });
+
+  test('extra environment variables are merged; the database ones win nothing they should not', () => {
+    const { stack, add } = setup();
+    const fn = add('Fn', { environment: { STAGE: 'prod', NODE_OPTIONS: '--max-old-space-size=900' } });
+    const variables = functionResource(stack, fn).Properties.Environment.Variables;
+    expect(variables.STAGE).toBe('prod');
+    expect(variables.NODE_OPTIONS).toBe('--max-old-space-size=900');
+    expect(variables.DATABASE_USER).toBe('app_user');
+  });
+
+  test('a MySQL database sets the MySQL engine and port', () => {
+    const { stack, add } = setup({ engine: DatabaseEngine.auroraMysql() });
+    const fn = add('Fn');
+    const variables = functionResource(stack, fn).Properties.Environment.Variables;
+    expect(variables.DATABASE_ENGINE).toBe('mysql');
+    expect(variables.DATABASE_PORT).toBe('3306');
+  });
+
+  test('an explicit reserved concurrency is used as given', () => {
+    const { stack, add } = setup();
+    const fn = add('Fn', { reservedConcurrentExecutions: 25 });
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(25);
+  });
+
+  test('derived reservations share the pool left by explicit ones', () => {
+    const { stack, add } = setup();
+    const a = add('A');
+    const b = add('B');
+    const c = add('C', { reservedConcurrentExecutions: 100 });
+    expect(functionResource(stack, a).Properties.ReservedConcurrentExecutions).toBe(238);
+    expect(functionResource(stack, b).Properties.ReservedConcurrentExecutions).toBe(238);
+    expect(functionResource(stack, c).Properties.ReservedConcurrentExecutions).toBe(100);
+  });
+
+  test('derived reservations leave the account its 100 unreserved', () => {
+    const { stack, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 300 } });
+    const fn = add('Fn');
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(200);
+  });
+
+  test('derived reservations count other reserved functions of the app', () => {
+    const { stack, network, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 500 } });
+    new lambda.Function(stack, 'Other', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
+      reservedConcurrentExecutions: 250, vpc: network.vpc, securityGroups: [network.functionSecurityGroup], vpcSubnets: network.functionSubnets,
+    });
+    const fn = add('Fn');
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(150);
+  });
+
+  test('bundling options are merged over the defaults', () => {
+    const { stack, add } = setup({}, { bundling: true });
+    add('Fn', { bundling: { minify: false, sourceMap: false } });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) } });
+  });
+
+  test('connecting as the admin user is allowed with a warning', () => {
+    const { stack, add } = setup({}, reportOnly);
+    add('Fn', { databaseUser: 'dbadmin' });
+    Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp("databaseUser 'dbadmin' is the admin user of Test/Database"));
+  });
+
+  test('a reserved concurrency of 0 (kill switch) is allowed with a warning', () => {
+    const { stack, add } = setup({}, reportOnly);
+    const fn = add('Fn', { reservedConcurrentExecutions: 0 });
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(0);
+    Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp('reservedConcurrentExecutions is 0: every invocation is throttled'));
+  });
+});
+
+describe('DatabaseFunction validation', () => {
+  const cases: Array<[string, FunctionOptions, string]> = [
+    ['memory below 128 MB', { memorySize: 64 }, 'memorySize (64 MB) must be between 128 MB and 10240 MB'],
+    ['memory above 10,240 MB', { memorySize: 20000 }, 'memorySize (20000 MB) must be between 128 MB and 10240 MB'],
+    ['fractional memory', { memorySize: 1000.5 }, 'memorySize (1000.5 MB) must be a whole number'],
+    ['a zero timeout', { timeout: Duration.seconds(0) }, 'timeout (0 s) must be between 1 s and 900 s'],
+    ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, 'timeout (960 s) must be between 1 s and 900 s'],
+    ['reserved concurrency eating the unreserved 100', { reservedConcurrentExecutions: 950 }, 'reservedConcurrentExecutions (950) must be between 0 and 900'],
+    ['reserved concurrency above the pool', { reservedConcurrentExecutions: 600 }, 'reservedConcurrentExecutions (600) is above the 576 connections the proxy pool of Test/Database can serve'],
+    ['fractional reserved concurrency', { reservedConcurrentExecutions: 2.5 }, 'reservedConcurrentExecutions (2.5) must be a whole number'],
+    ['a Python runtime', { runtime: lambda.Runtime.PYTHON_3_13 }, 'runtime (python3.13) is not a Node.js runtime: use lambda.Runtime.NODEJS_24_X'],
+    ['an environment variable the construct owns', { environment: { DATABASE_HOST: 'elsewhere' } }, 'environment variable DATABASE_HOST is set by the construct from the database: remove it from environment'],
+    ['a password in the environment', { environment: { DB_PASSWORD: 'hunter2' } }, 'environment variable DB_PASSWORD looks like it holds a password or secret'],
+    ['an invalid database user', { databaseUser: 'app-user' }, "dbUser ('app-user') is not a valid database identifier"],
+  ];
+
+  test.each(cases)('throws on %s', (_name, options, message) => {
+    const { add } = setup();
+    expect(() => add('Fn', options)).toThrow(message);
+  });
+
+  test('throws when the timeout is not above the proxy borrow timeout', () => {
+    const { add } = setup({ borrowTimeout: Duration.seconds(10) });
+    expect(() => add('Fn', { timeout: Duration.seconds(8) }))
+      .toThrow("Test/Fn/Function: timeout (8 s) must be above the proxy's borrowTimeout (10 s) of Test/Database");
+  });
+
+  test('fails synth when an environment value is a secret reference', () => {
+    const { stack, add } = setup();
+    const secret = new secretsmanager.Secret(stack, 'Token');
+    add('Fn', { environment: { API_TOKEN: secret.secretValue.unsafeUnwrap() } });
+    expect(() => template(stack)).toThrow(/environment variable API_TOKEN holds a secret value/);
+    const plain = setup();
+    plain.add('Fn', { environment: { API_TOKEN: SecretValue.unsafePlainText('x').unsafeUnwrap() } });
+    expect(() => template(plain.stack)).not.toThrow();
+  });
+
+  test('fails synth when the pool size is unknown and the reservation must be derived', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const max = new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber;
+    const database = new ProxiedDatabase(stack, 'Database', { network, capacity: DatabaseCapacity.serverlessV2({ maxCapacity: max }) });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    expect(() => template(stack)).toThrow(/the proxy pool size is unknown at synth .* set maxConnections on the database or reservedConcurrentExecutions on each function/);
+  });
+
+  test('fails synth when derived reservations would get nothing', () => {
+    const { stack, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 101 } });
+    add('A');
+    add('B');
+    expect(() => template(stack)).toThrow(/2 function\(s\) derive their reserved concurrency from a proxy pool of 576 connections and the account's reservable concurrency, which leaves them 0/);
+  });
+
+  test('throws on an invalid account concurrency context value', () => {
+    const { add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 'lots' } });
+    expect(() => add('Fn')).toThrow('context cdk-serverless-rds:accountConcurrencyLimit (lots) must be a whole number above 100');
+  });
+
+  test('accepts tokens for memory, timeout and reserved concurrency', () => {
+    const { stack, add } = setup();
+    const number = (name: string, value: number) => new CfnParameter(stack, name, { type: 'Number', default: value }).valueAsNumber;
+    add('Fn', {
+      memorySize: number('Memory', 512),
+      timeout: Duration.seconds(number('Timeout', 10)),
+      reservedConcurrentExecutions: number('Reserved', 5),
+    });
+    template(stack).hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: { Ref: 'Memory' }, Timeout: { Ref: 'Timeout' }, ReservedConcurrentExecutions: { Ref: 'Reserved' },
+    });
+  });
+});

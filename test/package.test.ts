@@ -1,0 +1,71 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { PROJECT_ROOT } from './support/app';
+
+/**
+ * The package as users get it: `npm pack`, installed into a fresh CDK app
+ * (no TypeScript, no tsx, only the npm registry's packages), synthesized
+ * with real bundling.
+ */
+describe('packed package', () => {
+  const work = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'package-'));
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+  const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
+  const npm = (args: string[], cwd: string) => execFileSync('npm', args, { cwd, stdio: 'pipe', encoding: 'utf8', env: { ...process.env, npm_config_loglevel: 'error' } });
+  let tarball = '';
+
+  test('contains the compiled library, the jsii assembly and the docs, and nothing else', () => {
+    const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', work], PROJECT_ROOT));
+    tarball = path.join(work, packed.filename);
+    const files: string[] = packed.files.map((file: { path: string }) => file.path);
+    expect(files).toEqual(expect.arrayContaining(['.jsii', 'API.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
+      'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js']));
+    expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
+  });
+
+  test('works in a fresh CDK app', () => {
+    const app = path.join(work, 'consumer');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
+      name: 'consumer',
+      private: true,
+      dependencies: {
+        'aws-cdk-lib': pkg.devDependencies['aws-cdk-lib'],
+        'constructs': pkg.devDependencies.constructs,
+        'esbuild': pkg.devDependencies.esbuild,
+        [pkg.name]: `file:${tarball}`,
+      },
+    }));
+    fs.writeFileSync(path.join(app, 'handler.js'), 'exports.handler = async () => ({ statusCode: 200, body: process.env.DATABASE_HOST });\n');
+    fs.writeFileSync(path.join(app, 'app.js'), `
+const path = require('path');
+const { App, Stack } = require('aws-cdk-lib');
+const { DatabaseFunction, DatabaseNetwork, ProxiedDatabase } = require('${pkg.name}');
+
+const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
+const stack = new Stack(app, 'Consumer');
+const network = new DatabaseNetwork(stack, 'Network');
+const database = new ProxiedDatabase(stack, 'Database', { network });
+new DatabaseFunction(stack, 'Api', {
+  database,
+  databaseUser: 'app_user',
+  entry: path.join(__dirname, 'handler.js'),
+  depsLockFilePath: path.join(__dirname, 'package-lock.json'),
+});
+app.synth();
+console.log(network.hyperplaneEniCount, database.poolSize);
+`);
+    npm(['install', '--no-audit', '--no-fund', '--prefer-offline'], app);
+    const output = execFileSync('node', ['app.js'], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+    expect(output.trim()).toBe('4 576');
+    const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'Consumer.template.json'), 'utf8'));
+    const types = Object.values(template.Resources as Record<string, { Type: string; Properties: any }>);
+    expect(types.filter(r => r.Type === 'AWS::RDS::DBProxy')).toHaveLength(1);
+    const fn = types.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x' && r.Properties.Architectures?.[0] === 'arm64')!;
+    expect(fn.Properties.ReservedConcurrentExecutions).toBe(576);
+    const asset = fs.readdirSync(path.join(app, 'cdk.out')).find(entry => entry.startsWith('asset.') && fs.existsSync(path.join(app, 'cdk.out', entry, 'index.js')));
+    expect(asset).toBeDefined();
+  }, 300000);
+});

@@ -1,0 +1,41 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+
+export const PROJECT_ROOT = path.join(__dirname, '..', '..');
+export const HANDLER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'reference-api', 'handler.ts');
+export const LOCK_FILE = path.join(PROJECT_ROOT, 'package-lock.json');
+
+/** The context the CLI gives the reference app: cdk.json's feature flags and checks settings. */
+export function cdkJsonContext(): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')).context;
+}
+
+export interface TestAppOptions {
+  /** Run esbuild for NodejsFunction assets (slow); off by default. */
+  readonly bundling?: boolean;
+  /** Extra context on top of cdk.json's. */
+  readonly context?: Record<string, unknown>;
+}
+
+/** An App with the same context as `cdk synth`, without bundling unless asked. */
+export function testApp(options: TestAppOptions = {}): App {
+  return new App({
+    context: {
+      ...cdkJsonContext(),
+      ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }),
+      ...options.context,
+    },
+  });
+}
+
+/** A stack in a fresh test app. */
+export function testStack(options: TestAppOptions = {}): Stack {
+  return new Stack(testApp(options), 'Test');
+}
+
+/** Synthesize the stack's template (runs aspects and validations). */
+export function template(stack: Stack): Template {
+  return Template.fromStack(stack);
+}
