@@ -48,3 +48,17 @@ describe('API.md', () => {
     }
   });
 });
+
+describe('the main job', () => {
+  test('`cdk synth` with the pinned CLI synthesizes every reference stack with all checks and exits 0', () => {
+    const out = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'synth-'));
+    try {
+      execFileSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk'), ['synth', '--quiet', '--output', out], { cwd: PROJECT_ROOT, stdio: 'pipe' });
+      expect(fs.existsSync(path.join(out, 'ReferenceApi.template.json'))).toBe(true);
+      const report = JSON.parse(fs.readFileSync(path.join(out, 'validation-report.json'), 'utf8'));
+      expect(report.pluginReports.flatMap((r: { violations: unknown[] }) => r.violations)).toEqual([]);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});

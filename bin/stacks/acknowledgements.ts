@@ -6,7 +6,7 @@ const SYNCHRONOUS_ONLY = 'The function is only invoked synchronously (by API Gat
 
 /** Acknowledge the dead-letter-queue rules for a function that is only invoked synchronously. */
 export function acknowledgeSynchronousInvocation(fn: DatabaseFunction): void {
-  for (const id of ['Serverless-LambdaDLQ', 'HIPAA.Security-LambdaDLQ', 'NIST.800.53.R5-LambdaDLQ']) {
-    Validations.of(fn.lambdaFunction).acknowledge({ id, reason: SYNCHRONOUS_ONLY });
+  for (const pack of ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5']) {
+    Validations.of(fn.lambdaFunction).acknowledge({ id: `${pack}::${pack}-LambdaDLQ`, reason: SYNCHRONOUS_ONLY });
   }
 }

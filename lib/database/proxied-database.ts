@@ -628,7 +628,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     }));
     acknowledgeInlinePolicies(role);
     Validations.of(role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]',
+      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]',
       reason: 'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.',
     });
     return role;

@@ -269,11 +269,11 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     acknowledgeInlinePolicies(this.role);
     Validations.of(this.role).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]`,
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
         reason: 'Lambda creates and deletes the Hyperplane ENIs with this role, and their ids do not exist before creation; the create action is also limited to the shared subnets and security group.',
       },
       {
-        id: 'AwsSolutions-IAM5[Resource::*]',
+        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
         reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions, and xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) none either.',
       },
     );
