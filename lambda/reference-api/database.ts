@@ -16,9 +16,13 @@ export function settingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): C
   if (missing.length > 0) {
     throw new Error(`missing environment variables: ${missing.join(', ')}`);
   }
+  const port = Number(env.DATABASE_PORT);
+  if (!/^[0-9]{1,5}$/.test(env.DATABASE_PORT!) || port < 1 || port > 65535) {
+    throw new Error(`DATABASE_PORT must be a port number from 1 to 65535, not '${env.DATABASE_PORT}'`);
+  }
   return {
     host: env.DATABASE_HOST!,
-    port: Number(env.DATABASE_PORT),
+    port,
     database: env.DATABASE_NAME!,
     user: env.DATABASE_USER!,
     region: env.AWS_REGION!,
@@ -53,24 +57,25 @@ export function proxyClientConfig(settings: ConnectionSettings): ClientConfig {
 export function singleConnection(config: () => ClientConfig): Database {
   let connecting: Promise<Client> | undefined;
 
-  async function open(): Promise<Client> {
+  function open(): Promise<Client> {
     const client = new Client(config());
+    const opened = client.connect().then(() => client);
     // A connection the server or proxy closes while the environment is frozen
-    // surfaces as an 'error' event; without a listener it would crash the process.
+    // surfaces as 'error' events (often two); without a listener they would
+    // crash the process. They drop this connection only, never a newer one.
     client.on('error', () => {
-      if (connecting) connecting = undefined;
+      if (connecting === opened) connecting = undefined;
     });
-    await client.connect();
-    return client;
+    return opened;
   }
 
   return {
     async client(): Promise<Queryable> {
-      connecting ??= open();
+      const current = connecting ??= open();
       try {
-        return await connecting;
+        return await current;
       } catch (error) {
-        connecting = undefined;
+        if (connecting === current) connecting = undefined;
         throw error;
       }
     },

@@ -20,6 +20,10 @@ interface Item {
 const MAX_BODY_BYTES = 10 * 1024;
 const MAX_NAME_LENGTH = 200;
 const DEFAULT_LIMIT = 20;
+/** PostgreSQL text cannot hold NUL; other control characters have no place in a name either. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+/** Half of a UTF-16 surrogate pair: not a character, and not storable as UTF-8. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const MAX_LIMIT = 100;
 
 export const SCHEMA = `CREATE TABLE IF NOT EXISTS items (
@@ -71,8 +75,8 @@ export function createItemsHandler(database: Database) {
 
   async function listItems(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
     const raw = event.queryStringParameters?.limit;
-    const limit = raw === undefined ? DEFAULT_LIMIT : Number(raw);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    const limit = raw === undefined ? DEFAULT_LIMIT : /^[0-9]{1,3}$/.test(raw) ? Number(raw) : NaN;
+    if (!(limit >= 1 && limit <= MAX_LIMIT)) {
       throw new RequestError(400, `limit must be a whole number from 1 to ${MAX_LIMIT}`);
     }
     const { rows } = await (await db()).query<Item>('SELECT id, name, created_at FROM items ORDER BY id DESC LIMIT $1', [limit]);
@@ -98,8 +102,13 @@ export function createItemsHandler(database: Database) {
       throw new RequestError(400, 'name is required and must be a string');
     }
     const trimmed = name.trim();
-    if (trimmed.length === 0 || trimmed.length > MAX_NAME_LENGTH) {
+    // Counted in characters (code points), as PostgreSQL's char_length does.
+    const length = [...trimmed].length;
+    if (length === 0 || length > MAX_NAME_LENGTH) {
       throw new RequestError(400, `name must be 1 to ${MAX_NAME_LENGTH} characters`);
+    }
+    if (CONTROL_CHARACTER.test(trimmed) || LONE_SURROGATE.test(trimmed)) {
+      throw new RequestError(400, 'name must be printable Unicode text without control characters');
     }
     const { rows } = await (await db()).query<Item>(
       'INSERT INTO items (name) VALUES ($1) RETURNING id, name, created_at', [trimmed]);
@@ -128,7 +137,7 @@ export function createItemsHandler(database: Database) {
 }
 
 function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
-  if (event.body === undefined || event.body === '') {
+  if (event.body === undefined || event.body === null || event.body === '') {
     throw new RequestError(400, 'request body is required: send a JSON object such as {"name": "..."}');
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
