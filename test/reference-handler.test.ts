@@ -478,7 +478,7 @@ describe('database failures', () => {
     captureErrorLog();
     for (let round = 0; round < 25; round++) {
       expect((await env.handler(list())).statusCode).toBe(200);
-      const [victim] = await env.handlerPids();
+      const [victim] = await env.handlerPids() as [number];
       await env.checker.query('SELECT pg_terminate_backend($1)', [victim]);
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
