@@ -81,6 +81,10 @@ describe('DatabaseNetwork defaults', () => {
       FromPort: 443, ToPort: 443,
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkFunctionSecurityGroup'), 'GroupId'] },
     });
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'secretsmanager interface endpoint: HTTPS from the functions that need it',
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })],
+    });
     expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)).toBe(true);
     expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SSM)).toBe(false);
   });

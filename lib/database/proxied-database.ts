@@ -366,35 +366,18 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       reason: 'The rotation function connects to the database itself, which the functions of the app must not: its own security group keeps that reach off the shared function security group, at the cost of one ENI per subnet.',
     });
 
-    const proxyName = Names.uniqueResourceName(this, { maxLength: 60, separator: '-' }).toLowerCase().replace(/[^a-z0-9-]/g, '');
-    this.proxyLogGroup = this.createLogGroup('ProxyLogGroup', `/aws/rds/proxy/${proxyName}`, logRetention);
     this.proxyRole = new iam.Role(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: `RDS Proxy of ${this.node.path}`,
     });
-    const endToEndIam = this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
-    this.proxy = new rds.DatabaseProxy(this, 'Proxy', {
-      proxyTarget: target,
-      dbProxyName: proxyName,
-      vpc,
-      vpcSubnets: this.network.databaseSubnets,
-      securityGroups: [proxySecurityGroup],
-      role: this.proxyRole,
-      secrets: endToEndIam ? undefined : [this.adminSecret],
-      defaultAuthScheme: endToEndIam ? rds.DefaultAuthScheme.IAM_AUTH : undefined,
-      requireTLS: true,
-      iamAuth: true,
-      debugLogging: false,
-      borrowTimeout: this.borrowTimeout,
-      idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
-      maxConnectionsPercent: this.maxConnectionsPercent,
-      maxIdleConnectionsPercent: props.maxIdleConnectionsPercent ?? Math.floor(this.maxConnectionsPercent / 2),
-    });
+    acknowledgeInlinePolicies(this.proxyRole);
+    // The proxy takes the database's name, so its log group can exist before it does.
+    this.proxyLogGroup = this.createLogGroup('ProxyLogGroup', `/aws/rds/proxy/${physicalId}`, logRetention);
+    this.proxy = this.createProxy(physicalId, target, proxySecurityGroup, props);
     this.proxy.node.addDependency(this.proxyLogGroup);
     this.endpoint = this.proxy.endpoint;
 
     this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
-    acknowledgeInlinePolicies(this.proxyRole);
     Aspects.of(this).add(new LiteralDatabasePort(database, this.databasePort), { priority: AspectPriority.MUTATING });
 
     this.node.addValidation({ validate: () => this.validatePoolShare() });
@@ -632,6 +615,27 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       reason: 'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.',
     });
     return role;
+  }
+
+  private createProxy(dbProxyName: string, proxyTarget: rds.ProxyTarget, securityGroup: ec2.ISecurityGroup, props: ProxiedDatabaseProps): rds.DatabaseProxy {
+    const endToEndIam = this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
+    return new rds.DatabaseProxy(this, 'Proxy', {
+      proxyTarget,
+      dbProxyName,
+      vpc: this.network.vpc,
+      vpcSubnets: this.network.databaseSubnets,
+      securityGroups: [securityGroup],
+      role: this.proxyRole,
+      secrets: endToEndIam ? undefined : [this.adminSecret],
+      defaultAuthScheme: endToEndIam ? rds.DefaultAuthScheme.IAM_AUTH : undefined,
+      requireTLS: true,
+      iamAuth: true,
+      debugLogging: false,
+      borrowTimeout: this.borrowTimeout,
+      idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
+      maxConnectionsPercent: this.maxConnectionsPercent,
+      maxIdleConnectionsPercent: props.maxIdleConnectionsPercent ?? Math.floor(this.maxConnectionsPercent / 2),
+    });
   }
 
   private createCluster(clusterIdentifier: string, common: DatabaseCommonProps, props: ProxiedDatabaseProps): rds.DatabaseCluster {

@@ -328,12 +328,19 @@ export class DatabaseNetwork extends Construct {
 
   private createEndpoint(service: ec2.InterfaceVpcEndpointAwsService): ec2.InterfaceVpcEndpoint {
     const id = `${service.shortName.replace(/[^A-Za-z0-9]/g, '')}Endpoint`;
+    // An endpoint only answers; its security group needs no outbound rules.
+    const securityGroup = new ec2.SecurityGroup(this, `${id}SecurityGroup`, {
+      vpc: this.vpc,
+      description: `${service.shortName} interface endpoint: HTTPS from the functions that need it`,
+      allowAllOutbound: false,
+    });
     const endpoint = new ec2.InterfaceVpcEndpoint(this, id, {
       vpc: this.vpc,
       service,
       subnets: this.functionSubnets,
       privateDnsEnabled: true,
       open: false,
+      securityGroups: [securityGroup],
     });
     this.endpointServices.set(endpoint, service.name);
     return endpoint;
