@@ -2,7 +2,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { addChecks } from '../bin/checks';
-import { testApp } from './support/app';
+import { inlineFunction, testApp } from './support/app';
 import { findings, synthWithChecks } from './support/checks';
 
 describe('addChecks', () => {
@@ -10,11 +10,7 @@ describe('addChecks', () => {
     const app = testApp({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
     const stack = new Stack(app, 'Careless');
     new sqs.Queue(stack, 'Queue');
-    new lambda.Function(stack, 'Fn', {
-      runtime: lambda.Runtime.NODEJS_20_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline('exports.handler = async () => {}'),
-    });
+    inlineFunction(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_20_X });
     // Out of the range CloudFormation allows (60 to 1,209,600 seconds).
     new CfnResource(stack, 'ShortRetention', { type: 'AWS::SQS::Queue', properties: { MessageRetentionPeriod: 5 } });
     addChecks(app);

@@ -8,7 +8,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import {
   DatabaseCapacity, DatabaseEngine, DatabaseNetwork, EngineFamily, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
-import { template, testStack, TestAppOptions } from './support/app';
+import { inlineFunction, template, testStack, TestAppOptions } from './support/app';
 
 type Options = Omit<ProxiedDatabaseProps, 'network'>;
 
@@ -19,11 +19,9 @@ function database(options: Options = {}, appOptions: TestAppOptions = {}) {
   return { stack, network, db };
 }
 
-function inlineFunction(stack: Stack, id: string, network: DatabaseNetwork, props: Partial<lambda.FunctionProps> = {}) {
-  return new lambda.Function(stack, id, {
-    runtime: lambda.Runtime.NODEJS_24_X,
-    handler: 'index.handler',
-    code: lambda.Code.fromInline('exports.handler = async () => {}'),
+/** A plain function in the network's shared placement. */
+function placedFunction(stack: Stack, id: string, network: DatabaseNetwork, props: Partial<lambda.FunctionProps> = {}) {
+  return inlineFunction(stack, id, {
     vpc: network.vpc,
     vpcSubnets: network.functionSubnets,
     securityGroups: [network.functionSecurityGroup],
@@ -402,8 +400,8 @@ describe('ProxiedDatabase options', () => {
 describe('ProxiedDatabase.connectFunction', () => {
   test('opens the proxy port, grants the user and derives the borrow timeout from the shortest function timeout', () => {
     const { stack, network, db } = database();
-    db.connectFunction(inlineFunction(stack, 'Slow', network, { timeout: Duration.seconds(30), reservedConcurrentExecutions: 10 }), 'app_user');
-    db.connectFunction(inlineFunction(stack, 'Fast', network, { timeout: Duration.seconds(9), reservedConcurrentExecutions: 10 }), 'app_user');
+    db.connectFunction(placedFunction(stack, 'Slow', network, { timeout: Duration.seconds(30), reservedConcurrentExecutions: 10 }), 'app_user');
+    db.connectFunction(placedFunction(stack, 'Fast', network, { timeout: Duration.seconds(9), reservedConcurrentExecutions: 10 }), 'app_user');
     const t = template(stack);
     t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 4 }) });
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
@@ -415,38 +413,38 @@ describe('ProxiedDatabase.connectFunction', () => {
 
   test('a derived borrow timeout never drops below 1 second or rises above 120', () => {
     const short = database();
-    short.db.connectFunction(inlineFunction(short.stack, 'F', short.network, { timeout: Duration.seconds(1), reservedConcurrentExecutions: 1 }), 'u');
+    short.db.connectFunction(placedFunction(short.stack, 'F', short.network, { timeout: Duration.seconds(1), reservedConcurrentExecutions: 1 }), 'u');
     expect(short.stack.resolve(short.db.borrowTimeout.toSeconds())).toBe(1);
     const long = database();
-    long.db.connectFunction(inlineFunction(long.stack, 'F', long.network, { timeout: Duration.minutes(15), reservedConcurrentExecutions: 1 }), 'u');
+    long.db.connectFunction(placedFunction(long.stack, 'F', long.network, { timeout: Duration.minutes(15), reservedConcurrentExecutions: 1 }), 'u');
     expect(long.stack.resolve(long.db.borrowTimeout.toSeconds())).toBe(120);
   });
 
   test('throws when a function timeout is not above an explicit borrow timeout', () => {
     const { stack, network, db } = database({ borrowTimeout: Duration.seconds(10) });
-    const fn = inlineFunction(stack, 'F', network, { timeout: Duration.seconds(10) });
+    const fn = placedFunction(stack, 'F', network, { timeout: Duration.seconds(10) });
     expect(() => db.connectFunction(fn, 'app_user')).toThrow(
       'Test/F: timeout (10 s) must be above the proxy\'s borrowTimeout (10 s) of Test/Database: raise the function\'s timeout or lower borrowTimeout');
   });
 
   test('throws when a function reserves more concurrency than the pool has connections', () => {
     const { stack, network, db } = database();
-    const fn = inlineFunction(stack, 'F', network, { reservedConcurrentExecutions: 577 });
+    const fn = placedFunction(stack, 'F', network, { reservedConcurrentExecutions: 577 });
     expect(() => db.connectFunction(fn, 'app_user')).toThrow(
       'Test/F: reservedConcurrentExecutions (577) is above the 576 connections the proxy pool of Test/Database can serve');
   });
 
   test('warns when explicit reservations together exceed the pool', () => {
     const { stack, network, db } = database({}, reportOnly);
-    db.connectFunction(inlineFunction(stack, 'A', network, { reservedConcurrentExecutions: 300 }), 'app_user');
-    db.connectFunction(inlineFunction(stack, 'B', network, { reservedConcurrentExecutions: 300 }), 'app_user');
+    db.connectFunction(placedFunction(stack, 'A', network, { reservedConcurrentExecutions: 300 }), 'app_user');
+    db.connectFunction(placedFunction(stack, 'B', network, { reservedConcurrentExecutions: 300 }), 'app_user');
     Annotations.fromStack(stack).hasWarning('/Test/Database',
       Match.stringLikeRegexp('adds up to 600 \\(Test/A: 300, Test/B: 300\\), above the proxy pool of 576 connections'));
   });
 
   test('throws on an invalid database user name', () => {
     const { stack, network, db } = database();
-    expect(() => db.connectFunction(inlineFunction(stack, 'F', network), 'app-user'))
+    expect(() => db.connectFunction(placedFunction(stack, 'F', network), 'app-user'))
       .toThrow("dbUser ('app-user') is not a valid database identifier");
   });
 });

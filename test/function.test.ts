@@ -6,7 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
-import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'> & { databaseUser?: string };
 
@@ -203,8 +203,7 @@ describe('DatabaseFunction options', () => {
 
   test('derived reservations count other reserved functions of the app', () => {
     const { stack, network, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 500 } });
-    new lambda.Function(stack, 'Other', {
-      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    inlineFunction(stack, 'Other', {
       reservedConcurrentExecutions: 250, vpc: network.vpc, securityGroups: [network.functionSecurityGroup], vpcSubnets: network.functionSubnets,
     });
     const fn = add('Fn');

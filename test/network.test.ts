@@ -2,10 +2,9 @@ import { Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { DatabaseFunction, DatabaseNetwork, ProxiedDatabase } from '../lib';
-import { HANDLER_ENTRY, LOCK_FILE, template, testApp, testStack } from './support/app';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, testApp, testStack } from './support/app';
 
 /** Subnet ids in EC2's format: kind 1 = isolated, 2 = private, 3 = public. */
 const subnetId = (kind: number, zone: number) => `subnet-0${kind}${zone}00000000000000`;
@@ -241,10 +240,7 @@ describe('Hyperplane ENI sharing', () => {
 
   test('a function with its own security group adds ENIs and gets a warning', () => {
     const { stack, network } = appWithFunctions();
-    new lambda.Function(stack, 'Loner', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    inlineFunction(stack, 'Loner', {
       vpc: network.vpc,
       vpcSubnets: network.functionSubnets,
     });
@@ -256,10 +252,7 @@ describe('Hyperplane ENI sharing', () => {
   test('a function in one subnet outside the shared ones gets a warning counting that subnet', () => {
     const stack = testStack(reportOnly);
     const network = new DatabaseNetwork(stack, 'Network', { natGateways: 1 });
-    new lambda.Function(stack, 'Elsewhere', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    inlineFunction(stack, 'Elsewhere', {
       vpc: network.vpc,
       vpcSubnets: { subnets: [network.vpc.privateSubnets[0], network.vpc.isolatedSubnets[0]] },
       securityGroups: [network.functionSecurityGroup],
@@ -272,10 +265,7 @@ describe('Hyperplane ENI sharing', () => {
     const stack = testStack(reportOnly);
     const network = new DatabaseNetwork(stack, 'Network');
     const other = new ec2.Vpc(stack, 'OtherVpc', { natGateways: 0, subnetConfiguration: [{ name: 'I', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
-    new lambda.Function(stack, 'Other', {
-      runtime: lambda.Runtime.NODEJS_24_X,
-      handler: 'index.handler',
-      code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    inlineFunction(stack, 'Other', {
       vpc: other,
     });
     expect(network.hyperplaneEniCount).toBe(2);

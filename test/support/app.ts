@@ -2,6 +2,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
 
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
 export const HANDLER_ENTRY = path.join(PROJECT_ROOT, 'lambda', 'reference-api', 'handler.ts');
@@ -38,4 +40,14 @@ export function testStack(options: TestAppOptions = {}): Stack {
 /** Synthesize the stack's template (runs aspects and validations). */
 export function template(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/** A plain Lambda function with inline code (no bundling), for functions the constructs do not create. */
+export function inlineFunction(scope: Construct, id: string, props: Partial<lambda.FunctionProps> = {}): lambda.Function {
+  return new lambda.Function(scope, id, {
+    runtime: lambda.Runtime.NODEJS_24_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    ...props,
+  });
 }
