@@ -87,6 +87,7 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
       Roles: [{ Ref: Match.stringLikeRegexp('DatabaseMonitoringRole') }],
     });
     t.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    t.allResources('AWS::RDS::DBInstance', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('DatabaseMonitoringRoleDefaultPolicy')]) });
   });
 
   test('generates the admin secret encrypted with the database key and rotates it every 30 days', () => {

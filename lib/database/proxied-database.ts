@@ -354,9 +354,12 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       this.adminSecret = this.instance.secret!;
       this.instance.addRotationSingleUser(rotation);
     }
+    // Exports and Enhanced Monitoring start as soon as the instances do: their log groups and the
+    // monitoring role's policy must exist first.
     for (const logGroup of Object.values(this.logGroups)) {
       database.node.addDependency(logGroup);
     }
+    database.node.addDependency(monitoringRole);
     const backups = props.backupRetention ?? Duration.days(7);
     acknowledgeInPacks(database, ['HIPAA.Security', 'NIST.800.53.R5'], 'RDSInBackupPlan', this.engine.isAurora
       ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key. The instances this rule looks at hold no data of their own.`
