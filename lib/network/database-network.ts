@@ -361,22 +361,22 @@ export interface FunctionPlacement {
 
 /** Warns about functions in the network's VPC that do not use its shared placement. */
 class EniSharingCheck implements IAspect {
-  constructor(private readonly network: DatabaseNetwork) {}
+  private readonly vpcSubnets: Set<string>;
+  private readonly sharedSubnets: Set<string>;
+
+  constructor(private readonly network: DatabaseNetwork) {
+    const vpc = network.vpc;
+    this.vpcSubnets = new Set([...vpc.isolatedSubnets, ...vpc.privateSubnets, ...vpc.publicSubnets].map(subnet => subnet.subnetId));
+    this.sharedSubnets = new Set(vpc.selectSubnets(network.functionSubnets).subnetIds);
+  }
 
   public visit(node: IConstruct): void {
     const placement = placementOf(node);
-    if (!placement) {
+    if (!placement || !placement.subnetIds.some(id => this.vpcSubnets.has(id))) {
       return;
     }
-    const vpcSubnets = new Set([...this.network.vpc.isolatedSubnets, ...this.network.vpc.privateSubnets, ...this.network.vpc.publicSubnets]
-      .map(subnet => subnet.subnetId));
-    if (!placement.subnetIds.some(id => vpcSubnets.has(id))) {
-      return;
-    }
-    const shared = this.network.functionPlacement;
-    const sharedSubnets = new Set(this.network.vpc.selectSubnets(shared.subnets).subnetIds);
-    const extra = placement.subnetIds.filter(id => !sharedSubnets.has(id)).length;
-    const sameGroups = placement.securityGroupKey === shared.securityGroup.securityGroupId;
+    const extra = placement.subnetIds.filter(id => !this.sharedSubnets.has(id)).length;
+    const sameGroups = placement.securityGroupKey === this.network.functionSecurityGroup.securityGroupId;
     if (sameGroups && extra === 0) {
       return;
     }
