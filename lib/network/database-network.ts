@@ -92,6 +92,18 @@ export interface DatabaseNetworkProps {
 }
 
 /**
+ * The placement every function of a network uses.
+ */
+export interface FunctionPlacement {
+  /** The VPC. */
+  readonly vpc: ec2.IVpc;
+  /** The shared subnets. */
+  readonly subnets: ec2.SubnetSelection;
+  /** The shared security group. */
+  readonly securityGroup: ec2.ISecurityGroup;
+}
+
+/**
  * The network placement of an app's functions, proxy and database.
  *
  * It either creates a VPC made for Lambda next to a database (isolated
@@ -345,18 +357,6 @@ export class DatabaseNetwork extends Construct {
     this.endpointServices.set(endpoint, service.name);
     return endpoint;
   }
-}
-
-/**
- * The placement every function of a network uses.
- */
-export interface FunctionPlacement {
-  /** The VPC. */
-  readonly vpc: ec2.IVpc;
-  /** The shared subnets. */
-  readonly subnets: ec2.SubnetSelection;
-  /** The shared security group. */
-  readonly securityGroup: ec2.ISecurityGroup;
 }
 
 /** Warns about functions in the network's VPC that do not use its shared placement. */
