@@ -531,7 +531,6 @@ describe('ProxiedDatabase validation', () => {
     const db = new ProxiedDatabase(stack, 'Database', {
       network,
       capacity: DatabaseCapacity.serverlessV2({ minCapacity: number('Min', 0.5), maxCapacity: number('Max', 8) }),
-      readers: 1,
       databasePort: number('Port', 5433),
       maxConnectionsPercent: number('Percent', 60),
       maxIdleConnectionsPercent: number('Idle', 20),
@@ -542,6 +541,14 @@ describe('ProxiedDatabase validation', () => {
     expect(db.maxConnections).toBeDefined();
     expect(db.poolSize).toBeUndefined();
     template(stack).hasResourceProperties('AWS::RDS::DBCluster', { ServerlessV2ScalingConfiguration: { MinCapacity: { Ref: 'Min' }, MaxCapacity: { Ref: 'Max' } } });
+  });
+
+  test('throws when readers is a token: it decides how many instances exist', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const readers = new CfnParameter(stack, 'Readers', { type: 'Number', default: 1 }).valueAsNumber;
+    expect(() => new ProxiedDatabase(stack, 'Database', { network, readers }))
+      .toThrow('readers must be a value known at synth, not a token: it decides how many reader instances the cluster gets; pass a literal');
   });
 
   test('a token capacity leaves max_connections unknown', () => {

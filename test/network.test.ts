@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnParameter, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -195,6 +195,13 @@ describe('DatabaseNetwork validation', () => {
 
   test('throws when natGateways is not a whole number', () => {
     expect(() => new DatabaseNetwork(testStack(), 'Network', { natGateways: 1.5 })).toThrow('natGateways (1.5) must be a whole number');
+  });
+
+  test.each(['maxAzs', 'natGateways'])('throws when %s is a token: it shapes the VPC', prop => {
+    const stack = testStack();
+    const value = new CfnParameter(stack, 'Count', { type: 'Number', default: 2 }).valueAsNumber;
+    expect(() => new DatabaseNetwork(stack, 'Network', { [prop]: value }))
+      .toThrow(`${prop} must be a value known at synth, not a token`);
   });
 
   test('throws when function subnets are public', () => {

@@ -20,7 +20,7 @@ import {
 import { createKey } from '../private/keys';
 import { defaultMaxConnections, minimumProxyPercent } from '../private/max-connections';
 import {
-  PropValidationError, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
+  PropValidationError, requireResolved, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
 
 /**
@@ -500,6 +500,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       if (props.multiAz !== undefined) {
         throw new PropValidationError(this, 'multiAz applies to RDS instance engines only: for Aurora, set readers (each reader is a failover target in another zone)');
       }
+      requireResolved(this, 'readers', props.readers, 'how many reader instances the cluster gets');
       validateNumber(this, { prop: 'readers', value: props.readers, min: 0, max: 15, integer: true });
     } else if (props.readers !== undefined) {
       throw new PropValidationError(this, `readers (${props.readers}) applies to Aurora engines only: for ${this.engine.displayName}, use multiAz`);
@@ -656,7 +657,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       clusterIdentifier,
       defaultDatabaseName: this.databaseName,
       writer: instance('Writer', true),
-      readers: Array.from({ length: Token.isUnresolved(readers) ? 1 : readers }, (_, i) => instance(`Reader${i + 1}`, false)),
+      readers: Array.from({ length: readers }, (_, i) => instance(`Reader${i + 1}`, false)),
       serverlessV2MinCapacity: capacity.minCapacity,
       serverlessV2MaxCapacity: capacity.maxCapacity,
       backup: { retention: props.backupRetention ?? Duration.days(7) },

@@ -7,7 +7,7 @@ import { Construct, IConstruct } from 'constructs';
 import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
 import { eniCombinations, placementOf } from '../private/eni-placement';
 import { createKey } from '../private/keys';
-import { PropValidationError, validateNumber } from '../private/validation';
+import { PropValidationError, requireResolved, validateNumber } from '../private/validation';
 
 /**
  * Properties of a DatabaseNetwork.
@@ -209,6 +209,8 @@ export class DatabaseNetwork extends Construct {
         }
       }
     }
+    requireResolved(this, 'maxAzs', props.maxAzs, 'how many subnets the VPC gets');
+    requireResolved(this, 'natGateways', props.natGateways, 'how many NAT gateways and public subnets the VPC gets');
     validateNumber(this, { prop: 'maxAzs', value: props.maxAzs, min: 2, max: 6, integer: true });
     validateNumber(this, { prop: 'natGateways', value: props.natGateways, min: 0, max: props.maxAzs ?? 2, integer: true });
   }

@@ -25,6 +25,16 @@ export function resolvedSeconds(duration: Duration | undefined): number | undefi
   return duration.toSeconds();
 }
 
+/**
+ * Throws when a value that shapes the construct tree (how many subnets or
+ * instances to create) is a token: it must be known at synth.
+ */
+export function requireResolved(scope: IConstruct, prop: string, value: unknown, why: string): void {
+  if (value !== undefined && Token.isUnresolved(value)) {
+    throw new PropValidationError(scope, `${prop} must be a value known at synth, not a token: it decides ${why}; pass a literal`);
+  }
+}
+
 export interface NumberRule {
   /** The prop name as the user writes it. */
   readonly prop: string;
