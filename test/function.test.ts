@@ -210,9 +210,9 @@ describe('DatabaseFunction options', () => {
     expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(150);
   });
 
-  test('bundling options are merged over the defaults', () => {
+  test('bundling options are merged over the defaults, and pg-native stays external', () => {
     const { stack, add } = setup({}, { bundling: true });
-    add('Fn', { bundling: { minify: false, sourceMap: false } });
+    add('Fn', { bundling: { minify: false, sourceMap: false, externalModules: ['@aws-sdk/*'] } });
     const t = template(stack);
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) } });
   });

@@ -79,7 +79,7 @@ export interface DatabaseFunctionProps {
 
   /**
    * Bundling options, merged over the construct's defaults (minified, source
-   * maps, `pg-native` external).
+   * maps). `pg-native` always stays external.
    *
    * @default - the construct's defaults
    */
@@ -175,8 +175,9 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       sourcesContent: false,
       target: runtime.name.replace(/^nodejs(\d+)\.x$/, 'node$1'),
       mainFields: ['module', 'main'],
-      externalModules: ['pg-native'],
       ...props.bundling,
+      // pg requires its optional native binding lazily; it is never installed, so esbuild must not resolve it.
+      externalModules: [...new Set(['pg-native', ...props.bundling?.externalModules ?? []])],
     };
     const reserved = props.reservedConcurrentExecutions;
     this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {
