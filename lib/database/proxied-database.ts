@@ -13,7 +13,7 @@ import { DatabaseCapacity } from './capacity';
 import { DatabaseEngine, EngineFamily } from './engine';
 import { DatabaseNetwork } from '../network/database-network';
 import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
-import { appConcurrencyShare, explicitReservedConcurrency, isDerived } from '../private/concurrency';
+import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, maxUserNameLength, validateEngine,
 } from '../private/engine-rules';
@@ -415,7 +415,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
    * is above the pool size.
    */
   public connectFunction(fn: lambda.Function, dbUser: string): iam.Grant {
-    const timeout = resolvedSeconds(fn.timeout) ?? 3;
+    const timeout = timeoutSeconds(fn);
     const borrow = resolvedSeconds(this.explicitBorrowTimeout);
     if (borrow !== undefined && timeout <= borrow) {
       throw new PropValidationError(fn,
@@ -443,22 +443,12 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     if (this.poolSize === undefined) {
       return undefined;
     }
-    let explicit = 0;
-    let derived = 0;
-    for (const { fn } of this.clients) {
-      const resource = fn.node.defaultChild as lambda.CfnFunction;
-      if (isDerived(resource)) {
-        derived++;
-      } else {
-        explicit += explicitReservedConcurrency(resource) ?? 0;
-      }
-    }
-    const poolShare = Math.floor((this.poolSize - explicit) / Math.max(derived, 1));
+    const poolShare = fairShare(this.poolSize, this.clients.map(({ fn }) => fn.node.defaultChild as lambda.CfnFunction));
     return Math.min(poolShare, appConcurrencyShare(this));
   }
 
   private derivedBorrowTimeoutSeconds(): number {
-    const timeouts = this.clients.map(({ fn }) => resolvedSeconds(fn.timeout) ?? 3);
+    const timeouts = this.clients.map(({ fn }) => timeoutSeconds(fn));
     if (timeouts.length === 0) {
       return 120;
     }

@@ -134,7 +134,7 @@ export class DatabaseNetwork extends Construct {
   /** The interface endpoints this construct created. */
   public readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[];
 
-  private readonly endpointServices = new Map<ec2.InterfaceVpcEndpoint, string>();
+  private readonly endpointServices = new Set<string>();
 
   constructor(scope: Construct, id: string, props: DatabaseNetworkProps = {}) {
     super(scope, id);
@@ -197,7 +197,7 @@ export class DatabaseNetwork extends Construct {
 
   /** True when this network created an interface endpoint for the service. */
   public hasInterfaceEndpoint(service: ec2.InterfaceVpcEndpointAwsService): boolean {
-    return [...this.endpointServices.values()].includes(service.name);
+    return this.endpointServices.has(service.name);
   }
 
   private validateProps(props: DatabaseNetworkProps): void {
@@ -356,7 +356,7 @@ export class DatabaseNetwork extends Construct {
       open: false,
       securityGroups: [securityGroup],
     });
-    this.endpointServices.set(endpoint, service.name);
+    this.endpointServices.add(service.name);
     return endpoint;
   }
 }

@@ -46,21 +46,27 @@ export function explicitReservedConcurrency(fn: lambda.CfnFunction): number | un
 }
 
 /**
+ * What each function with a derived reservation gets of `total` after the
+ * explicit reservations among `functions` are taken out.
+ */
+export function fairShare(total: number, functions: lambda.CfnFunction[]): number {
+  const derived = functions.filter(isDerived).length;
+  const explicit = functions.filter(fn => !isDerived(fn)).reduce((sum, fn) => sum + (explicitReservedConcurrency(fn) ?? 0), 0);
+  return Math.floor((total - explicit) / Math.max(derived, 1));
+}
+
+/**
  * How much concurrency each derived function of the app may reserve so that
  * all reservations together leave the account's unreserved minimum intact.
  */
 export function appConcurrencyShare(scope: IConstruct): number {
   const root = Stage.of(scope) ?? scope.node.root;
-  let explicit = 0;
-  let derived = 0;
-  for (const construct of root.node.findAll()) {
-    if (!(construct instanceof lambda.CfnFunction)) continue;
-    if (isDerived(construct)) {
-      derived++;
-    } else {
-      explicit += explicitReservedConcurrency(construct) ?? 0;
-    }
-  }
-  const reservable = accountConcurrencyLimit(scope) - UNRESERVED_MINIMUM - explicit;
-  return Math.floor(reservable / Math.max(derived, 1));
+  const functions = root.node.findAll().filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction);
+  return fairShare(accountConcurrencyLimit(scope) - UNRESERVED_MINIMUM, functions);
+}
+
+/** A function's timeout in seconds; Lambda's default of 3 s when unset or a token. */
+export function timeoutSeconds(fn: lambda.Function): number {
+  const timeout = fn.timeout;
+  return timeout === undefined || timeout.isUnresolved() ? 3 : timeout.toSeconds();
 }

@@ -12,11 +12,6 @@ export class PropValidationError extends Error {
   }
 }
 
-/** True when a value is known at synth time (not a token). */
-export function isResolved(value: unknown): boolean {
-  return value !== undefined && !Token.isUnresolved(value);
-}
-
 /** Seconds of a duration, or undefined when the duration is absent or a token. */
 export function resolvedSeconds(duration: Duration | undefined): number | undefined {
   if (duration === undefined || duration.isUnresolved()) {
