@@ -1,3 +1,5 @@
 export * from './network';
 export * from './database';
+export * from './bootstrap';
+export * from './configuration';
 export * from './function';

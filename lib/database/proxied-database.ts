@@ -1,5 +1,5 @@
 import {
-  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, Duration, IAspect, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
+  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, CustomResource, Duration, IAspect, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
 } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +17,7 @@ import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived,
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, maxUserNameLength, validateEngine,
 } from '../private/engine-rules';
+import { createCustomResourceHandler } from '../private/custom-resource';
 import { createKey } from '../private/keys';
 import { defaultMaxConnections, minimumProxyPercent } from '../private/max-connections';
 import {
@@ -181,6 +182,18 @@ export interface ProxiedDatabaseProps {
    * @default true
    */
   readonly deletionProtection?: boolean;
+
+  /**
+   * Wait during deployment until every proxy target is `AVAILABLE`, with a
+   * custom resource that polls `DescribeDBProxyTargets`; connected functions
+   * depend on it, so a broken proxy fails the deploy with the target's
+   * reason (`AUTH_FAILURE`, `CONNECTION_FAILED`, ...) instead of deploying
+   * functions that cannot connect.
+   *
+   * @default true
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.troubleshooting.html
+   */
+  readonly waitForProxyTargets?: boolean;
 }
 
 /** A function connected through the proxy. */
@@ -261,11 +274,20 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   public readonly logGroups: { [logType: string]: logs.ILogGroup };
   /** The log group of the proxy. */
   public readonly proxyLogGroup: logs.ILogGroup;
+  /**
+   * The custom resource that waits until the proxy's targets are available;
+   * connected functions depend on it. Undefined when `waitForProxyTargets`
+   * is false.
+   */
+  public readonly proxyReadiness?: CustomResource;
+  /** The writer endpoint of the database itself (not the proxy), for admin tasks such as the bootstrap. */
+  public readonly writerEndpoint: string;
+  /** How the proxy authenticates to the database: with secrets (`NONE`) or end to end with IAM (`IAM_AUTH`). */
+  public readonly defaultAuthScheme: rds.DefaultAuthScheme;
 
   private readonly clients: ProxyClient[] = [];
   private readonly explicitBorrowTimeout?: Duration;
   private readonly grantedProxyUsers = new Set<string>();
-  private readonly defaultAuthScheme: rds.DefaultAuthScheme;
   /** The DbiResourceId or DbClusterResourceId that IAM database authentication ARNs use. */
   private readonly dbResourceIdentifier: string;
 
@@ -379,6 +401,10 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.proxy = this.createProxy(physicalId, target, proxySecurityGroup, props);
     this.proxy.node.addDependency(this.proxyLogGroup);
     this.endpoint = this.proxy.endpoint;
+    this.writerEndpoint = this.engine.isAurora ? this.cluster!.clusterEndpoint.hostname : this.instance!.dbInstanceEndpointAddress;
+    if (props.waitForProxyTargets ?? true) {
+      this.proxyReadiness = this.createProxyReadiness(physicalId);
+    }
 
     this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
     Aspects.of(this).add(new LiteralDatabasePort(database, this.databasePort), { priority: AspectPriority.MUTATING });
@@ -407,6 +433,22 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 
   /**
+   * Let the proxy authenticate to the database with another user's secret
+   * (a JSON secret with `username` and `password`), so clients can connect
+   * through the proxy as that user. Not available with end-to-end IAM
+   * authentication, where the proxy needs no secrets.
+   */
+  public addProxySecret(secret: secretsmanager.ISecret): void {
+    if (this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH) {
+      throw new PropValidationError(this, 'addProxySecret() needs the proxy to authenticate with secrets, but defaultAuthScheme is IAM_AUTH: create the user with IAM authentication instead');
+    }
+    const cfnProxy = this.proxy.node.defaultChild as rds.CfnDBProxy;
+    const auth = cfnProxy.auth as rds.CfnDBProxy.AuthFormatProperty[];
+    auth.push({ ...auth[0], secretArn: secret.secretArn });
+    secret.grantRead(this.proxyRole);
+  }
+
+  /**
    * Connect a Lambda function through the proxy as `dbUser`: opens the
    * engine port from the function's security groups to the proxy, grants
    * `rds-db:connect` for that user, and counts the function toward the pool
@@ -428,6 +470,9 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     }
     this.connections.allowDefaultPortFrom(fn, 'Lambda function to RDS Proxy');
     this.clients.push({ fn, dbUser });
+    if (this.proxyReadiness) {
+      fn.node.addDependency(this.proxyReadiness);
+    }
     return this.grantConnect(fn, dbUser);
   }
 
@@ -609,6 +654,29 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       reason: 'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.',
     });
     return role;
+  }
+
+  private createProxyReadiness(physicalId: string): CustomResource {
+    const targetGroup = this.proxy.node.findChild('ProxyTargetGroup') as rds.CfnDBProxyTargetGroup;
+    const readiness = createCustomResourceHandler(this, 'ProxyReadiness', {
+      handler: 'proxy-readiness',
+      description: `Waits until the targets of the RDS Proxy of ${this.node.path} are available`,
+      timeout: Duration.minutes(14),
+      logRetention: this.network.logRetention,
+      logEncryptionKey: this.network.logEncryptionKey,
+      outsideVpcReason: 'The readiness check only calls the RDS control-plane API (DescribeDBProxyTargets); it never connects to the database, and the isolated subnets have no route to that API.',
+    });
+    readiness.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['rds:DescribeDBProxyTargets'],
+      resources: [this.proxy.dbProxyArn, targetGroup.attrTargetGroupArn],
+    }));
+    const resource = new CustomResource(this, 'ProxyTargetsAvailable', {
+      serviceToken: readiness.provider.serviceToken,
+      resourceType: 'Custom::ProxyTargetsAvailable',
+      properties: { ProxyName: physicalId, TargetGroupName: 'default' },
+    });
+    resource.node.addDependency(targetGroup);
+    return resource;
   }
 
   private createProxy(dbProxyName: string, proxyTarget: rds.ProxyTarget, securityGroup: ec2.ISecurityGroup, props: ProxiedDatabaseProps): rds.DatabaseProxy {

@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -7,9 +7,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
-import { DatabaseNetwork } from '../network/database-network';
-import { acknowledgeInlinePolicies } from '../private/acknowledgements';
+import { createExecutionRole } from '../private/execution-role';
 import { accountConcurrencyLimit, markDerived, UNRESERVED_MINIMUM } from '../private/concurrency';
+import { AppParameters } from '../configuration/app-parameters';
 import { PropValidationError, validateDuration, validateNumber } from '../private/validation';
 
 /**
@@ -107,6 +107,29 @@ export interface DatabaseFunctionProps {
   readonly applicationLogLevel?: lambda.ApplicationLogLevel;
 
   /**
+   * Shared, non-secret settings of the app in Parameter Store. The function
+   * gets read access to exactly that path and its name in `PARAMETERS_PATH`;
+   * the runtime's `appParameters()` reads them with caching.
+   *
+   * @default - no shared settings
+   */
+  readonly parameters?: AppParameters;
+
+  /**
+   * The service name in logs, traces and metrics (`POWERTOOLS_SERVICE_NAME`).
+   *
+   * @default - the construct id
+   */
+  readonly serviceName?: string;
+
+  /**
+   * The CloudWatch namespace of the function's metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   *
+   * @default - the stack name
+   */
+  readonly metricsNamespace?: string;
+
+  /**
    * A description.
    *
    * @default - none
@@ -115,7 +138,12 @@ export interface DatabaseFunctionProps {
 }
 
 /** Environment variables the construct owns. */
-const DATABASE_ENVIRONMENT = ['DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_NAME', 'DATABASE_USER', 'DATABASE_ENGINE'];
+const DATABASE_ENVIRONMENT = [
+  'DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_NAME', 'DATABASE_USER', 'DATABASE_ENGINE',
+  'DATABASE_CONNECT_TIMEOUT_MS', 'DATABASE_QUERY_TIMEOUT_MS', 'PARAMETERS_PATH', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE',
+];
+/** Settings the runtime accepts for local development only; it refuses them in Lambda. */
+const LOCAL_ONLY_ENVIRONMENT = ['DATABASE_AUTH', 'DATABASE_TLS'];
 const SECRET_NAME = /PASSWORD|PASSWD|PWD$|SECRET_VALUE|PRIVATE_KEY/i;
 const SECRET_REFERENCE = /\{\{resolve:(secretsmanager|ssm-secure):/;
 
@@ -161,12 +189,10 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       retention: props.logRetention ?? network.logRetention,
       encryptionKey: network.logEncryptionKey,
     });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `Execution role of ${this.node.path}`,
+    this.role = createExecutionRole(this, 'Role', this.logGroup, {
+      vpc: network.vpc, subnets: network.functionSubnets, securityGroup: network.functionSecurityGroup,
     });
     this.grantPrincipal = this.role;
-    this.addExecutionPermissions(network);
 
     const runtime = props.runtime ?? lambda.Runtime.NODEJS_24_X;
     const bundling: nodejs.BundlingOptions = {
@@ -180,6 +206,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       externalModules: [...new Set(['pg-native', ...props.bundling?.externalModules ?? []])],
     };
     const reserved = props.reservedConcurrentExecutions;
+    const timeout = props.timeout ?? Duration.seconds(10);
     this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
       handler: props.handler ?? 'handler',
@@ -187,7 +214,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       runtime,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout,
       description: props.description,
       role: this.role,
       vpc: network.vpc,
@@ -208,6 +235,10 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         DATABASE_NAME: database.databaseName,
         DATABASE_USER: props.databaseUser,
         DATABASE_ENGINE: database.engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql',
+        ...clientTimeouts(timeout),
+        ...(props.parameters ? { PARAMETERS_PATH: props.parameters.path } : {}),
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? id,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? Stack.of(this).stackName,
       },
     });
     if (reserved === undefined) {
@@ -216,68 +247,12 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     this.connections = this.lambdaFunction.connections;
 
     database.connectFunction(this.lambdaFunction, props.databaseUser);
+    props.parameters?.grantRead(this.role);
     if (!Token.isUnresolved(props.databaseUser) && props.databaseUser === database.adminUsername) {
       Annotations.of(this).addWarningV2(DatabaseFunction.ADMIN_USER_WARNING,
         `databaseUser '${props.databaseUser}' is the admin user of ${database.node.path}: the function can do anything in the database; connect as a user with only the privileges it needs`);
     }
     this.lambdaFunction.node.addValidation({ validate: () => this.validateEnvironmentValues(props.environment ?? {}) });
-  }
-
-  /**
-   * Least-privilege execution permissions: logs only to its own log group,
-   * and the ENI actions Lambda performs with this role to attach the
-   * function to its subnets.
-   */
-  private addExecutionPermissions(network: DatabaseNetwork): void {
-    const stack = Stack.of(this);
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      resources: [this.logGroup.logGroupArn],
-    }));
-    const networkInterfaces = stack.formatArn({ service: 'ec2', resource: 'network-interface', resourceName: '*' });
-    const subnets = network.vpc.selectSubnets(network.functionSubnets).subnetIds
-      .map(subnetId => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: subnetId }));
-    const securityGroup = stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: network.functionSecurityGroup.securityGroupId });
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'CreateHyperplaneEnisInSharedPlacement',
-      actions: ['ec2:CreateNetworkInterface'],
-      resources: [networkInterfaces, ...subnets, securityGroup],
-    }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'ManageHyperplaneEnis',
-      actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-      resources: [networkInterfaces],
-    }));
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'DescribeNetwork',
-      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
-      resources: ['*'],
-    }));
-    // Lambda needs these actions to manage the ENIs; the function's own code never does. Calls made
-    // with the function's credentials carry lambda:SourceFunctionArn, so this denies them to the code.
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      sid: 'DenyEniActionsToFunctionCode',
-      effect: iam.Effect.DENY,
-      actions: [
-        'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets',
-        'ec2:DetachNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses',
-      ],
-      resources: ['*'],
-      conditions: {
-        ArnLike: { 'lambda:SourceFunctionArn': stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-      },
-    }));
-    acknowledgeInlinePolicies(this.role);
-    Validations.of(this.role).acknowledge(
-      {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
-        reason: 'Lambda creates and deletes the Hyperplane ENIs with this role, and their ids do not exist before creation; the create action is also limited to the shared subnets and security group.',
-      },
-      {
-        id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-        reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions, and xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) none either.',
-      },
-    );
   }
 
   private validateProps(props: DatabaseFunctionProps): void {
@@ -297,6 +272,9 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       if (DATABASE_ENVIRONMENT.includes(key)) {
         throw new PropValidationError(this, `environment variable ${key} is set by the construct from the database: remove it from environment`);
       }
+      if (LOCAL_ONLY_ENVIRONMENT.includes(key)) {
+        throw new PropValidationError(this, `environment variable ${key} is a local-development setting that the runtime refuses in Lambda: remove it; deployed functions always use IAM authentication over TLS`);
+      }
       if (SECRET_NAME.test(key)) {
         throw new PropValidationError(this,
           `environment variable ${key} looks like it holds a password or secret: functions authenticate with IAM tokens; keep secrets in Secrets Manager and read them at runtime`);
@@ -314,4 +292,21 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     }
     return errors;
   }
+}
+
+/**
+ * Connect and query timeouts for the runtime client, inside the function's
+ * timeout with room to answer: connect 30% (at most 5 s, below the proxy's
+ * default borrow timeout of half the function timeout), queries the rest but
+ * a margin of 10% (at most 1 s). Left to the runtime's defaults when the
+ * timeout is a token.
+ */
+function clientTimeouts(timeout: Duration): { [key: string]: string } {
+  if (timeout.isUnresolved()) {
+    return {};
+  }
+  const total = timeout.toMilliseconds();
+  const connect = Math.min(5000, Math.floor(total * 0.3));
+  const query = total - connect - Math.min(1000, Math.floor(total * 0.1));
+  return { DATABASE_CONNECT_TIMEOUT_MS: String(connect), DATABASE_QUERY_TIMEOUT_MS: String(query) };
 }

@@ -1,0 +1,264 @@
+import { CustomResource, Duration, Token, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { EngineFamily } from '../database/engine';
+import { ProxiedDatabase } from '../database/proxied-database';
+import { DatabaseNetwork } from '../network/database-network';
+import { createCustomResourceHandler } from '../private/custom-resource';
+import { maxUserNameLength } from '../private/engine-rules';
+import { Migration, readMigrations } from '../private/migrations';
+import { PropValidationError, validateDuration, validateIdentifier } from '../private/validation';
+
+/**
+ * What a database user may do in the database's default schema (`public` on
+ * PostgreSQL, the database itself on MySQL), on tables that exist and on
+ * tables the migrations create later.
+ */
+export enum DatabasePrivileges {
+  /** SELECT on every table. */
+  READ_ONLY = 'READ_ONLY',
+  /** SELECT, INSERT, UPDATE and DELETE on every table, and the sequences that identity columns use. */
+  READ_WRITE = 'READ_WRITE',
+}
+
+/** An application user the bootstrap creates. */
+export interface DatabaseUser {
+  /**
+   * The user name: lowercase letters, digits and underscores, a letter first
+   * (up to 63 characters on PostgreSQL, 32 on MySQL). Functions connect as
+   * this user (`DatabaseFunction.databaseUser`).
+   */
+  readonly name: string;
+
+  /**
+   * What the user may do.
+   *
+   * @default DatabasePrivileges.READ_ONLY
+   */
+  readonly privileges?: DatabasePrivileges;
+}
+
+/**
+ * Properties of a DatabaseBootstrap.
+ */
+export interface DatabaseBootstrapProps {
+  /** The database to bootstrap. */
+  readonly database: ProxiedDatabase;
+
+  /**
+   * A folder of versioned SQL migrations, `NNNN_name.sql` (for example
+   * `0001_create_items.sql`). Each runs exactly once, in version order, in
+   * its own transaction, as the admin user; applied versions are recorded in
+   * the `schema_migrations` table. Never edit a migration after it was
+   * deployed (the deploy fails on a changed checksum): add a new one.
+   * Migrations travel in the custom resource's properties, so together they
+   * must stay under 200 KB.
+   *
+   * @default - no migrations
+   */
+  readonly migrationsPath?: string;
+
+  /**
+   * Application users to create, each with IAM authentication through the
+   * proxy and only the privileges it needs. With the proxy's default
+   * authentication (`defaultAuthScheme` NONE) each user also gets a
+   * generated, encrypted and rotated secret that the proxy uses to reach the
+   * database as that user; with end-to-end IAM the user is granted `rds_iam`
+   * (PostgreSQL) or uses `AWSAuthenticationPlugin` (MySQL).
+   *
+   * @default - no users
+   */
+  readonly users?: DatabaseUser[];
+
+  /**
+   * How long one bootstrap run may take (1 to 14 minutes).
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * How often the users' secrets are rotated (1 to 365 days).
+   *
+   * @default Duration.days(30)
+   */
+  readonly secretRotationInterval?: Duration;
+}
+
+/** The largest total of migration SQL the custom resource request carries. */
+const MAX_MIGRATION_BYTES = 200_000;
+/** Lambda's Node.js runtimes ship the RDS certificate authorities here, but load them only when asked. */
+const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+const USER_NAME = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Bootstraps a `ProxiedDatabase` at deploy time: runs versioned SQL
+ * migrations exactly once each and creates application users with IAM
+ * authentication and least privileges, before any function that uses the
+ * database is deployed.
+ *
+ * A custom resource runs a pre-bundled handler in the database subnets with
+ * the rotation function's security group (the one placement that reaches
+ * the database directly, so no new ENIs). It connects to the writer as the
+ * admin user with the admin secret over TLS verified against the RDS
+ * certificate authorities, takes a lock, applies new migrations and
+ * (re)grants privileges. A failing migration fails the deploy with the SQL
+ * error; deleting the construct never drops data or users.
+ */
+export class DatabaseBootstrap extends Construct {
+  /** The custom resource; the proxy readiness check and connected functions come after it. */
+  public readonly resource: CustomResource;
+  /** The handler function that connects to the database. */
+  public readonly handler: lambda.Function;
+  /** Names of the migrations, in the order they run. */
+  public readonly migrations: string[];
+  /** The secret the proxy uses for each user, by user name (empty with end-to-end IAM). */
+  public readonly userSecrets: { [userName: string]: secretsmanager.ISecret };
+
+  constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
+    super(scope, id);
+    const database = props.database;
+    const users = props.users ?? [];
+    this.validateProps(props, users);
+    const migrations = props.migrationsPath === undefined ? [] : this.readMigrations(props.migrationsPath);
+    this.migrations = migrations.map(migration => migration.name);
+
+    const network = database.network;
+    const target = (database.cluster ?? database.instance)!;
+    target.connections.allowDefaultPortFrom(database.rotationSecurityGroup, 'Database bootstrap and secret rotation');
+    const bootstrap = createCustomResourceHandler(this, 'Bootstrap', {
+      handler: 'bootstrap',
+      description: `Runs migrations and creates users in ${database.node.path}`,
+      timeout: props.timeout ?? Duration.minutes(5),
+      logRetention: network.logRetention,
+      logEncryptionKey: network.logEncryptionKey,
+      placement: { vpc: network.vpc, subnets: network.databaseSubnets, securityGroup: database.rotationSecurityGroup },
+      environment: { NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE },
+    });
+    this.handler = bootstrap.function;
+    Validations.of(this.handler).acknowledge({
+      id: DatabaseNetwork.ENI_SHARING_WARNING,
+      reason: 'The bootstrap connects to the database itself as the admin user, which the app\'s functions must not: it shares the placement of the admin secret\'s rotation function (same subnets and security group), so it adds no ENIs.',
+    });
+    database.adminSecret.grantRead(bootstrap.role);
+
+    const iamUsers = database.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
+    this.userSecrets = {};
+    const userProperties = users.map(user => {
+      const secret = iamUsers ? undefined : this.createUserSecret(user.name, props);
+      if (secret) {
+        this.userSecrets[user.name] = secret;
+        secret.grantRead(bootstrap.role);
+        database.addProxySecret(secret);
+      }
+      return {
+        Name: user.name,
+        Privileges: user.privileges ?? DatabasePrivileges.READ_ONLY,
+        Authentication: iamUsers ? 'IAM' : 'SECRET',
+        ...secret ? { SecretArn: secret.secretArn } : {},
+      };
+    });
+
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: bootstrap.provider.serviceToken,
+      resourceType: 'Custom::DatabaseBootstrap',
+      properties: {
+        Engine: database.engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql',
+        Host: database.writerEndpoint,
+        Port: String(database.databasePort),
+        DatabaseName: database.databaseName,
+        AdminSecretArn: database.adminSecret.secretArn,
+        Users: userProperties,
+        Migrations: migrations.map(migration => ({
+          Version: migration.version, Name: migration.name, Checksum: migration.checksum, Sql: migration.sql,
+        })),
+      },
+    });
+    // The writer instance must accept connections, not just the cluster resource exist.
+    this.resource.node.addDependency(target);
+    database.proxyReadiness?.node.addDependency(this.resource);
+  }
+
+  /**
+   * A generated password for `userName`, encrypted with the database key,
+   * attached to the database (so rotation knows where to connect) and rotated
+   * by the single-user rotation application in the admin rotation's placement.
+   */
+  private createUserSecret(userName: string, props: DatabaseBootstrapProps): secretsmanager.ISecret {
+    const database = props.database;
+    const target = (database.cluster ?? database.instance)!;
+    const excludeCharacters = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
+    const secret = new secretsmanager.Secret(this, `UserSecret-${userName}`, {
+      description: `Password of database user ${userName} in ${database.node.path}, used by its RDS Proxy`,
+      encryptionKey: database.encryptionKey,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: userName }),
+        generateStringKey: 'password',
+        passwordLength: 30,
+        excludeCharacters,
+      },
+    });
+    const attached = secret.attach(target);
+    new secretsmanager.SecretRotation(this, `UserSecretRotation-${userName}`, {
+      application: database.engine.family === EngineFamily.POSTGRESQL
+        ? secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER
+        : secretsmanager.SecretRotationApplication.MYSQL_ROTATION_SINGLE_USER,
+      secret: attached,
+      target,
+      vpc: database.network.vpc,
+      vpcSubnets: database.network.databaseSubnets,
+      securityGroup: database.rotationSecurityGroup,
+      automaticallyAfter: props.secretRotationInterval ?? Duration.days(30),
+      excludeCharacters,
+    });
+    Validations.of(this.node.findChild(`UserSecretRotation-${userName}`)).acknowledge({
+      id: DatabaseNetwork.ENI_SHARING_WARNING,
+      reason: 'The rotation function connects to the database itself: it shares the placement of the admin secret\'s rotation function (same subnets and security group), so it adds no ENIs.',
+    });
+    return attached;
+  }
+
+  private readMigrations(folder: string): Migration[] {
+    let migrations: Migration[];
+    try {
+      migrations = readMigrations(folder);
+    } catch (error) {
+      throw new PropValidationError(this, (error as Error).message);
+    }
+    const bytes = migrations.reduce((total, migration) => total + Buffer.byteLength(migration.sql, 'utf8'), 0);
+    if (bytes > MAX_MIGRATION_BYTES) {
+      throw new PropValidationError(this,
+        `migrationsPath holds ${bytes} bytes of SQL, more than the ${MAX_MIGRATION_BYTES} bytes a deploy carries: squash old migrations into one baseline or load bulk data another way`);
+    }
+    return migrations;
+  }
+
+  private validateProps(props: DatabaseBootstrapProps, users: DatabaseUser[]): void {
+    const database = props.database;
+    validateDuration(this, { prop: 'timeout', value: props.timeout, min: Duration.minutes(1), max: Duration.minutes(14) });
+    validateDuration(this, { prop: 'secretRotationInterval', value: props.secretRotationInterval, min: Duration.days(1), max: Duration.days(365) });
+    const seen = new Set<string>();
+    users.forEach((user, index) => {
+      const prop = `users[${index}].name`;
+      if (Token.isUnresolved(user.name)) {
+        throw new PropValidationError(this, `${prop} must be a literal: it names a construct (the user's secret) and a database user`);
+      }
+      validateIdentifier(this, { prop, value: user.name, maxLength: maxUserNameLength(database.engine), rejectReserved: true });
+      if (!USER_NAME.test(user.name)) {
+        throw new PropValidationError(this, `${prop} ('${user.name}') must be lowercase: IAM tokens name the user exactly as written; use '${user.name.toLowerCase()}'`);
+      }
+      if (user.name === database.adminUsername) {
+        throw new PropValidationError(this, `${prop} ('${user.name}') is the admin user of ${database.node.path}: application users need their own names`);
+      }
+      if (seen.has(user.name)) {
+        throw new PropValidationError(this, `${prop} ('${user.name}') is listed twice: list each user once`);
+      }
+      seen.add(user.name);
+    });
+    if (props.migrationsPath === undefined && users.length === 0) {
+      throw new PropValidationError(this, 'neither migrationsPath nor users is set, so there is nothing to bootstrap: set at least one or remove the construct');
+    }
+  }
+}

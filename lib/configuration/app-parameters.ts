@@ -1,0 +1,88 @@
+import { Stack, Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct } from 'constructs';
+import { PropValidationError } from '../private/validation';
+
+/**
+ * Properties of AppParameters.
+ */
+export interface AppParametersProps {
+  /**
+   * The Parameter Store path that holds the app's shared settings, such as
+   * `/orders-service`: a slash, then segments of letters, digits, `.`, `-`
+   * and `_` separated by slashes, no trailing slash.
+   */
+  readonly path: string;
+
+  /**
+   * Settings to create under the path, by name relative to it (`max-limit`
+   * becomes `/orders-service/max-limit`). Values are plain, non-secret
+   * strings; keep secrets in Secrets Manager.
+   *
+   * @default - no parameters are created (manage them outside the stack)
+   */
+  readonly values?: { [name: string]: string };
+}
+
+const PATH = /^(\/[A-Za-z0-9._-]+)+$/;
+const NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
+/** Parameter Store's limit on a parameter name, including the path. */
+const MAX_NAME_LENGTH = 1011;
+/** Standard-tier parameters hold at most 4 KB. */
+const MAX_VALUE_BYTES = 4096;
+
+/**
+ * Non-secret settings that several functions of an app share, in SSM
+ * Parameter Store under one path. Functions read them at runtime with
+ * caching (the runtime's `appParameters()`, built on Powertools parameters);
+ * `grantRead` allows `ssm:GetParametersByPath` on exactly this path and
+ * nothing else. Per-function settings belong in environment variables.
+ */
+export class AppParameters extends Construct {
+  /** The path, e.g. `/orders-service`. */
+  public readonly path: string;
+  /** The parameters this construct created, by name relative to the path. */
+  public readonly parameters: { [name: string]: ssm.StringParameter };
+
+  constructor(scope: Construct, id: string, props: AppParametersProps) {
+    super(scope, id);
+    this.path = props.path;
+    if (!Token.isUnresolved(props.path) && !PATH.test(props.path)) {
+      throw new PropValidationError(this,
+        `path ('${props.path}') must start with a slash and hold segments of letters, digits, '.', '-' or '_' separated by single slashes, with no trailing slash: for example '/orders-service'`);
+    }
+    if (!Token.isUnresolved(props.path) && /^\/(aws|ssm)(\/|$)/i.test(props.path)) {
+      throw new PropValidationError(this, `path ('${props.path}') starts with a prefix that AWS reserves (aws or ssm): choose a path named after your app`);
+    }
+    this.parameters = {};
+    for (const [name, value] of Object.entries(props.values ?? {})) {
+      const parameterName = `${props.path}/${name}`;
+      if (!NAME.test(name) || parameterName.length > MAX_NAME_LENGTH) {
+        throw new PropValidationError(this,
+          `values key '${name}' is not a valid parameter name: use letters, digits, '.', '-' or '_' (segments may be separated by '/'), at most ${MAX_NAME_LENGTH} characters with the path`);
+      }
+      if (!Token.isUnresolved(value) && (value === '' || Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES)) {
+        throw new PropValidationError(this, `values['${name}'] must hold 1 to ${MAX_VALUE_BYTES} bytes (a standard parameter), not ${Buffer.byteLength(value, 'utf8')}`);
+      }
+      this.parameters[name] = new ssm.StringParameter(this, name.replace(/\//g, '-'), {
+        parameterName,
+        stringValue: value,
+        description: `Shared setting ${name} of ${props.path}`,
+        tier: ssm.ParameterTier.STANDARD,
+      });
+    }
+  }
+
+  /**
+   * Allow reading every parameter under the path (recursively, which
+   * `GetParametersByPath` authorizes on the path itself), and nothing else.
+   */
+  public grantRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ssm:GetParametersByPath'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: this.path.slice(1) })],
+    });
+  }
+}

@@ -1,0 +1,132 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
+import { Construct } from 'constructs';
+import { acknowledgeInPacks } from './acknowledgements';
+import { createExecutionRole, VpcPlacement } from './execution-role';
+
+/**
+ * The library's handlers, bundled with esbuild when the library is built
+ * (`npm run build`), so apps that use the constructs need no bundler. The
+ * path is the same from `lib/private` (sources) and `dist/private` (compiled).
+ */
+const HANDLERS_ROOT = path.join(__dirname, '..', '..', 'dist', 'handlers');
+
+const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
+
+export interface CustomResourceHandlerOptions {
+  /** Folder of the pre-bundled handler under dist/handlers. */
+  readonly handler: 'bootstrap' | 'proxy-readiness';
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey: kms.IKey;
+  readonly placement?: VpcPlacement;
+  readonly environment?: { [key: string]: string };
+  /** Why running outside a VPC is right for this handler (required without a placement). */
+  readonly outsideVpcReason?: string;
+}
+
+/** A handler function and the provider framework that CloudFormation calls. */
+export interface CustomResourceHandler {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly provider: cr.Provider;
+}
+
+/**
+ * A custom resource handler and its provider, hardened like the library's
+ * other functions: arm64 on the newest Node.js runtime, inline least-privilege
+ * roles, X-Ray, JSON logs in encrypted log groups with retention, reserved
+ * concurrency of one (CloudFormation invokes it once per resource change).
+ *
+ * The provider framework invokes the handler synchronously and answers
+ * CloudFormation; it runs outside the VPC because it only talks to the
+ * Lambda API and the response URL, which isolated subnets cannot reach.
+ */
+export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
+  const container = new Construct(scope, id);
+  const codePath = path.join(HANDLERS_ROOT, options.handler);
+  if (!fs.existsSync(path.join(codePath, 'index.js'))) {
+    throw new Error(`${container.node.path}: the pre-bundled ${options.handler} handler is missing at ${codePath}: run 'npm run build' in the cdk-serverless-rds package`);
+  }
+  const logGroup = (name: string) => new logs.LogGroup(container, name, {
+    retention: options.logRetention,
+    encryptionKey: options.logEncryptionKey,
+  });
+
+  const handlerLogGroup = logGroup('HandlerLogGroup');
+  const role = createExecutionRole(container, 'HandlerRole', handlerLogGroup, options.placement);
+  const handler = new lambda.Function(container, 'Handler', {
+    code: lambda.Code.fromAsset(codePath),
+    handler: 'index.handler',
+    runtime: lambda.Runtime.NODEJS_24_X,
+    architecture: lambda.Architecture.ARM_64,
+    memorySize: 512,
+    timeout: options.timeout,
+    description: options.description,
+    role,
+    logGroup: handlerLogGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    tracing: lambda.Tracing.ACTIVE,
+    reservedConcurrentExecutions: 1,
+    environment: options.environment,
+    ...options.placement ? {
+      vpc: options.placement.vpc,
+      vpcSubnets: options.placement.subnets,
+      securityGroups: [options.placement.securityGroup],
+    } : {},
+  });
+  acknowledgeSynchronousHandler(handler);
+  if (!options.placement) {
+    acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
+    Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
+  }
+
+  const frameworkLogGroup = logGroup('ProviderLogGroup');
+  const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
+  const provider = new cr.Provider(container, 'Provider', {
+    onEventHandler: handler,
+    frameworkOnEventRole: frameworkRole,
+    logGroup: frameworkLogGroup,
+  });
+  const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
+  const cfnFramework = framework.node.defaultChild as lambda.CfnFunction;
+  cfnFramework.tracingConfig = { mode: 'Active' };
+  cfnFramework.reservedConcurrentExecutions = 1;
+  cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
+  cfnFramework.memorySize = 256;
+  frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+    resources: ['*'],
+  }));
+  Validations.of(frameworkRole).acknowledge(
+    {
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
+    },
+    { id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON },
+  );
+  acknowledgeSynchronousHandler(framework);
+  acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
+  Validations.of(framework).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-L1',
+    reason: 'aws-cdk-lib\'s provider framework picks the newest Node.js runtime it supports itself; it is not configurable.',
+  });
+  return { function: handler, role, provider };
+}
+
+function acknowledgeSynchronousHandler(fn: lambda.Function): void {
+  acknowledgeInPacks(fn, ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'], 'LambdaDLQ',
+    'CloudFormation custom resources are invoked synchronously (by CloudFormation and by the provider framework); a failure fails the deployment and is reported there, so there is no asynchronous event to dead-letter.');
+}
+
+function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {
+  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'], 'LambdaInsideVPC', reason);
+  Validations.of(fn).acknowledge({ id: 'cdk-validator-cfnguard::lambda_inside_vpc_check', reason });
+}
