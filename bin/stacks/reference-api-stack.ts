@@ -7,7 +7,20 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeSynchronousInvocation } from './acknowledgements';
-import { DatabaseFunction, DatabaseNetwork, ProxiedDatabase } from '../../lib';
+import { AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase } from '../../lib';
+
+const REFERENCE_API = path.join(__dirname, '..', '..', 'lambda', 'reference-api');
+/** The database user the reference API connects as. */
+export const REFERENCE_API_USER = 'reference_api';
+/** Its migrations, which the deploy and the local dev server both apply. */
+export const REFERENCE_API_MIGRATIONS = path.join(REFERENCE_API, 'migrations');
+/** Shared settings of the reference API in Parameter Store (under the stack's path). */
+export const REFERENCE_API_PARAMETERS: Record<string, string> = { 'default-limit': '20', 'max-limit': '100' };
+/** The HTTP API's routes, which the local dev server serves too. */
+export const REFERENCE_API_ROUTES: ReadonlyArray<{ readonly path: string; readonly methods: apigwv2.HttpMethod[] }> = [
+  { path: '/items', methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST] },
+  { path: '/items/{id}', methods: [apigwv2.HttpMethod.GET] },
+];
 
 /**
  * The reference API: an HTTP API (IAM authorization, access logs, throttling)
@@ -18,6 +31,8 @@ export class ReferenceApiStack extends Stack {
   public readonly itemsFunction: DatabaseFunction;
   public readonly database: ProxiedDatabase;
   public readonly network: DatabaseNetwork;
+  public readonly bootstrap: DatabaseBootstrap;
+  public readonly parameters: AppParameters;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
@@ -27,18 +42,25 @@ export class ReferenceApiStack extends Stack {
 
     this.network = new DatabaseNetwork(this, 'Network');
     this.database = new ProxiedDatabase(this, 'Database', { network: this.network });
+    this.bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
+      database: this.database,
+      migrationsPath: REFERENCE_API_MIGRATIONS,
+      users: [{ name: REFERENCE_API_USER, privileges: DatabasePrivileges.READ_WRITE }],
+    });
+    this.parameters = new AppParameters(this, 'Parameters', {
+      path: `/${this.stackName}`,
+      values: REFERENCE_API_PARAMETERS,
+    });
 
     this.itemsFunction = new DatabaseFunction(this, 'ItemsFunction', {
       database: this.database,
-      databaseUser: this.database.adminUsername,
-      entry: path.join(__dirname, '..', '..', 'lambda', 'reference-api', 'handler.ts'),
+      databaseUser: REFERENCE_API_USER,
+      parameters: this.parameters,
+      serviceName: 'reference-api',
+      entry: path.join(REFERENCE_API, 'handler.ts'),
       depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
       description: 'Reference API: reads and writes the items table through RDS Proxy',
       timeout: Duration.seconds(10),
-    });
-    Validations.of(this.itemsFunction).acknowledge({
-      id: DatabaseFunction.ADMIN_USER_WARNING,
-      reason: 'The reference stack has no database bootstrap yet: the admin user is the only user that exists after deploy, and it reaches the database only through the proxy with an IAM token.',
     });
     acknowledgeSynchronousInvocation(this.itemsFunction);
 
@@ -75,8 +97,9 @@ export class ReferenceApiStack extends Stack {
       id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
       reason: 'Each permission lets only apigateway.amazonaws.com invoke the function, with SourceArn set to this API\'s execute-api ARN. The environment-agnostic stack builds that ARN with Fn::Join, and the guard rule accepts only literal strings or references to resources in the template.',
     });
-    this.api.addRoutes({ path: '/items', methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST], integration });
-    this.api.addRoutes({ path: '/items/{id}', methods: [apigwv2.HttpMethod.GET], integration });
+    for (const route of REFERENCE_API_ROUTES) {
+      this.api.addRoutes({ path: route.path, methods: route.methods, integration });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the items API (IAM-signed requests)' });
     new CfnOutput(this, 'ProxyEndpoint', { value: this.database.endpoint, description: 'RDS Proxy endpoint' });
