@@ -1,10 +1,11 @@
-import { CfnParameter, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   DatabaseCapacity, DatabaseEngine, DatabaseNetwork, EngineFamily, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
@@ -568,5 +569,122 @@ describe('ProxiedDatabase rotation reachability', () => {
     new ProxiedDatabase(stack, 'Database', { network });
     Annotations.fromStack(stack).hasWarning('/Test/Database',
       Match.stringLikeRegexp('The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint'));
+  });
+});
+
+describe('ProxiedDatabase proxy readiness check', () => {
+  const { stack, network, db } = database();
+  const fn = placedFunction(stack, 'Client', network, { timeout: Duration.seconds(10), reservedConcurrentExecutions: 5 });
+  db.connectFunction(fn, 'app_user');
+  const t = template(stack);
+  const readinessId = stack.getLogicalId(db.proxyReadiness!.node.defaultChild as CfnResource);
+  const proxyId = stack.getLogicalId(db.proxy.node.defaultChild as rds.CfnDBProxy);
+  const targetGroupId = stack.getLogicalId(db.proxy.node.findChild('ProxyTargetGroup') as rds.CfnDBProxyTargetGroup);
+  const handler = db.node.findChild('ProxyReadiness').node.findChild('Handler') as lambda.Function;
+
+  test('waits by default for the targets of the proxy\'s default target group, after the target group exists', () => {
+    const readiness = t.toJSON().Resources[readinessId];
+    expect(readiness.Type).toBe('Custom::ProxyTargetsAvailable');
+    expect(readiness.Properties).toMatchObject({ ProxyName: t.toJSON().Resources[proxyId].Properties.DBProxyName, TargetGroupName: 'default' });
+    expect(readiness.Properties.ProxyName).toMatch(/^test-database-/);
+    expect(readiness.DependsOn).toContain(targetGroupId);
+  });
+
+  test('connected functions deploy only after the proxy targets are available', () => {
+    const fnId = stack.getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
+    expect(t.toJSON().Resources[fnId].DependsOn).toContain(readinessId);
+  });
+
+  test('the handler may only describe the targets of this proxy and target group', () => {
+    const roleId = stack.getLogicalId(handler.role!.node.defaultChild as iam.CfnRole);
+    const policies = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+    expect(policies).toHaveLength(1);
+    const statements = policies[0].Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>;
+    expect(statements.find(s => s.Action === 'rds:DescribeDBProxyTargets')).toEqual({
+      Action: 'rds:DescribeDBProxyTargets',
+      Effect: 'Allow',
+      Resource: [{ 'Fn::GetAtt': [proxyId, 'DBProxyArn'] }, { 'Fn::GetAtt': [targetGroupId, 'TargetGroupArn'] }],
+    });
+    expect(statements.flatMap(s => [s.Action].flat()).sort()).toEqual([
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'rds:DescribeDBProxyTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+    ]);
+    t.hasResourceProperties('AWS::IAM::Role', { Description: 'Execution role of Test/Database/ProxyReadiness', ManagedPolicyArns: Match.absent() });
+  });
+
+  test('the handler is hardened and runs outside the VPC (it only calls the RDS API), for up to 14 minutes', () => {
+    const properties = t.toJSON().Resources[stack.getLogicalId(handler.node.defaultChild as lambda.CfnFunction)].Properties;
+    expect(properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Timeout: 840,
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^DatabaseProxyReadinessHandlerLogGroup/) } },
+    });
+    expect(properties.VpcConfig).toBeUndefined();
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkLogKey'), 'Arn'] }, RetentionInDays: 365 });
+  });
+
+  test('waitForProxyTargets: false creates no readiness check and no dependency on it', () => {
+    const unchecked = database({ waitForProxyTargets: false });
+    const client = placedFunction(unchecked.stack, 'Client', unchecked.network, { reservedConcurrentExecutions: 5 });
+    unchecked.db.connectFunction(client, 'app_user');
+    const uncheckedTemplate = template(unchecked.stack);
+    expect(unchecked.db.proxyReadiness).toBeUndefined();
+    uncheckedTemplate.resourceCountIs('Custom::ProxyTargetsAvailable', 0);
+    expect(Object.keys(uncheckedTemplate.toJSON().Resources).filter(id => id.includes('ProxyReadiness'))).toEqual([]);
+    const clientId = unchecked.stack.getLogicalId(client.node.defaultChild as lambda.CfnFunction);
+    expect(uncheckedTemplate.toJSON().Resources[clientId].DependsOn ?? []).not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/ProxyTargetsAvailable/)]));
+  });
+});
+
+describe('ProxiedDatabase.addProxySecret', () => {
+  test('adds an auth entry like the admin secret\'s and lets the proxy role read the secret', () => {
+    const { stack, db } = database();
+    const secret = new secretsmanager.Secret(stack, 'ReportingSecret', { encryptionKey: db.encryptionKey });
+    db.addProxySecret(secret);
+    const t = template(stack);
+    const secretId = stack.getLogicalId(secret.node.defaultChild as secretsmanager.CfnSecret);
+    t.hasResourceProperties('AWS::RDS::DBProxy', {
+      Auth: [
+        { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: stack.resolve(db.adminSecret.secretArn) },
+        { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: secretId } },
+      ],
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(db.proxyRole.node.defaultChild as iam.CfnRole) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          Resource: Match.arrayWith([{ Ref: secretId }]),
+        })]),
+      },
+    });
+  });
+
+  test('throws with end-to-end IAM authentication, where the proxy uses no secrets', () => {
+    const { stack, db } = database({ defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH });
+    const secret = new secretsmanager.Secret(stack, 'ReportingSecret');
+    expect(() => db.addProxySecret(secret)).toThrow(
+      'Test/Database: addProxySecret() needs the proxy to authenticate with secrets, but defaultAuthScheme is IAM_AUTH: create the user with IAM authentication instead');
+  });
+});
+
+describe('ProxiedDatabase writer endpoint and authentication scheme', () => {
+  test('Aurora: the writer endpoint is the cluster endpoint, not the proxy', () => {
+    const { stack, db } = database();
+    expect(stack.resolve(db.writerEndpoint)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(db.cluster!.node.defaultChild as rds.CfnDBCluster), 'Endpoint.Address'] });
+    expect(stack.resolve(db.writerEndpoint)).not.toEqual(stack.resolve(db.endpoint));
+  });
+
+  test('RDS instance: the writer endpoint is the instance endpoint', () => {
+    const { stack, db } = database({ engine: DatabaseEngine.mysql() });
+    expect(stack.resolve(db.writerEndpoint)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(db.instance!.node.defaultChild as rds.CfnDBInstance), 'Endpoint.Address'] });
+  });
+
+  test('defaultAuthScheme is NONE unless end-to-end IAM is chosen', () => {
+    expect(database().db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.NONE);
+    expect(database({ defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH }).db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.IAM_AUTH);
   });
 });

@@ -1,10 +1,11 @@
-import { CfnParameter, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Duration, SecretValue, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
-  DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase, ProxiedDatabaseProps,
+  AppParameters, DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
@@ -68,6 +69,10 @@ describe('DatabaseFunction defaults', () => {
       DATABASE_NAME: 'app',
       DATABASE_USER: 'app_user',
       DATABASE_ENGINE: 'postgresql',
+      DATABASE_CONNECT_TIMEOUT_MS: '3000',
+      DATABASE_QUERY_TIMEOUT_MS: '6000',
+      POWERTOOLS_SERVICE_NAME: 'Items',
+      POWERTOOLS_METRICS_NAMESPACE: 'Test',
     });
     expect(JSON.stringify(variables)).not.toMatch(/secret|password/i);
   });
@@ -195,10 +200,11 @@ describe('DatabaseFunction options', () => {
     expect(functionResource(stack, c).Properties.ReservedConcurrentExecutions).toBe(100);
   });
 
+  // The proxy readiness handler and its provider framework reserve 1 each.
   test('derived reservations leave the account its 100 unreserved', () => {
     const { stack, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 300 } });
     const fn = add('Fn');
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(200);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(198);
   });
 
   test('derived reservations count other reserved functions of the app', () => {
@@ -207,7 +213,7 @@ describe('DatabaseFunction options', () => {
       reservedConcurrentExecutions: 250, vpc: network.vpc, securityGroups: [network.functionSecurityGroup], vpcSubnets: network.functionSubnets,
     });
     const fn = add('Fn');
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(150);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(148);
   });
 
   test('bundling options are merged over the defaults, and pg-native stays external', () => {
@@ -300,5 +306,83 @@ describe('DatabaseFunction validation', () => {
     template(stack).hasResourceProperties('AWS::Lambda::Function', {
       MemorySize: { Ref: 'Memory' }, Timeout: { Ref: 'Timeout' }, ReservedConcurrentExecutions: { Ref: 'Reserved' },
     });
+  });
+});
+
+describe('DatabaseFunction client timeouts, shared parameters and Powertools settings', () => {
+  const variables = (options: FunctionOptions = {}, id = 'Fn') => {
+    const { stack, add } = setup();
+    return functionResource(stack, add(id, options)).Properties.Environment.Variables;
+  };
+
+  test.each([
+    ['the default 10 s', undefined, '3000', '6000'],
+    ['1 s', Duration.seconds(1), '300', '600'],
+    ['900 s (connect capped at 5 s, margin at 1 s)', Duration.seconds(900), '5000', '894000'],
+  ])('a timeout of %s gives the client connect and query timeouts inside it', (_name, timeout, connect, query) => {
+    expect(variables({ timeout })).toMatchObject({ DATABASE_CONNECT_TIMEOUT_MS: connect, DATABASE_QUERY_TIMEOUT_MS: query });
+  });
+
+  test('a token timeout leaves the client timeouts to the runtime', () => {
+    const { stack, add } = setup();
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
+    const environment = functionResource(stack, add('Fn', { timeout: Duration.seconds(seconds) })).Properties.Environment.Variables;
+    expect(environment.DATABASE_CONNECT_TIMEOUT_MS).toBeUndefined();
+    expect(environment.DATABASE_QUERY_TIMEOUT_MS).toBeUndefined();
+  });
+
+  test('Powertools service name and metrics namespace default to the construct id and the stack name', () => {
+    expect(variables({}, 'Orders')).toMatchObject({ POWERTOOLS_SERVICE_NAME: 'Orders', POWERTOOLS_METRICS_NAMESPACE: 'Test' });
+  });
+
+  test('serviceName and metricsNamespace are configurable', () => {
+    expect(variables({ serviceName: 'orders-api', metricsNamespace: 'Shop' }))
+      .toMatchObject({ POWERTOOLS_SERVICE_NAME: 'orders-api', POWERTOOLS_METRICS_NAMESPACE: 'Shop' });
+  });
+
+  test('without parameters there is no PARAMETERS_PATH and no SSM permission', () => {
+    const { stack, add } = setup();
+    const fn = add('Fn');
+    expect(functionResource(stack, fn).Properties.Environment.Variables.PARAMETERS_PATH).toBeUndefined();
+    expect(JSON.stringify(template(stack).findResources('AWS::IAM::Policy'))).not.toMatch(/ssm:/);
+  });
+
+  test('parameters set PARAMETERS_PATH and allow ssm:GetParametersByPath on exactly that path', () => {
+    const { stack, add } = setup();
+    const parameters = new AppParameters(stack, 'Parameters', { path: '/orders-service', values: { 'max-limit': '100' } });
+    const fn = add('Fn', { parameters });
+    expect(functionResource(stack, fn).Properties.Environment.Variables.PARAMETERS_PATH).toBe('/orders-service');
+    const roleId = stack.getLogicalId(fn.role.node.defaultChild as iam.CfnRole);
+    const policy = Object.values(template(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }))[0];
+    const ssmStatements = (policy.Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>)
+      .filter(s => [s.Action].flat().some((action: string) => action.startsWith('ssm:')));
+    expect(ssmStatements).toEqual([{
+      Action: 'ssm:GetParametersByPath',
+      Effect: 'Allow',
+      Resource: {
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/orders-service']],
+      },
+    }]);
+  });
+
+  test('deploys after the proxy targets are available', () => {
+    const { stack, database, add } = setup();
+    const fn = add('Fn');
+    expect(functionResource(stack, fn).DependsOn).toContain(stack.getLogicalId(database.proxyReadiness!.node.defaultChild as CfnResource));
+  });
+
+  const rejected: Array<[string, string]> = [
+    ['DATABASE_CONNECT_TIMEOUT_MS', 'is set by the construct from timeout: remove it from environment and set timeout instead'],
+    ['DATABASE_QUERY_TIMEOUT_MS', 'is set by the construct from timeout: remove it from environment and set timeout instead'],
+    ['PARAMETERS_PATH', 'is set by the construct from parameters: remove it from environment and set parameters instead'],
+    ['POWERTOOLS_SERVICE_NAME', 'is set by the construct from serviceName: remove it from environment and set serviceName instead'],
+    ['POWERTOOLS_METRICS_NAMESPACE', 'is set by the construct from metricsNamespace: remove it from environment and set metricsNamespace instead'],
+    ['DATABASE_AUTH', 'is a local-development setting that the runtime refuses in Lambda: remove it; deployed functions always use IAM authentication over TLS'],
+    ['DATABASE_TLS', 'is a local-development setting that the runtime refuses in Lambda: remove it; deployed functions always use IAM authentication over TLS'],
+  ];
+
+  test.each(rejected)('throws on %s in environment', (name, reason) => {
+    const { add } = setup();
+    expect(() => add('Fn', { environment: { [name]: 'x' } })).toThrow(`Test/Fn: environment variable ${name} ${reason}`);
   });
 });

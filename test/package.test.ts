@@ -21,7 +21,9 @@ describe('packed package', () => {
     tarball = path.join(work, packed.filename);
     const files: string[] = packed.files.map((file: { path: string }) => file.path);
     expect(files).toEqual(expect.arrayContaining(['.jsii', 'API.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
-      'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js']));
+      'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js',
+      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js',
+      'dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/postgres.js', 'dist/runtime/mysql.js']));
     expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
   });
 
@@ -35,19 +37,33 @@ describe('packed package', () => {
         'aws-cdk-lib': pkg.devDependencies['aws-cdk-lib'],
         'constructs': pkg.devDependencies.constructs,
         'esbuild': pkg.devDependencies.esbuild,
+        'pg': pkg.devDependencies.pg,
+        '@aws-sdk/rds-signer': pkg.devDependencies['@aws-sdk/rds-signer'],
         [pkg.name]: `file:${tarball}`,
       },
     }));
-    fs.writeFileSync(path.join(app, 'handler.js'), 'exports.handler = async () => ({ statusCode: 200, body: process.env.DATABASE_HOST });\n');
+    // A handler on the runtime's PostgreSQL subpath export: esbuild must bundle pg, and never mysql2.
+    fs.writeFileSync(path.join(app, 'handler.js'), `
+const { postgresDatabase } = require('${pkg.name}/runtime/postgres');
+const database = postgresDatabase();
+exports.handler = async () => ({ statusCode: 200, body: JSON.stringify(await database.query('SELECT 1 AS one')) });
+`);
+    fs.mkdirSync(path.join(app, 'migrations'));
+    fs.writeFileSync(path.join(app, 'migrations', '0001_orders.sql'), 'CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY);\n');
     fs.writeFileSync(path.join(app, 'app.js'), `
 const path = require('path');
 const { App, Stack } = require('aws-cdk-lib');
-const { DatabaseFunction, DatabaseNetwork, ProxiedDatabase } = require('${pkg.name}');
+const { DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase } = require('${pkg.name}');
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 const stack = new Stack(app, 'Consumer');
 const network = new DatabaseNetwork(stack, 'Network');
 const database = new ProxiedDatabase(stack, 'Database', { network });
+new DatabaseBootstrap(stack, 'Bootstrap', {
+  database,
+  migrationsPath: path.join(__dirname, 'migrations'),
+  users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }],
+});
 new DatabaseFunction(stack, 'Api', {
   database,
   databaseUser: 'app_user',
@@ -63,9 +79,14 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     const template = JSON.parse(fs.readFileSync(path.join(app, 'cdk.out', 'Consumer.template.json'), 'utf8'));
     const types = Object.values(template.Resources as Record<string, { Type: string; Properties: any }>);
     expect(types.filter(r => r.Type === 'AWS::RDS::DBProxy')).toHaveLength(1);
-    const fn = types.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Runtime === 'nodejs24.x' && r.Properties.Architectures?.[0] === 'arm64')!;
+    const fn = types.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.DATABASE_USER === 'app_user')!;
+    expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
     expect(fn.Properties.ReservedConcurrentExecutions).toBe(576);
-    const asset = fs.readdirSync(path.join(app, 'cdk.out')).find(entry => entry.startsWith('asset.') && fs.existsSync(path.join(app, 'cdk.out', entry, 'index.js')));
-    expect(asset).toBeDefined();
+    expect(types.filter(r => r.Type === 'Custom::DatabaseBootstrap')).toHaveLength(1);
+    expect(types.filter(r => r.Type === 'Custom::ProxyTargetsAvailable')).toHaveLength(1);
+    const fnCode = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
+    const bundle = fs.readFileSync(path.join(app, 'cdk.out', `asset.${fnCode}`, 'index.js'), 'utf8');
+    expect(bundle).toContain('postgresql');
+    expect(bundle).not.toMatch(/mysql_clear_password|mysql2/);
   }, 300000);
 });

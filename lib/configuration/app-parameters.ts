@@ -2,7 +2,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { PropValidationError } from '../private/validation';
+import { PropValidationError, requireResolved } from '../private/validation';
 
 /**
  * Properties of AppParameters.
@@ -48,14 +48,16 @@ export class AppParameters extends Construct {
   constructor(scope: Construct, id: string, props: AppParametersProps) {
     super(scope, id);
     this.path = props.path;
-    if (!Token.isUnresolved(props.path) && !PATH.test(props.path)) {
+    requireResolved(this, 'path', props.path, 'the parameter names and the ARN that grantRead allows');
+    if (!PATH.test(props.path)) {
       throw new PropValidationError(this,
         `path ('${props.path}') must start with a slash and hold segments of letters, digits, '.', '-' or '_' separated by single slashes, with no trailing slash: for example '/orders-service'`);
     }
-    if (!Token.isUnresolved(props.path) && /^\/(aws|ssm)(\/|$)/i.test(props.path)) {
+    if (/^\/(aws|ssm)(\/|$)/i.test(props.path)) {
       throw new PropValidationError(this, `path ('${props.path}') starts with a prefix that AWS reserves (aws or ssm): choose a path named after your app`);
     }
     this.parameters = {};
+    const keysById = new Map<string, string>();
     for (const [name, value] of Object.entries(props.values ?? {})) {
       const parameterName = `${props.path}/${name}`;
       if (!NAME.test(name) || parameterName.length > MAX_NAME_LENGTH) {
@@ -65,10 +67,16 @@ export class AppParameters extends Construct {
       if (!Token.isUnresolved(value) && (value === '' || Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES)) {
         throw new PropValidationError(this, `values['${name}'] must hold 1 to ${MAX_VALUE_BYTES} bytes (a standard parameter), not ${Buffer.byteLength(value, 'utf8')}`);
       }
-      this.parameters[name] = new ssm.StringParameter(this, name.replace(/\//g, '-'), {
+      const id = name.replace(/\//g, '-');
+      const clash = keysById.get(id);
+      if (clash !== undefined) {
+        throw new PropValidationError(this, `values keys '${clash}' and '${name}' both become construct id '${id}': rename one of them`);
+      }
+      keysById.set(id, name);
+      this.parameters[name] = new ssm.StringParameter(this, id, {
         parameterName,
         stringValue: value,
-        description: `Shared setting ${name} of ${props.path}`,
+        description: 'Shared setting of the app (AppParameters)',
         tier: ssm.ParameterTier.STANDARD,
       });
     }

@@ -510,7 +510,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       return [`the proxy pool size is unknown at synth (maxConnections cannot be derived), so ${derivedClients.map(c => c.fn.node.path).join(', ')} cannot derive reservedConcurrentExecutions: set maxConnections on the database or reservedConcurrentExecutions on each function`];
     }
     if (share < 1) {
-      return [`${derivedClients.length} function(s) derive their reserved concurrency from a proxy pool of ${this.poolSize} connections and the account's reservable concurrency, which leaves them ${share}: raise the database capacity or set reservedConcurrentExecutions explicitly`];
+      return [`${derivedClients.length} function(s) derive their reserved concurrency from a proxy pool of ${this.poolSize} connections and the account's reservable concurrency, which leaves them ${Math.max(0, share)}: raise the database capacity or set reservedConcurrentExecutions explicitly`];
     }
     return [];
   }

@@ -138,10 +138,11 @@ export interface DatabaseFunctionProps {
 }
 
 /** Environment variables the construct owns. */
-const DATABASE_ENVIRONMENT = [
-  'DATABASE_HOST', 'DATABASE_PORT', 'DATABASE_NAME', 'DATABASE_USER', 'DATABASE_ENGINE',
-  'DATABASE_CONNECT_TIMEOUT_MS', 'DATABASE_QUERY_TIMEOUT_MS', 'PARAMETERS_PATH', 'POWERTOOLS_SERVICE_NAME', 'POWERTOOLS_METRICS_NAMESPACE',
-];
+const PROP_OF_ENVIRONMENT: { [key: string]: string } = {
+  DATABASE_HOST: 'the database', DATABASE_PORT: 'the database', DATABASE_NAME: 'the database', DATABASE_ENGINE: 'the database',
+  DATABASE_USER: 'databaseUser', DATABASE_CONNECT_TIMEOUT_MS: 'timeout', DATABASE_QUERY_TIMEOUT_MS: 'timeout',
+  PARAMETERS_PATH: 'parameters', POWERTOOLS_SERVICE_NAME: 'serviceName', POWERTOOLS_METRICS_NAMESPACE: 'metricsNamespace',
+};
 /** Settings the runtime accepts for local development only; it refuses them in Lambda. */
 const LOCAL_ONLY_ENVIRONMENT = ['DATABASE_AUTH', 'DATABASE_TLS'];
 const SECRET_NAME = /PASSWORD|PASSWD|PWD$|SECRET_VALUE|PRIVATE_KEY/i;
@@ -269,8 +270,9 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       throw new PropValidationError(this, `runtime (${runtime.name}) is not a Node.js runtime: use lambda.Runtime.NODEJS_24_X`);
     }
     for (const key of Object.keys(props.environment ?? {})) {
-      if (DATABASE_ENVIRONMENT.includes(key)) {
-        throw new PropValidationError(this, `environment variable ${key} is set by the construct from the database: remove it from environment`);
+      const ownerProp = PROP_OF_ENVIRONMENT[key];
+      if (ownerProp) {
+        throw new PropValidationError(this, `environment variable ${key} is set by the construct from ${ownerProp}: remove it from environment${ownerProp === 'the database' ? '' : ` and set ${ownerProp} instead`}`);
       }
       if (LOCAL_ONLY_ENVIRONMENT.includes(key)) {
         throw new PropValidationError(this, `environment variable ${key} is a local-development setting that the runtime refuses in Lambda: remove it; deployed functions always use IAM authentication over TLS`);

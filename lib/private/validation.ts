@@ -79,7 +79,7 @@ export function validateDuration(scope: IConstruct, rule: DurationRule): void {
   }
   const seconds = value.toMilliseconds() / 1000;
   if (!Number.isInteger(seconds)) {
-    throw new PropValidationError(scope, `${prop} (${value.toHumanString()}) must be a whole number of seconds: round ${prop} to seconds`);
+    throw new PropValidationError(scope, `${prop} (${value.toMilliseconds()} ms) must be a whole number of seconds: round ${prop} to seconds`);
   }
   validateNumber(scope, { prop, value: seconds, min: rule.min.toSeconds(), max: rule.max.toSeconds(), unit: ' s', integer: true });
 }

@@ -1,0 +1,485 @@
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CfnParameter, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { IConstruct } from 'constructs';
+import {
+  AppParameters, DatabaseBootstrap, DatabaseBootstrapProps, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges,
+  ProxiedDatabase, ProxiedDatabaseProps,
+} from '../lib';
+import { addChecks } from '../bin/checks';
+import { acknowledgeSynchronousInvocation } from '../bin/stacks/acknowledgements';
+import { HANDLER_ENTRY, LOCK_FILE, PROJECT_ROOT, template, testApp, testStack } from './support/app';
+import { findings, synthWithChecks } from './support/checks';
+
+type DatabaseOptions = Omit<ProxiedDatabaseProps, 'network'>;
+type BootstrapOptions = Omit<DatabaseBootstrapProps, 'database'>;
+
+const FIXTURES_ROOT = path.join(PROJECT_ROOT, '.tmp');
+const fixtures: string[] = [];
+
+/** A temporary migrations folder holding `files` (name → SQL), removed after the file's tests. */
+function migrationsFolder(files: { [name: string]: string }): string {
+  fs.mkdirSync(FIXTURES_ROOT, { recursive: true });
+  const folder = fs.mkdtempSync(path.join(FIXTURES_ROOT, 'migrations-'));
+  fixtures.push(folder);
+  for (const [name, sql] of Object.entries(files)) {
+    fs.writeFileSync(path.join(folder, name), sql);
+  }
+  return folder;
+}
+
+afterAll(() => {
+  for (const folder of fixtures) {
+    fs.rmSync(folder, { recursive: true, force: true });
+  }
+});
+
+const CREATE_ITEMS = 'CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL);\n';
+const ADD_PRICE = 'ALTER TABLE items ADD COLUMN price numeric;\n';
+
+function setup(databaseOptions: DatabaseOptions = {}, stack: Stack = testStack()) {
+  const network = new DatabaseNetwork(stack, 'Network');
+  const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseOptions });
+  const bootstrap = (options: BootstrapOptions) => new DatabaseBootstrap(stack, 'Bootstrap', { database, ...options });
+  return { stack, network, database, bootstrap };
+}
+
+const logicalId = (stack: Stack, construct: IConstruct) => stack.getLogicalId(construct.node.defaultChild as CfnResource);
+
+function resourceOf(t: Template, stack: Stack, construct: IConstruct): { [key: string]: any } {
+  return t.toJSON().Resources[logicalId(stack, construct)];
+}
+
+/** The statements of the policies attached to `roleId`. */
+function statementsOfRole(t: Template, roleId: string): Array<{ [key: string]: any }> {
+  return Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }))
+    .flatMap(policy => policy.Properties.PolicyDocument.Statement);
+}
+
+describe('DatabaseBootstrap with users and migrations (proxy authenticates with secrets)', () => {
+  const migrations = migrationsFolder({ '0001_create_items.sql': CREATE_ITEMS, '0002_add_price.sql': ADD_PRICE });
+  const { stack, database, bootstrap } = setup();
+  const bootstrapped = bootstrap({
+    migrationsPath: migrations,
+    users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }, { name: 'reporting' }],
+  });
+  const t = template(stack);
+  const resource = resourceOf(t, stack, bootstrapped.resource);
+  const userSecretId = (name: string) => logicalId(stack, bootstrapped.userSecrets[name]);
+
+  test('creates a Custom::DatabaseBootstrap that connects to the writer as the admin user', () => {
+    expect(resource.Type).toBe('Custom::DatabaseBootstrap');
+    expect(resource.Properties).toMatchObject({
+      Engine: 'postgresql',
+      Host: { 'Fn::GetAtt': [stack.getLogicalId(database.cluster!.node.defaultChild as rds.CfnDBCluster), 'Endpoint.Address'] },
+      Port: '5433',
+      DatabaseName: 'app',
+      AdminSecretArn: stack.resolve(database.adminSecret.secretArn),
+    });
+    expect(stack.resolve(database.writerEndpoint)).toEqual(resource.Properties.Host);
+  });
+
+  test('passes each user with its privileges (READ_ONLY by default) and the secret the proxy uses for it', () => {
+    expect(resource.Properties.Users).toEqual([
+      { Name: 'app_user', Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: stack.resolve(bootstrapped.userSecrets.app_user.secretArn) },
+      { Name: 'reporting', Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: stack.resolve(bootstrapped.userSecrets.reporting.secretArn) },
+    ]);
+  });
+
+  test('passes the migrations in version order with their SHA-256 checksums', () => {
+    const sha256 = (sql: string) => createHash('sha256').update(sql).digest('hex');
+    expect(resource.Properties.Migrations).toEqual([
+      { Version: '0001', Name: '0001_create_items.sql', Checksum: sha256(CREATE_ITEMS), Sql: CREATE_ITEMS },
+      { Version: '0002', Name: '0002_add_price.sql', Checksum: sha256(ADD_PRICE), Sql: ADD_PRICE },
+    ]);
+    expect(bootstrapped.migrations).toEqual(['0001_create_items.sql', '0002_add_price.sql']);
+  });
+
+  test('runs after the cluster and its writer exist', () => {
+    const cluster = database.cluster!;
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([
+      stack.getLogicalId(cluster.node.defaultChild as rds.CfnDBCluster),
+      stack.getLogicalId(cluster.node.findChild('Writer').node.defaultChild as rds.CfnDBInstance),
+    ]));
+  });
+
+  test('the proxy readiness check waits for the bootstrap', () => {
+    const readiness = resourceOf(t, stack, database.proxyReadiness!);
+    expect(readiness.DependsOn).toContain(logicalId(stack, bootstrapped.resource));
+  });
+
+  test('the handler runs Node.js 24 on arm64 in the database subnets with the rotation security group, trusting the RDS CAs', () => {
+    const handler = resourceOf(t, stack, bootstrapped.handler);
+    expect(handler.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 512,
+      Timeout: 300,
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapHandlerLogGroup/) } },
+      Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } },
+      VpcConfig: {
+        SecurityGroupIds: [stack.resolve(database.rotationSecurityGroup.securityGroupId)],
+        SubnetIds: database.network.vpc.selectSubnets(database.network.databaseSubnets).subnetIds.map(id => stack.resolve(id)),
+      },
+    });
+  });
+
+  test('the handler may read the admin and user secrets and decrypt them through Secrets Manager only', () => {
+    const roleId = stack.getLogicalId(bootstrapped.handler.role!.node.defaultChild as iam.CfnRole);
+    const read = statementsOfRole(t, roleId).filter(s => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+    expect(read).toEqual([{
+      Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+      Effect: 'Allow',
+      Resource: expect.arrayContaining([
+        stack.resolve(database.adminSecret.secretArn), { Ref: userSecretId('app_user') }, { Ref: userSecretId('reporting') },
+      ]),
+    }]);
+    expect(read[0].Resource).toHaveLength(3);
+    t.hasResourceProperties('AWS::KMS::Key', {
+      Description: Match.stringLikeRegexp('storage, snapshots and admin secret'),
+      KeyPolicy: {
+        Statement: Match.arrayWith([Match.objectLike({
+          Action: 'kms:Decrypt',
+          Condition: { StringEquals: { 'kms:ViaService': Match.anyValue() } },
+          Principal: { AWS: Match.arrayWith([{ 'Fn::GetAtt': [roleId, 'Arn'] }]) },
+        })]),
+      },
+    });
+  });
+
+  test('reaching the database adds no security group rule: it shares the rotation function\'s', () => {
+    const ingress = t.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: stack.resolve(database.databaseSecurityGroup.securityGroupId) },
+    });
+    expect(Object.values(ingress).map(rule => rule.Properties.SourceSecurityGroupId)).toEqual(expect.arrayContaining([
+      stack.resolve(database.rotationSecurityGroup.securityGroupId),
+    ]));
+    expect(Object.keys(ingress)).toHaveLength(2);
+  });
+
+  test('the provider framework is hardened: arm64, X-Ray, reserved concurrency 1, JSON logs, outside the VPC', () => {
+    const framework = bootstrapped.node.findChild('Bootstrap').node.findChild('Provider').node.findChild('framework-onEvent') as lambda.Function;
+    const properties = resourceOf(t, stack, framework).Properties;
+    expect(properties).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs24.x',
+      MemorySize: 256,
+      ReservedConcurrentExecutions: 1,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: expect.objectContaining({ LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapProviderLogGroup/) } }),
+      Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [logicalId(stack, bootstrapped.handler), 'Arn'] } } },
+    });
+    expect(properties.VpcConfig).toBeUndefined();
+    expect(resource.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [logicalId(stack, framework), 'Arn'] });
+  });
+
+  test('the provider may invoke only the handler, and every role is inline-only', () => {
+    const frameworkRoleId = Object.keys(t.findResources('AWS::IAM::Role')).find(id => id.startsWith('BootstrapProviderRole'))!;
+    const invoke = statementsOfRole(t, frameworkRoleId).filter(s => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
+    const handlerArn = { 'Fn::GetAtt': [logicalId(stack, bootstrapped.handler), 'Arn'] };
+    expect(invoke).toEqual([
+      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [handlerArn, { 'Fn::Join': ['', [handlerArn, ':*']] }] },
+      { Action: 'lambda:GetFunction', Effect: 'Allow', Resource: handlerArn },
+    ]);
+    t.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+
+  test('handler and provider log to encrypted log groups kept as long as the network\'s', () => {
+    const logGroups = Object.entries(t.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Bootstrap'));
+    expect(logGroups).toHaveLength(2);
+    for (const [, logGroup] of logGroups) {
+      expect(logGroup.Properties).toEqual({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLogKey/), 'Arn'] }, RetentionInDays: 365 });
+    }
+  });
+
+  test('each user gets a generated secret encrypted with the database key and attached to the cluster', () => {
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: 'Password of database user app_user in Test/Database, used by its RDS Proxy',
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"app_user"}', GenerateStringKey: 'password', PasswordLength: 30 }),
+    });
+    t.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
+      SecretId: { Ref: Match.stringLikeRegexp('^BootstrapUserSecretreporting') },
+      TargetType: 'AWS::RDS::DBCluster',
+    });
+    expect(Object.keys(bootstrapped.userSecrets).sort()).toEqual(['app_user', 'reporting']);
+  });
+
+  test('each user secret rotates every 30 days with the single-user application in the rotation placement', () => {
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: userSecretId('app_user') },
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+    const applications = Object.entries(t.findResources('AWS::Serverless::Application')).filter(([id]) => id.startsWith('BootstrapUserSecretRotation'));
+    expect(applications).toHaveLength(2);
+    for (const [, application] of applications) {
+      expect(application.Properties.Parameters).toMatchObject({
+        vpcSecurityGroupIds: stack.resolve(database.rotationSecurityGroup.securityGroupId),
+        kmsKeyArn: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseKey/), 'Arn'] },
+      });
+    }
+    const mapping = Object.entries<any>(t.toJSON().Mappings).find(([id]) => id.startsWith('BootstrapUserSecretRotationappuserSARMapping'))![1];
+    expect(mapping.aws.applicationId).toMatch(/SecretsManagerRDSPostgreSQLRotationSingleUser$/);
+  });
+
+  test('the proxy authenticates with each user secret too, and its role may read them', () => {
+    const auth = (secretArn: unknown) => ({ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: secretArn });
+    t.hasResourceProperties('AWS::RDS::DBProxy', {
+      Auth: [auth(stack.resolve(database.adminSecret.secretArn)), auth({ Ref: userSecretId('app_user') }), auth({ Ref: userSecretId('reporting') })],
+    });
+    const proxyRead = statementsOfRole(t, stack.getLogicalId(database.proxyRole.node.defaultChild as iam.CfnRole))
+      .find(s => [s.Action].flat().includes('secretsmanager:GetSecretValue'))!;
+    expect(proxyRead.Resource).toEqual(expect.arrayContaining([{ Ref: userSecretId('app_user') }, { Ref: userSecretId('reporting') }]));
+  });
+});
+
+describe('DatabaseBootstrap options', () => {
+  test('end-to-end IAM: users authenticate with IAM, without secrets or proxy auth entries', () => {
+    const { stack, bootstrap } = setup({ defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH });
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }] });
+    const t = template(stack);
+    expect(resourceOf(t, stack, bootstrapped.resource).Properties.Users).toEqual([{ Name: 'app_user', Privileges: 'READ_WRITE', Authentication: 'IAM' }]);
+    expect(bootstrapped.userSecrets).toEqual({});
+    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    t.hasResourceProperties('AWS::RDS::DBProxy', { DefaultAuthScheme: 'IAM_AUTH', Auth: Match.absent() });
+  });
+
+  test('Aurora MySQL: MySQL engine, port and single-user rotation application', () => {
+    const { stack, bootstrap } = setup({ engine: DatabaseEngine.auroraMysql() });
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user' }] });
+    const t = template(stack);
+    expect(resourceOf(t, stack, bootstrapped.resource).Properties).toMatchObject({ Engine: 'mysql', Port: '3307' });
+    const mapping = Object.entries<any>(t.toJSON().Mappings).find(([id]) => id.startsWith('BootstrapUserSecretRotationappuserSARMapping'))![1];
+    expect(mapping.aws.applicationId).toMatch(/SecretsManagerRDSMySQLRotationSingleUser$/);
+  });
+
+  test('RDS for PostgreSQL: connects to the instance endpoint and attaches user secrets to the instance', () => {
+    const { stack, database, bootstrap } = setup({ engine: DatabaseEngine.postgres() });
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user' }] });
+    const t = template(stack);
+    const instanceId = stack.getLogicalId(database.instance!.node.defaultChild as rds.CfnDBInstance);
+    const resource = resourceOf(t, stack, bootstrapped.resource);
+    expect(resource.Properties.Host).toEqual({ 'Fn::GetAtt': [instanceId, 'Endpoint.Address'] });
+    expect(resource.DependsOn).toContain(instanceId);
+    t.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
+      SecretId: { Ref: Match.stringLikeRegexp('^BootstrapUserSecretappuser') },
+      TargetType: 'AWS::RDS::DBInstance',
+    });
+  });
+
+  test('migrations only: no users, no user secrets', () => {
+    const { stack, bootstrap } = setup();
+    const bootstrapped = bootstrap({ migrationsPath: migrationsFolder({ '1_init.sql': CREATE_ITEMS }) });
+    const t = template(stack);
+    expect(resourceOf(t, stack, bootstrapped.resource).Properties.Users).toEqual([]);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
+  test('users only: no migrations', () => {
+    const { stack, bootstrap } = setup();
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user' }] });
+    expect(resourceOf(template(stack), stack, bootstrapped.resource).Properties.Migrations).toEqual([]);
+    expect(bootstrapped.migrations).toEqual([]);
+  });
+
+  test('timeout and secret rotation interval are configurable', () => {
+    const { stack, bootstrap } = setup();
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user' }], timeout: Duration.minutes(10), secretRotationInterval: Duration.days(7) });
+    const t = template(stack);
+    expect(resourceOf(t, stack, bootstrapped.handler).Properties.Timeout).toBe(600);
+    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      SecretId: { Ref: Match.stringLikeRegexp('^BootstrapUserSecretappuser') },
+      RotationRules: { ScheduleExpression: 'rate(7 days)' },
+    });
+  });
+
+  test('without the proxy readiness check the bootstrap still deploys', () => {
+    const { stack, database, bootstrap } = setup({ waitForProxyTargets: false });
+    bootstrap({ users: [{ name: 'app_user' }] });
+    const t = template(stack);
+    expect(database.proxyReadiness).toBeUndefined();
+    t.resourceCountIs('Custom::DatabaseBootstrap', 1);
+    t.resourceCountIs('Custom::ProxyTargetsAvailable', 0);
+  });
+
+  test('its handler and the user rotations share the admin rotation\'s placement without ENI-sharing warnings', () => {
+    const { stack, bootstrap } = setup({}, testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } }));
+    bootstrap({ users: [{ name: 'app_user' }] });
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
+  });
+
+  test('accepts a token for the timeout', () => {
+    const { stack, bootstrap } = setup();
+    const minutes = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 300 }).valueAsNumber;
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user' }], timeout: Duration.seconds(minutes) });
+    expect(resourceOf(template(stack), stack, bootstrapped.handler).Properties.Timeout).toEqual({ Ref: 'Timeout' });
+  });
+
+  test('accepts a token database port and passes it through', () => {
+    const stack = testStack();
+    const databasePort = new CfnParameter(stack, 'Port', { type: 'Number', default: 5433 }).valueAsNumber;
+    const { bootstrap } = setup({ databasePort }, stack);
+    const bootstrapped = bootstrap({ users: [{ name: 'app_user' }] });
+    expect(resourceOf(template(stack), stack, bootstrapped.resource).Properties.Port).toEqual({ Ref: 'Port' });
+  });
+});
+
+describe('DatabaseBootstrap migrations', () => {
+  test('run in numeric version order, whatever the padding, skipping hidden files', () => {
+    const { bootstrap } = setup();
+    const bootstrapped = bootstrap({
+      migrationsPath: migrationsFolder({
+        '10_tenth.sql': 'SELECT 10;', '2_second.sql': 'SELECT 2;', '0001_first.sql': 'SELECT 1;', '.DS_Store': 'binary junk',
+      }),
+    });
+    expect(bootstrapped.migrations).toEqual(['0001_first.sql', '2_second.sql', '10_tenth.sql']);
+  });
+
+  test('up to 200 KB of SQL in total are accepted', () => {
+    const { bootstrap } = setup();
+    const half = `-- ${'x'.repeat(99_996)}\n`;
+    expect(Buffer.byteLength(half)).toBe(100_000);
+    expect(() => bootstrap({ migrationsPath: migrationsFolder({ '1_a.sql': half, '2_b.sql': half }) })).not.toThrow();
+  });
+
+  const missing = path.join(FIXTURES_ROOT, 'no-such-migrations');
+  const cases: Array<[string, () => string, (folder: string) => string]> = [
+    ['a missing folder', () => missing,
+      folder => `Test/Bootstrap: migrationsPath ('${folder}') is not a folder: point it at the folder that holds your NNNN_name.sql files`],
+    ['a file instead of a folder', () => path.join(migrationsFolder({ '1_a.sql': 'SELECT 1;' }), '1_a.sql'),
+      folder => `Test/Bootstrap: migrationsPath ('${folder}') is not a folder`],
+    ['an empty folder', () => migrationsFolder({}),
+      folder => `Test/Bootstrap: migrationsPath ('${folder}') holds no migrations: add NNNN_name.sql files or leave migrationsPath unset`],
+    ['a folder with hidden files only', () => migrationsFolder({ '.gitkeep': '' }),
+      folder => `Test/Bootstrap: migrationsPath ('${folder}') holds no migrations`],
+    ['a file without a version', () => migrationsFolder({ 'create_items.sql': 'SELECT 1;' }),
+      () => "Test/Bootstrap: migrationsPath contains 'create_items.sql', which is not a migration: name migrations like 0001_create_items.sql"],
+    ['a file that is not SQL', () => migrationsFolder({ '0001_a.sql': 'SELECT 1;', 'README.md': '# notes' }),
+      () => "migrationsPath contains 'README.md', which is not a migration"],
+    ['a name with a space', () => migrationsFolder({ '0001_create items.sql': 'SELECT 1;' }),
+      () => "migrationsPath contains '0001_create items.sql', which is not a migration"],
+    ['two files with the same version number', () => migrationsFolder({ '1_a.sql': 'SELECT 1;', '0001_b.sql': 'SELECT 2;' }),
+      () => "Test/Bootstrap: migrationsPath has two migrations with version 1: '0001_b.sql' and '1_a.sql'; give each migration its own version number"],
+    ['an empty migration', () => migrationsFolder({ '0001_a.sql': 'SELECT 1;', '0002_b.sql': ' \n\t\n' }),
+      () => "Test/Bootstrap: migrationsPath contains '0002_b.sql', which is empty: write its SQL or remove the file"],
+    ['more than 200 KB of SQL', () => migrationsFolder({ '1_a.sql': 'x'.repeat(100_000), '2_b.sql': 'x'.repeat(100_001) }),
+      () => 'Test/Bootstrap: migrationsPath holds 200001 bytes of SQL, more than the 200000 bytes a deploy carries: squash old migrations into one baseline or load bulk data another way'],
+  ];
+
+  test.each(cases)('throws on %s', (_name, folder, message) => {
+    const { bootstrap } = setup();
+    const migrationsPath = folder();
+    expect(() => bootstrap({ migrationsPath })).toThrow(message(migrationsPath));
+  });
+
+  test('multi-byte characters count as the bytes they take', () => {
+    const { bootstrap } = setup();
+    // 99,997 characters but 199,994 bytes of 'é' (2 bytes each in UTF-8), plus 10 bytes of SQL around them.
+    const migrationsPath = migrationsFolder({ '1_a.sql': `SELECT '${'é'.repeat(99_997)}';` });
+    expect(() => bootstrap({ migrationsPath })).toThrow('migrationsPath holds 200004 bytes of SQL');
+  });
+});
+
+describe('DatabaseBootstrap validation', () => {
+  const cases: Array<[string, BootstrapOptions, string]> = [
+    ['nothing to bootstrap', {},
+      'neither migrationsPath nor users is set, so there is nothing to bootstrap: set at least one or remove the construct'],
+    ['a timeout under a minute', { users: [{ name: 'app_user' }], timeout: Duration.seconds(30) },
+      'timeout (30 s) must be between 60 s and 840 s'],
+    ['a timeout over 14 minutes', { users: [{ name: 'app_user' }], timeout: Duration.minutes(15) },
+      'timeout (900 s) must be between 60 s and 840 s'],
+    ['a timeout in fractions of a second', { users: [{ name: 'app_user' }], timeout: Duration.millis(120_500) },
+      'timeout (2 minutes 500 millis) must be a whole number of seconds: round timeout to seconds'],
+    ['rotation under a day', { users: [{ name: 'app_user' }], secretRotationInterval: Duration.hours(12) },
+      'secretRotationInterval (43200 s) must be between 86400 s and 31536000 s'],
+    ['rotation over a year', { users: [{ name: 'app_user' }], secretRotationInterval: Duration.days(366) },
+      'secretRotationInterval (31622400 s) must be between 86400 s and 31536000 s'],
+    ['a user name with a hyphen', { users: [{ name: 'app-user' }] },
+      "users[0].name ('app-user') is not a valid database identifier: use 1 to 63 characters"],
+    ['a user name starting with a digit', { users: [{ name: '1user' }] },
+      "users[0].name ('1user') is not a valid database identifier"],
+    ['a user name over 63 characters', { users: [{ name: 'u'.repeat(64) }] },
+      `users[0].name ('${'u'.repeat(64)}') is not a valid database identifier: use 1 to 63 characters`],
+    ['a reserved user name', { users: [{ name: 'rds_iam' }] },
+      "users[0].name ('rds_iam') is a name that the engine or RDS reserves or uses as its default: choose another name"],
+    ['an upper-case user name', { users: [{ name: 'app_user' }, { name: 'AppUser' }] },
+      "users[1].name ('AppUser') must be lowercase: IAM tokens name the user exactly as written; use 'appuser'"],
+    ['the admin user', { users: [{ name: 'dbadmin' }] },
+      "users[0].name ('dbadmin') is the admin user of Test/Database: application users need their own names"],
+    ['a user listed twice', { users: [{ name: 'app_user' }, { name: 'reporting' }, { name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }] },
+      "users[2].name ('app_user') is listed twice: list each user once"],
+  ];
+
+  test.each(cases)('throws on %s', (_name, options, message) => {
+    const { bootstrap } = setup();
+    expect(() => bootstrap(options)).toThrow(`Test/Bootstrap: ${message}`);
+  });
+
+  test('MySQL user names are limited to 32 characters', () => {
+    const { bootstrap } = setup({ engine: DatabaseEngine.auroraMysql() });
+    expect(() => bootstrap({ users: [{ name: 'u'.repeat(33) }] }))
+      .toThrow(`users[0].name ('${'u'.repeat(33)}') is not a valid database identifier: use 1 to 32 characters`);
+    expect(() => setup({ engine: DatabaseEngine.auroraMysql() }).bootstrap({ users: [{ name: 'u'.repeat(32) }] })).not.toThrow();
+  });
+
+  test('throws when a user name is a token: it names a construct and a database user', () => {
+    const { stack, bootstrap } = setup();
+    const name = new CfnParameter(stack, 'User', { default: 'app_user' }).valueAsString;
+    expect(() => bootstrap({ users: [{ name }] }))
+      .toThrow("Test/Bootstrap: users[0].name must be a literal: it names a construct (the user's secret) and a database user");
+  });
+
+  test('the clear error when the pre-bundled handler is missing', () => {
+    const handlersRoot = path.join(PROJECT_ROOT, 'dist', 'handlers');
+    // A file system view in which the library was never built, for freshly loaded modules only:
+    // dist/handlers stays in place for the other tests.
+    jest.doMock('fs', () => {
+      const actual = jest.requireActual<typeof fs>('fs');
+      return { ...actual, existsSync: (file: fs.PathLike) => !String(file).startsWith(handlersRoot) && actual.existsSync(file) };
+    });
+    try {
+      jest.isolateModules(() => {
+        const isolated: typeof import('../lib') = require('../lib');
+        const { testStack: isolatedStack }: typeof import('./support/app') = require('./support/app');
+        const stack = isolatedStack();
+        const network = new isolated.DatabaseNetwork(stack, 'Network');
+        expect(() => new isolated.ProxiedDatabase(stack, 'Database', { network })).toThrow(
+          `Test/Database/ProxyReadiness: the pre-bundled proxy-readiness handler is missing at ${path.join(handlersRoot, 'proxy-readiness')}: run 'npm run build' in the cdk-serverless-rds package`);
+      });
+    } finally {
+      jest.dontMock('fs');
+    }
+  });
+});
+
+describe('compliance of a bootstrapped app', () => {
+  const variants: Array<[string, DatabaseOptions]> = [
+    ['Aurora PostgreSQL, proxy authenticates with secrets', {}],
+    ['Aurora PostgreSQL, end-to-end IAM authentication', { defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH }],
+    ['Aurora MySQL, proxy authenticates with secrets', { engine: DatabaseEngine.auroraMysql() }],
+  ];
+
+  test.each(variants)('%s: zero unacknowledged findings', (_name, databaseOptions) => {
+    const app = testApp();
+    const { stack, database, bootstrap } = setup(databaseOptions, new Stack(app, 'Bootstrapped'));
+    bootstrap({
+      migrationsPath: migrationsFolder({ '0001_create_items.sql': 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL);' }),
+      users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }, { name: 'reporting' }],
+    });
+    const parameters = new AppParameters(stack, 'Parameters', { path: '/bootstrapped', values: { 'max-limit': '100' } });
+    const fn = new DatabaseFunction(stack, 'Fn', {
+      database, databaseUser: 'app_user', parameters, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE,
+    });
+    acknowledgeSynchronousInvocation(fn);
+    addChecks(app);
+    expect(findings(synthWithChecks(app))).toEqual([]);
+  });
+});
