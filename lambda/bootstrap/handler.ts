@@ -1,0 +1,149 @@
+/**
+ * Custom resource handler (aws-cdk-lib `custom-resources` Provider, onEvent
+ * only) that migrates a database and sets up its application users on
+ * Create and Update, and leaves the database alone on Delete (data and users
+ * outlive the stack resource).
+ *
+ * ResourceProperties (see BootstrapProperties in ./plan):
+ *   { ServiceToken, Engine: 'postgresql' | 'mysql', Host, Port, DatabaseName, AdminSecretArn,
+ *     Users: [{ Name, Privileges: 'READ_ONLY' | 'READ_WRITE', Authentication: 'IAM' | 'SECRET', SecretArn? }],
+ *     Migrations: [{ Version, Name, Checksum, Sql }] }
+ *
+ * Connects directly to the writer endpoint (not the proxy) with the admin
+ * credentials of AdminSecretArn, over verified TLS.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { bootstrap } from './bootstrap';
+import { BootstrapProperties, DatabaseUser, parseProperties } from './plan';
+
+export interface CustomResourceResult {
+  readonly PhysicalResourceId: string;
+  readonly Data?: Record<string, string>;
+}
+
+/** The part of the Lambda context this handler uses. */
+export interface RemainingTime {
+  getRemainingTimeInMillis(): number;
+}
+
+export interface BootstrapHandlerOptions {
+  /** Returns the SecretString of a secret (JSON with username and password). */
+  readonly readSecret: (secretArn: string) => Promise<string>;
+  /**
+   * Verified TLS to the database. Turn off only for local tests and development.
+   * @default true
+   */
+  readonly tls?: boolean;
+  /**
+   * Time kept back from the Lambda deadline when setting the statement
+   * timeout: a statement the server cancels rolls back cleanly, while one cut
+   * off by the Lambda timeout leaves a session behind that holds the lock.
+   * @default 30 s
+   */
+  readonly deadlineMarginMillis?: number;
+}
+
+export type BootstrapHandler = (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<CustomResourceResult>;
+
+const MIN_STATEMENT_TIMEOUT_MILLIS = 1_000;
+
+export function createHandler(options: BootstrapHandlerOptions): BootstrapHandler {
+  const deadlineMarginMillis = options.deadlineMarginMillis ?? 30_000;
+
+  return async (event, context) => {
+    if (event.RequestType === 'Delete') {
+      return { PhysicalResourceId: event.PhysicalResourceId };
+    }
+    const properties = parseProperties(event.ResourceProperties);
+    const [admin, users] = await Promise.all([
+      adminCredentials(options.readSecret, properties.AdminSecretArn),
+      Promise.all(properties.Users.map(async (user): Promise<DatabaseUser> => ({
+        name: user.Name,
+        privileges: user.Privileges,
+        authentication: user.Authentication,
+        password: user.SecretArn ? await userPassword(options.readSecret, user.SecretArn, user.Name) : undefined,
+      }))),
+    ]);
+
+    const result = await bootstrap({
+      engine: properties.Engine,
+      host: properties.Host,
+      port: Number(properties.Port),
+      database: properties.DatabaseName,
+      user: admin.username,
+      password: admin.password,
+      tls: options.tls ?? true,
+      statementTimeoutMillis: context
+        ? Math.max(MIN_STATEMENT_TIMEOUT_MILLIS, context.getRemainingTimeInMillis() - deadlineMarginMillis)
+        : undefined,
+    }, {
+      migrations: properties.Migrations.map(migration => ({
+        version: migration.Version,
+        name: migration.Name,
+        checksum: migration.Checksum,
+        sql: migration.Sql,
+      })),
+      users,
+    });
+
+    return {
+      PhysicalResourceId: physicalResourceId(properties),
+      Data: { AppliedMigrations: result.appliedMigrations.join(','), SchemaVersion: result.schemaVersion ?? '' },
+    };
+  };
+}
+
+export const handler: BootstrapHandler = createHandler({ readSecret: secretsManagerReader(new SecretsManagerClient({})) });
+
+/** Stable for a database, whatever its migrations and users: an Update never replaces the resource. */
+function physicalResourceId(properties: BootstrapProperties): string {
+  return `bootstrap:${properties.Host}:${properties.DatabaseName}`;
+}
+
+interface Credentials {
+  readonly username?: string;
+  readonly password: string;
+}
+
+/** Reads { username?, password } from a secret; errors name the secret, never its content. */
+async function readCredentials(readSecret: BootstrapHandlerOptions['readSecret'], secretArn: string, what: string): Promise<Credentials> {
+  const secretString = await readSecret(secretArn).catch((error: unknown) => {
+    throw new Error(`cannot read ${what} ${secretArn}: ${error instanceof Error ? error.message : String(error)}`);
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secretString);
+  } catch {
+    parsed = undefined;
+  }
+  const { username, password } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>;
+  const nonEmpty = (value: unknown): value is string => typeof value === 'string' && value !== '';
+  if (!nonEmpty(password) || (username !== undefined && !nonEmpty(username))) {
+    throw new Error(`${what} ${secretArn} must hold JSON with a non-empty string password (and username)`);
+  }
+  return { username, password };
+}
+
+async function adminCredentials(readSecret: BootstrapHandlerOptions['readSecret'], secretArn: string): Promise<Required<Credentials>> {
+  const { username, password } = await readCredentials(readSecret, secretArn, 'the admin secret');
+  if (username === undefined) throw new Error(`the admin secret ${secretArn} has no username`);
+  return { username, password };
+}
+
+/** A SECRET user's password; the secret's username, if it has one, must be the user's name (RDS Proxy logs in with it). */
+async function userPassword(readSecret: BootstrapHandlerOptions['readSecret'], secretArn: string, name: string): Promise<string> {
+  const credentials = await readCredentials(readSecret, secretArn, `the secret of user ${name}`);
+  if (credentials.username !== undefined && credentials.username !== name) {
+    throw new Error(`the secret of user ${name} (${secretArn}) is for user '${credentials.username}'; its username must be ${name}`);
+  }
+  return credentials.password;
+}
+
+function secretsManagerReader(client: SecretsManagerClient): BootstrapHandlerOptions['readSecret'] {
+  return async secretArn => {
+    const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    if (SecretString === undefined) throw new Error('the secret has no SecretString (binary secrets are not supported)');
+    return SecretString;
+  };
+}
