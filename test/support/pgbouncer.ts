@@ -1,0 +1,175 @@
+/**
+ * A throwaway PgBouncer for tests, the local stand-in for RDS Proxy: it pools
+ * connections to a PostgreSQL server (usually one from startPostgres()).
+ *
+ *   const bouncer = await startPgBouncer({ target: postgres });
+ *   const client = new Client(bouncer.connectionConfig(database));
+ *   afterAll(() => bouncer?.stop());
+ *
+ * Clients log in as the target's user with its password (SCRAM); any database
+ * name passes through to the target. PgBouncer refuses to run as root, so as
+ * root it runs as the `postgres` user. Its config, log, pid file and unix
+ * socket live in a fresh folder under the project's `.tmp/`, removed on stop.
+ * Server output is kept quiet (and quoted in start errors) unless
+ * DEBUG_PGBOUNCER is set, in which case it goes to stderr.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Client, ClientConfig } from 'pg';
+import { requireBinary } from './apt';
+import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, SystemUser, systemUser } from './local-server';
+
+export interface PgBouncerOptions {
+  /** The PostgreSQL server to pool connections to, and the login clients use. */
+  readonly target: { host: string; port: number; user: string; password: string };
+  /**
+   * `transaction` hands a server connection to a client for one transaction
+   * only (what RDS Proxy does when nothing pins); `session` for as long as
+   * the client stays connected.
+   * @default 'transaction'
+   */
+  readonly poolMode?: 'transaction' | 'session';
+  /**
+   * Server connections per database and user pair.
+   * @default 20
+   */
+  readonly defaultPoolSize?: number;
+}
+
+/** A running PgBouncer; connect over TCP with the target's user and password. */
+export interface PgBouncerServer {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** Settings for a pg client connected through PgBouncer to `database` (default `postgres`). */
+  connectionConfig(database?: string): ClientConfig;
+  /** Stops PgBouncer (breaking every client connection) and starts it again on the same port. */
+  restart(): Promise<void>;
+  /** Stops PgBouncer and deletes its files. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MILLIS = 30_000;
+const STOP_TIMEOUT_MILLIS = 10_000;
+/** Something else may hold the port and never answer. */
+const PROBE_TIMEOUT_MILLIS = 2_000;
+/** PgBouncer's virtual database that answers SHOW commands; connecting to it proves it listens. */
+const ADMIN_DATABASE = 'pgbouncer';
+/** PgBouncer keeps running (on its unix socket only) when its TCP port is taken. */
+const CANNOT_LISTEN = /cannot listen on .*Address already in use/;
+
+/** Starts PgBouncer on a free port of 127.0.0.1 and resolves once it accepts connections. */
+export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncerServer> {
+  const binary = requireBinary('pgbouncer', 'pgbouncer');
+  const runAs = isRoot() ? systemUser('postgres') : undefined;
+  const dir = makeServerDir('pgbouncer', runAs);
+  const { user, password } = options.target;
+  writePrivateFile(path.join(dir, 'userlist.txt'), `${quote(user)} ${quote(password)}\n`, runAs);
+
+  let port = 0;
+  let server: GuardedProcess | undefined;
+  const configFile = path.join(dir, 'pgbouncer.ini');
+  const connectionConfig = (database = 'postgres'): ClientConfig => ({ host: HOST, port, user, password, database });
+
+  const run = async () => {
+    server = new GuardedProcess({
+      // The usual soft limit of 1,024 open files is below what max_client_conn allows.
+      command: '/bin/sh',
+      args: ['-c', 'ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$0" "$@"', binary, configFile],
+      user: runAs,
+      cleanupDir: dir,
+      debugVariable: 'DEBUG_PGBOUNCER',
+      stopTimeoutMillis: STOP_TIMEOUT_MILLIS,
+    });
+    const probeConfig = { ...connectionConfig(ADMIN_DATABASE), connectionTimeoutMillis: PROBE_TIMEOUT_MILLIS };
+    await server.waitUntilReady(() => probe(probeConfig), START_TIMEOUT_MILLIS, 'PgBouncer', CANNOT_LISTEN);
+  };
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      await server?.abandon();
+      fs.rmSync(dir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  try {
+    port = await startOnFreePort(async chosen => {
+      port = chosen;
+      writePrivateFile(configFile, config(options, dir, port), runAs);
+      await run();
+    }, () => server, CANNOT_LISTEN);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  return {
+    host: HOST,
+    port,
+    user,
+    password,
+    connectionConfig,
+    async restart() {
+      if (stopping) throw new Error('PgBouncer was stopped; it cannot restart');
+      // SIGTERM is PgBouncer's immediate shutdown: client connections drop, as in a crash or a redeploy.
+      await server!.terminate('SIGTERM');
+      await run();
+    },
+    stop,
+  };
+}
+
+function config(options: PgBouncerOptions, dir: string, port: number): string {
+  const { host, port: targetPort } = options.target;
+  return [
+    '[databases]',
+    `* = host=${host} port=${targetPort}`,
+    '',
+    '[pgbouncer]',
+    `listen_addr = ${HOST}`,
+    `listen_port = ${port}`,
+    `unix_socket_dir = ${dir}`,
+    `logfile = ${path.join(dir, 'pgbouncer.log')}`,
+    `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
+    // The userlist holds the plaintext password, so PgBouncer can answer PostgreSQL's SCRAM challenge itself.
+    'auth_type = scram-sha-256',
+    `auth_file = ${path.join(dir, 'userlist.txt')}`,
+    `admin_users = ${options.target.user}`,
+    `pool_mode = ${options.poolMode ?? 'transaction'}`,
+    `default_pool_size = ${options.defaultPoolSize ?? 20}`,
+    // Room for connection storms from many concurrent Lambda-like clients.
+    'max_client_conn = 1000',
+    // Retry a failed server login after 1 s (default 15 s) so a restarted PostgreSQL is used at once.
+    'server_login_retry = 1',
+    // JDBC-style clients send it; PgBouncer would refuse the connection otherwise.
+    'ignore_startup_parameters = extra_float_digits',
+    'log_connections = 0',
+    'log_disconnections = 0',
+    '',
+  ].join('\n');
+}
+
+/** Writes a file only its owner (`owner`, or this process) can read. */
+function writePrivateFile(file: string, content: string, owner: SystemUser | undefined): void {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  if (owner) fs.chownSync(file, owner.uid, owner.gid);
+}
+
+/** A userlist.txt field: double quotes, with inner ones doubled. */
+function quote(value: string): string {
+  return `"${value.replace(/"/g, '""')}"`;
+}
+
+async function probe(config: ClientConfig): Promise<void> {
+  const client = new Client(config);
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SHOW VERSION');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
