@@ -253,3 +253,18 @@ export async function startOnFreePort(
     }
   }
 }
+
+/** Stops the server (if one was started) and deletes its folder, once however often `stop` is called. */
+export function stopOnce(server: () => GuardedProcess | undefined, dir: string): { stop(): Promise<void>; stopped(): boolean } {
+  let stopping: Promise<void> | undefined;
+  return {
+    stop: () => {
+      stopping ??= (async () => {
+        await server()?.abandon();
+        fs.rmSync(dir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+    stopped: () => stopping !== undefined,
+  };
+}

@@ -20,7 +20,7 @@ import { ConnectionOptions, createConnection } from 'mysql2/promise';
 import * as path from 'path';
 import { promisify } from 'util';
 import { requireBinary } from './apt';
-import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, systemUser } from './local-server';
+import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, stopOnce, systemUser } from './local-server';
 
 /** A running server; connect over TCP with password authentication. */
 export interface MariaDbServer {
@@ -94,14 +94,7 @@ export async function startMariaDb(): Promise<MariaDbServer> {
     await server.waitUntilReady(() => probe({ ...connectionOptions(), connectTimeout: PROBE_TIMEOUT_MILLIS }), START_TIMEOUT_MILLIS, 'MariaDB');
   };
 
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      await server?.abandon();
-      fs.rmSync(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
+  const { stop, stopped } = stopOnce(() => server, dir);
 
   try {
     await initialise(installDb, dir, dataDir, password, runAs?.name);
@@ -131,7 +124,7 @@ export async function startMariaDb(): Promise<MariaDbServer> {
       return name;
     },
     async restart() {
-      if (stopping) throw new Error('MariaDB was stopped; it cannot restart');
+      if (stopped()) throw new Error('MariaDB was stopped; it cannot restart');
       // SIGTERM is a normal shutdown: it ends client connections at once, then stops.
       await server!.terminate('SIGTERM');
       await run();

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Client, ClientConfig } from 'pg';
 import { requireBinary } from './apt';
-import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, SystemUser, systemUser } from './local-server';
+import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, stopOnce, SystemUser, systemUser } from './local-server';
 
 export interface PgBouncerOptions {
   /** The PostgreSQL server to pool connections to, and the login clients use. */
@@ -86,14 +86,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     await server.waitUntilReady(() => probe(probeConfig), START_TIMEOUT_MILLIS, 'PgBouncer', CANNOT_LISTEN);
   };
 
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      await server?.abandon();
-      fs.rmSync(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
+  const { stop, stopped } = stopOnce(() => server, dir);
 
   try {
     port = await startOnFreePort(async chosen => {
@@ -113,7 +106,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     password,
     connectionConfig,
     async restart() {
-      if (stopping) throw new Error('PgBouncer was stopped; it cannot restart');
+      if (stopped()) throw new Error('PgBouncer was stopped; it cannot restart');
       // SIGTERM is PgBouncer's immediate shutdown: client connections drop, as in a crash or a redeploy.
       await server!.terminate('SIGTERM');
       await run();
