@@ -397,7 +397,7 @@ describe('DatabaseBootstrap validation', () => {
     ['a timeout over 14 minutes', { users: [{ name: 'app_user' }], timeout: Duration.minutes(15) },
       'timeout (900 s) must be between 60 s and 840 s'],
     ['a timeout in fractions of a second', { users: [{ name: 'app_user' }], timeout: Duration.millis(120_500) },
-      'timeout (2 minutes 500 millis) must be a whole number of seconds: round timeout to seconds'],
+      'timeout (120500 ms) must be a whole number of seconds: round timeout to seconds'],
     ['rotation under a day', { users: [{ name: 'app_user' }], secretRotationInterval: Duration.hours(12) },
       'secretRotationInterval (43200 s) must be between 86400 s and 31536000 s'],
     ['rotation over a year', { users: [{ name: 'app_user' }], secretRotationInterval: Duration.days(366) },

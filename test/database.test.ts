@@ -498,7 +498,7 @@ describe('ProxiedDatabase validation', () => {
     ['an idle percent above the maximum', { maxIdleConnectionsPercent: 80 }, 'maxIdleConnectionsPercent (80) must be between 0 and 70'],
     ['a borrow timeout of 0', { borrowTimeout: Duration.seconds(0) }, 'borrowTimeout (0 s) must be between 1 s and 300 s'],
     ['a borrow timeout over 5 minutes', { borrowTimeout: Duration.seconds(301) }, 'borrowTimeout (301 s) must be between 1 s and 300 s'],
-    ['a borrow timeout in fractions of a second', { borrowTimeout: Duration.millis(1500) }, 'borrowTimeout (1 second 500 millis) must be a whole number of seconds: round borrowTimeout to seconds'],
+    ['a borrow timeout in fractions of a second', { borrowTimeout: Duration.millis(1500) }, 'borrowTimeout (1500 ms) must be a whole number of seconds: round borrowTimeout to seconds'],
     ['an idle client timeout under a minute', { idleClientTimeout: Duration.seconds(30) }, 'idleClientTimeout (30 s) must be between 60 s and 28800 s'],
     ['backups kept 36 days', { backupRetention: Duration.days(36) }, 'backupRetention (3110400 s) must be between 86400 s and 3024000 s'],
     ['backups in part days', { backupRetention: Duration.hours(36) }, 'backupRetention (1 day 12 hours) must be whole days: use Duration.days(n)'],
