@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'async_hooks';
-import { CachedPassword, PasswordSource } from './credentials';
+import { CachedPassword, PasswordSource, passwordSourceFor } from './credentials';
+import { DatabaseEngine, DatabaseSettings, requireEngine, settingsFromEnvironment } from './settings';
 
 /** What statements can run on: the Database itself, or the `tx` of a transaction. */
 export interface Queryable {
@@ -79,6 +80,12 @@ export interface RuntimeLogger {
 }
 
 export interface DatabaseOptions {
+  /**
+   * Connection settings.
+   *
+   * @default - settingsFromEnvironment(), read when the Database is created
+   */
+  readonly settings?: DatabaseSettings;
   /**
    * Supplies the password for each new connection, cached for 10 minutes and
    * renewed once when the server refuses it.
@@ -322,4 +329,21 @@ function toRunResult(result: StatementResult): RunResult {
 
 function sleep(millis: number): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, millis));
+}
+
+/**
+ * A single-connection Database for one engine: settings from the options or
+ * the environment (checked to be for `engine`), the driver `createDriver`
+ * builds for them, and IAM tokens unless another password source is given.
+ */
+export function createDatabase(
+  engine: DatabaseEngine,
+  caller: string,
+  options: DatabaseOptions,
+  createDriver: (settings: DatabaseSettings, applicationName: string) => Driver,
+): Database {
+  const settings = options.settings ?? settingsFromEnvironment();
+  requireEngine(settings, engine, caller);
+  const driver = createDriver(settings, options.applicationName ?? defaultApplicationName());
+  return new SingleConnectionDatabase(driver, options.password ?? passwordSourceFor(settings), options.logger);
 }

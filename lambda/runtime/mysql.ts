@@ -5,18 +5,11 @@
  *   const rows = await database.query<{ id: string }>('SELECT id FROM items WHERE name = ?', [name]);
  */
 import { ConnectionOptions, createConnection, ResultSetHeader } from 'mysql2/promise';
-import { passwordSourceFor } from './credentials';
-import { Database, DatabaseOptions, defaultApplicationName, Driver, DriverConnection, FailureKind, NETWORK_ERROR_CODES, SingleConnectionDatabase } from './database';
-import { DatabaseSettings, requireEngine, settingsFromEnvironment } from './settings';
+import { createDatabase, Database, DatabaseOptions, defaultApplicationName, DriverConnection, FailureKind, NETWORK_ERROR_CODES } from './database';
+import { DatabaseSettings } from './settings';
 
-export interface MysqlDatabaseOptions extends DatabaseOptions {
-  /**
-   * Connection settings.
-   *
-   * @default - settingsFromEnvironment(), read when mysqlDatabase() is called
-   */
-  readonly settings?: DatabaseSettings;
-}
+/** Options of mysqlDatabase(); the settings default to the environment. */
+export type MysqlDatabaseOptions = DatabaseOptions;
 
 /**
  * A Database on MySQL (placeholders `?`). Statements are sent with
@@ -26,14 +19,10 @@ export interface MysqlDatabaseOptions extends DatabaseOptions {
  * statement.
  */
 export function mysqlDatabase(options: MysqlDatabaseOptions = {}): Database {
-  const settings = options.settings ?? settingsFromEnvironment();
-  requireEngine(settings, 'mysql', 'mysqlDatabase');
-  const applicationName = options.applicationName ?? defaultApplicationName();
-  const driver: Driver = {
+  return createDatabase('mysql', 'mysqlDatabase', options, (settings, applicationName) => ({
     connect: (password, onLost) => connect(mysqlConnectionOptions(settings, password, applicationName), settings.queryTimeoutMillis, onLost),
     classify: classifyMysqlError,
-  };
-  return new SingleConnectionDatabase(driver, options.password ?? passwordSourceFor(settings), options.logger);
+  }));
 }
 
 /**

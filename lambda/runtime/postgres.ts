@@ -6,32 +6,21 @@
  */
 import { isIP } from 'net';
 import { Client, ClientConfig } from 'pg';
-import { passwordSourceFor } from './credentials';
-import { Database, DatabaseOptions, defaultApplicationName, Driver, DriverConnection, FailureKind, NETWORK_ERROR_CODES, SingleConnectionDatabase } from './database';
-import { DatabaseSettings, requireEngine, settingsFromEnvironment } from './settings';
+import { createDatabase, Database, DatabaseOptions, defaultApplicationName, DriverConnection, FailureKind, NETWORK_ERROR_CODES } from './database';
+import { DatabaseSettings } from './settings';
 
-export interface PostgresDatabaseOptions extends DatabaseOptions {
-  /**
-   * Connection settings.
-   *
-   * @default - settingsFromEnvironment(), read when postgresDatabase() is called
-   */
-  readonly settings?: DatabaseSettings;
-}
+/** Options of postgresDatabase(); the settings default to the environment. */
+export type PostgresDatabaseOptions = DatabaseOptions;
 
 /**
  * A Database on PostgreSQL (placeholders `$1, $2, ...`). Settings come from
  * the environment unless given; nothing connects until the first statement.
  */
 export function postgresDatabase(options: PostgresDatabaseOptions = {}): Database {
-  const settings = options.settings ?? settingsFromEnvironment();
-  requireEngine(settings, 'postgresql', 'postgresDatabase');
-  const applicationName = options.applicationName ?? defaultApplicationName();
-  const driver: Driver = {
+  return createDatabase('postgresql', 'postgresDatabase', options, (settings, applicationName) => ({
     connect: (password, onLost) => connect(postgresClientConfig(settings, password, applicationName), onLost),
     classify: classifyPostgresError,
-  };
-  return new SingleConnectionDatabase(driver, options.password ?? passwordSourceFor(settings), options.logger);
+  }));
 }
 
 /**
