@@ -3,3 +3,4 @@ export * from './database';
 export * from './bootstrap';
 export * from './configuration';
 export * from './function';
+export * from './layer';

@@ -25,6 +25,11 @@ function setup(databaseOptions: Omit<ProxiedDatabaseProps, 'network'> = {}, appO
   return { stack, network, database, add };
 }
 
+/** The reserved concurrency as rendered: the value while the function's kill switch is off, 0 while it is on. */
+function reservedWhileOn(value: number): unknown {
+  return { 'Fn::If': [expect.stringMatching(/KillSwitchOff$/), value, 0] };
+}
+
 const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
 
 function functionResource(stack: Stack, fn: DatabaseFunction): { [key: string]: any } {
@@ -112,9 +117,17 @@ describe('DatabaseFunction defaults', () => {
     expect(JSON.stringify(connect[0].Resource)).toMatch(/:dbuser:.*\/app_user"/);
     expect(statements.filter(s => s.Effect === 'Allow').map(s => s.Action).flat().sort()).toEqual([
       'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces',
-      'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses', 'logs:CreateLogStream', 'logs:PutLogEvents', 'rds-db:connect',
+      'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses',
+      'kms:Decrypt', 'kms:GenerateDataKey',
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'rds-db:connect',
+      'sqs:SendMessage',
       'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
     ]);
+    // The queue and KMS actions are the failure destination's, on exactly its queue and key.
+    const failureQueueArn = { 'Fn::GetAtt': [stack.getLogicalId(fn.failureQueue!.node.defaultChild as any), 'Arn'] };
+    expect(byAction('sqs:SendMessage').map(s => s.Resource)).toEqual([failureQueueArn]);
+    const failureKeyArn = { 'Fn::GetAtt': [stack.getLogicalId(fn.failureQueue!.encryptionMasterKey!.node.defaultChild as any), 'Arn'] };
+    expect(byAction('kms:GenerateDataKey').map(s => s.Resource)).toEqual([failureKeyArn]);
   });
 
   test('opens only the engine port to the proxy', () => {
@@ -131,7 +144,7 @@ describe('DatabaseFunction defaults', () => {
   });
 
   test('reserves the whole proxy pool when it is the only function', () => {
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(576);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(576));
   });
 
   test('is IConnectable and IGrantable and exposes its parts', () => {
@@ -187,7 +200,7 @@ describe('DatabaseFunction options', () => {
   test('an explicit reserved concurrency is used as given', () => {
     const { stack, add } = setup();
     const fn = add('Fn', { reservedConcurrentExecutions: 25 });
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(25);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(25));
   });
 
   test('derived reservations share the pool left by explicit ones', () => {
@@ -195,16 +208,16 @@ describe('DatabaseFunction options', () => {
     const a = add('A');
     const b = add('B');
     const c = add('C', { reservedConcurrentExecutions: 100 });
-    expect(functionResource(stack, a).Properties.ReservedConcurrentExecutions).toBe(238);
-    expect(functionResource(stack, b).Properties.ReservedConcurrentExecutions).toBe(238);
-    expect(functionResource(stack, c).Properties.ReservedConcurrentExecutions).toBe(100);
+    expect(functionResource(stack, a).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(238));
+    expect(functionResource(stack, b).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(238));
+    expect(functionResource(stack, c).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(100));
   });
 
   // The proxy readiness handler and its provider framework reserve 1 each.
   test('derived reservations leave the account its 100 unreserved', () => {
     const { stack, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 300 } });
     const fn = add('Fn');
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(198);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(198));
   });
 
   test('derived reservations count other reserved functions of the app', () => {
@@ -213,7 +226,7 @@ describe('DatabaseFunction options', () => {
       reservedConcurrentExecutions: 250, vpc: network.vpc, securityGroups: [network.functionSecurityGroup], vpcSubnets: network.functionSubnets,
     });
     const fn = add('Fn');
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(148);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(148));
   });
 
   test('bundling options are merged over the defaults, and pg-native stays external', () => {
@@ -232,7 +245,7 @@ describe('DatabaseFunction options', () => {
   test('a reserved concurrency of 0 (kill switch) is allowed with a warning', () => {
     const { stack, add } = setup({}, reportOnly);
     const fn = add('Fn', { reservedConcurrentExecutions: 0 });
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(0);
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(0));
     Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp('reservedConcurrentExecutions is 0: every invocation is throttled'));
   });
 });
@@ -304,7 +317,7 @@ describe('DatabaseFunction validation', () => {
       reservedConcurrentExecutions: number('Reserved', 5),
     });
     template(stack).hasResourceProperties('AWS::Lambda::Function', {
-      MemorySize: { Ref: 'Memory' }, Timeout: { Ref: 'Timeout' }, ReservedConcurrentExecutions: { Ref: 'Reserved' },
+      MemorySize: { Ref: 'Memory' }, Timeout: { Ref: 'Timeout' }, ReservedConcurrentExecutions: { 'Fn::If': [Match.anyValue(), { Ref: 'Reserved' }, 0] },
     });
   });
 });

@@ -268,14 +268,14 @@ describe('Hyperplane ENI sharing', () => {
       Match.stringLikeRegexp('uses subnets outside the shared function subnets .* creates 1 more Hyperplane ENI'));
   });
 
-  test('functions outside the network VPC are counted but not warned about', () => {
+  test('functions outside the network VPC are neither counted nor warned about', () => {
     const stack = testStack(reportOnly);
     const network = new DatabaseNetwork(stack, 'Network');
     const other = new ec2.Vpc(stack, 'OtherVpc', { natGateways: 0, subnetConfiguration: [{ name: 'I', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
     inlineFunction(stack, 'Other', {
       vpc: other,
     });
-    expect(network.hyperplaneEniCount).toBe(2);
+    expect(network.hyperplaneEniCount).toBe(0);
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
   });
 });

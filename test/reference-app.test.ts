@@ -11,9 +11,10 @@ function normalized(template: unknown): unknown {
 describe('reference app', () => {
   // One synth with real bundling and every check attached serves all the tests below.
   const app = testApp({ bundling: true });
-  const { api } = buildReferenceApp(app);
+  const { layer, api, worker } = buildReferenceApp(app);
   const pluginReports = synthWithChecks(app);
   const template = Template.fromStack(api);
+  const workerTemplate = Template.fromStack(worker);
 
   test('passes every check with zero unacknowledged findings', () => {
     expect(findings(pluginReports)).toEqual([]);
@@ -33,6 +34,7 @@ describe('reference app', () => {
 
   test('shares Hyperplane ENIs: two for the functions, two for the rotation function', () => {
     expect(api.network.hyperplaneEniCount).toBe(4);
+    expect(worker.network.hyperplaneEniCount).toBe(4);
   });
 
   test('the HTTP API uses IAM authorization, access logs and throttling', () => {
@@ -43,7 +45,50 @@ describe('reference app', () => {
     });
   });
 
-  test('matches the template snapshot', () => {
+  test('the API integrates with the live alias, which has provisioned concurrency scaled on the Maximum statistic and on a schedule', () => {
+    const aliasId = api.getLogicalId(api.itemsFunction.alias!.node.defaultChild as any);
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: Match.anyValue() });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { Ref: aliasId } });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 0.7,
+        CustomizedMetricSpecification: Match.objectLike({ MetricName: 'ProvisionedConcurrencyUtilization', Statistic: 'Maximum' }),
+      }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2, MaxCapacity: 10, ScheduledActions: Match.arrayWith([Match.objectLike({ ScheduledActionName: 'BusinessHours' })]),
+    });
+    expect(api.itemsFunction.provisionedMonthlyCostUsd).toBeGreaterThan(0);
+  });
+
+  test('both stacks use the one shared layer, read from Parameter Store, and leave its packages out of their bundles', () => {
+    for (const [stack, fn] of [[api, api.itemsFunction], [worker, worker.worker]] as const) {
+      expect(stack.dependencies).toContain(layer);
+      const props = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(fn.lambdaFunction.node.defaultChild as any)].Properties;
+      expect(JSON.stringify(props.Layers)).toMatch(/Ref/);
+      expect(JSON.stringify(Template.fromStack(stack).toJSON())).not.toContain('Fn::ImportValue');
+    }
+    Template.fromStack(layer).resourceCountIs('AWS::Lambda::LayerVersion', 1);
+  });
+
+  test('the worker records OrderPlaced events from the bus, sends success records to the bus and failures to its queue', () => {
+    const busId = worker.getLogicalId(worker.eventBus.node.defaultChild as any);
+    workerTemplate.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: busId },
+      EventPattern: { 'source': ['cdk-serverless-rds.reference'], 'detail-type': ['OrderPlaced'] },
+    });
+    workerTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: {
+        OnSuccess: { Destination: { 'Fn::GetAtt': [busId, 'Arn'] } },
+        OnFailure: { Destination: { 'Fn::GetAtt': [worker.getLogicalId(worker.worker.failureQueue!.node.defaultChild as any), 'Arn'] } },
+      },
+    });
+    workerTemplate.hasResourceProperties('AWS::RDS::DBCluster', { Engine: 'aurora-mysql' });
+  });
+
+  test('matches the template snapshots', () => {
     expect(normalized(template.toJSON())).toMatchSnapshot();
+    expect(normalized(workerTemplate.toJSON())).toMatchSnapshot();
+    expect(normalized(Template.fromStack(layer).toJSON())).toMatchSnapshot();
   });
 });

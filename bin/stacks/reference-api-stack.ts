@@ -1,13 +1,15 @@
 import * as path from 'path';
 import { CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeSynchronousInvocation } from './acknowledgements';
-import { AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase } from '../../lib';
+import {
+  AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase, UtilizationStatistic,
+} from '../../lib';
 
 const REFERENCE_API = path.join(__dirname, '..', '..', 'lambda', 'reference-api');
 /** The database user the reference API connects as. */
@@ -22,9 +24,15 @@ export const REFERENCE_API_ROUTES: ReadonlyArray<{ readonly path: string; readon
   { path: '/items/{id}', methods: [apigwv2.HttpMethod.GET] },
 ];
 
+export interface ReferenceApiStackProps extends StackProps {
+  /** The dependency layer shared with the other reference stacks. */
+  readonly layer: DependencyLayer;
+}
+
 /**
  * The reference API: an HTTP API (IAM authorization, access logs, throttling)
- * → a database function → RDS Proxy → Aurora PostgreSQL Serverless v2.
+ * → the `live` alias of a database function with provisioned concurrency and
+ * auto scaling → RDS Proxy → Aurora PostgreSQL Serverless v2.
  */
 export class ReferenceApiStack extends Stack {
   public readonly api: apigwv2.HttpApi;
@@ -34,7 +42,7 @@ export class ReferenceApiStack extends Stack {
   public readonly bootstrap: DatabaseBootstrap;
   public readonly parameters: AppParameters;
 
-  constructor(scope: Construct, id: string, props: StackProps = {}) {
+  constructor(scope: Construct, id: string, props: ReferenceApiStackProps) {
     super(scope, id, {
       description: 'cdk-serverless-rds reference API: HTTP API, Lambda in a VPC, RDS Proxy, Aurora PostgreSQL Serverless v2',
       ...props,
@@ -61,8 +69,20 @@ export class ReferenceApiStack extends Stack {
       depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
       description: 'Reference API: reads and writes the items table through RDS Proxy',
       timeout: Duration.seconds(10),
+      layers: [props.layer],
+      // Two warm environments all day, more on weekday business hours, and
+      // target tracking on the Maximum statistic, which sees bursts that a
+      // 3-minute average smooths away.
+      provisionedConcurrency: {
+        minCapacity: 2,
+        maxCapacity: 10,
+        utilizationStatistic: UtilizationStatistic.MAXIMUM,
+        schedules: [
+          { name: 'BusinessHours', schedule: appscaling.Schedule.cron({ weekDay: 'MON-FRI', hour: '7', minute: '30' }), minCapacity: 4 },
+          { name: 'AfterHours', schedule: appscaling.Schedule.cron({ weekDay: 'MON-FRI', hour: '19', minute: '0' }), minCapacity: 2 },
+        ],
+      },
     });
-    acknowledgeSynchronousInvocation(this.itemsFunction);
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: this.network.logRetention,
@@ -92,7 +112,7 @@ export class ReferenceApiStack extends Stack {
         })),
       },
     });
-    const integration = new HttpLambdaIntegration('Items', this.itemsFunction.lambdaFunction);
+    const integration = new HttpLambdaIntegration('Items', this.itemsFunction.invokeTarget);
     Validations.of(this.api).acknowledge({
       id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
       reason: 'Each permission lets only apigateway.amazonaws.com invoke the function, with SourceArn set to this API\'s execute-api ARN. The environment-agnostic stack builds that ARN with Fn::Join, and the guard rule accepts only literal strings or references to resources in the template.',

@@ -12,3 +12,4 @@ export { appParameters, AppParametersOptions, DEFAULT_PARAMETERS_MAX_AGE_SECONDS
 export {
   DatabaseEngine, DatabaseSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_QUERY_TIMEOUT_MILLIS, SettingsError, settingsFromEnvironment,
 } from './settings';
+export * from './batch';

@@ -1,15 +1,24 @@
-import { Annotations, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ProvisionedConcurrencyOptions } from './provisioned-concurrency';
+import { AppParameters } from '../configuration/app-parameters';
 import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
+import { DependencyLayer } from '../layer/dependency-layer';
+import { acknowledgeInPacks } from '../private/acknowledgements';
+import { accountConcurrencyLimit, markDerived, UNRESERVED_MINIMUM, validateAppReservations } from '../private/concurrency';
 import { createExecutionRole } from '../private/execution-role';
-import { accountConcurrencyLimit, markDerived, UNRESERVED_MINIMUM } from '../private/concurrency';
-import { AppParameters } from '../configuration/app-parameters';
+import { createKey } from '../private/keys';
+import { validateFunctionLayers } from '../private/layer-limits';
+import { addProvisionedConcurrency } from '../private/provisioned-concurrency';
 import { PropValidationError, validateDuration, validateNumber } from '../private/validation';
 
 /**
@@ -135,6 +144,118 @@ export interface DatabaseFunctionProps {
    * @default - none
    */
   readonly description?: string;
+
+  /**
+   * Shared dependency layers. Their packages become esbuild externals of the
+   * function, so nothing is bundled twice; list in `bundledPackages` what
+   * should be bundled anyway. At most 5 layers, built for the function's
+   * runtime and architecture, and function plus layers under 250 MB unzipped.
+   *
+   * @default - no layers; every dependency is bundled
+   */
+  readonly layers?: DependencyLayer[];
+
+  /**
+   * Packages of the `layers` to bundle into the function anyway. Bundling
+   * tree-shakes and cold-starts faster; a layer is shared, deployed once and
+   * keeps the function's own zip small.
+   *
+   * @default - none: every package of the layers is loaded from the layers
+   */
+  readonly bundledPackages?: string[];
+
+  /**
+   * Provisioned concurrency on a stable alias, with optional auto scaling.
+   * Versions are published only when code or configuration change; callers
+   * invoke `invokeTarget` (the alias).
+   *
+   * @default - no alias and no provisioned concurrency
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html
+   */
+  readonly provisionedConcurrency?: ProvisionedConcurrencyOptions;
+
+  /**
+   * Where successful asynchronous invocations are recorded (SQS, SNS,
+   * EventBridge or Lambda, from `aws-cdk-lib/aws-lambda-destinations`).
+   *
+   * @default - no success destination
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+   */
+  readonly onSuccess?: lambda.IDestination;
+
+  /**
+   * Where asynchronous invocations go after their last retry or when they
+   * are too old. The function's role gets the permissions to send there,
+   * including the KMS permissions of a customer-managed key.
+   *
+   * @default - a failure queue the construct creates (`failureQueue`): SQS
+   * encrypted with its own KMS key, SSL enforced, 14-day retention, with a
+   * dead-letter queue of its own
+   */
+  readonly onFailure?: lambda.IDestination;
+
+  /**
+   * How often Lambda retries a failed asynchronous invocation (0 to 2).
+   *
+   * @default 2
+   */
+  readonly retryAttempts?: number;
+
+  /**
+   * How long Lambda keeps an asynchronous event for processing (60 seconds
+   * to 6 hours).
+   *
+   * @default Duration.hours(6)
+   */
+  readonly maxEventAge?: Duration;
+
+  /**
+   * A dead-letter queue for asynchronous invocations that failed (the
+   * function's `DeadLetterConfig`). The role gets `sqs:SendMessage` and,
+   * for a queue encrypted with a customer-managed key, the KMS permissions.
+   * Prefer `onFailure`, which records the error and the response too.
+   *
+   * @default - none; failures go to `onFailure`
+   */
+  readonly deadLetterQueue?: sqs.IQueue;
+
+  /**
+   * A stack parameter that sets the function's reserved concurrency to 0
+   * (every invocation throttled, provisioned concurrency released) when it
+   * is `on`: `cdk deploy <stack> --parameters <KillSwitchParameter>=on`, and
+   * `=off` to resume. The CLI keeps the value on later deploys until changed.
+   *
+   * @default true
+   */
+  readonly killSwitch?: boolean;
+}
+
+/**
+ * Options for a queue the function consumes.
+ */
+export interface QueueConsumerOptions {
+  /**
+   * Messages per batch (1 to 10,000; above 10 needs `maxBatchingWindow`).
+   *
+   * @default 10
+   */
+  readonly batchSize?: number;
+
+  /**
+   * How long to gather messages before invoking.
+   *
+   * @default - no batching window
+   */
+  readonly maxBatchingWindow?: Duration;
+
+  /**
+   * How many environments the queue may use at once (2 to 1,000). Above the
+   * reserved concurrency, the poller is throttled and messages count receives
+   * without being processed, and end in the dead-letter queue.
+   *
+   * @default - the function's reserved concurrency (at most 1,000)
+   */
+  readonly maxConcurrency?: number;
 }
 
 /** Environment variables the construct owns. */
@@ -145,6 +266,8 @@ const PROP_OF_ENVIRONMENT: { [key: string]: string } = {
 };
 /** Settings the runtime accepts for local development only; it refuses them in Lambda. */
 const LOCAL_ONLY_ENVIRONMENT = ['DATABASE_AUTH', 'DATABASE_TLS'];
+/** What a producer of a KMS-encrypted queue needs on the key. */
+const QUEUE_PRODUCER_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 const SECRET_NAME = /PASSWORD|PASSWD|PWD$|SECRET_VALUE|PRIVATE_KEY/i;
 const SECRET_REFERENCE = /\{\{resolve:(secretsmanager|ssm-secure):/;
 
@@ -177,6 +300,23 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   public readonly grantPrincipal: iam.IPrincipal;
   /** The database user the function connects as. */
   public readonly databaseUser: string;
+  /** What callers invoke: the alias when provisioned concurrency is on, otherwise the function. */
+  public readonly invokeTarget: lambda.IFunction;
+  /** The alias with provisioned concurrency, when configured. */
+  public readonly alias?: lambda.Alias;
+  /** The alias's auto scaling target, when auto scaling is configured. */
+  public readonly scalableTarget?: appscaling.ScalableTarget;
+  /**
+   * Estimated monthly cost in USD of the provisioned concurrency kept all
+   * month (memory x minCapacity x 730 hours at the us-east-1 price of the
+   * architecture); undefined without provisioned concurrency or when a
+   * value is a token.
+   */
+  public readonly provisionedMonthlyCostUsd?: number;
+  /** The failure queue the construct created, when no `onFailure` was given. */
+  public readonly failureQueue?: sqs.Queue;
+  /** The stack parameter that turns the kill switch on and off, unless `killSwitch` is false. */
+  public readonly killSwitchParameter?: CfnParameter;
 
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
@@ -204,7 +344,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       mainFields: ['module', 'main'],
       ...props.bundling,
       // pg requires its optional native binding lazily; it is never installed, so esbuild must not resolve it.
-      externalModules: [...new Set(['pg-native', ...props.bundling?.externalModules ?? []])],
+      externalModules: [...new Set(['pg-native', ...props.bundling?.externalModules ?? [], ...layerExternals(props)])],
     };
     const reserved = props.reservedConcurrentExecutions;
     const timeout = props.timeout ?? Duration.seconds(10);
@@ -226,6 +366,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       applicationLogLevelV2: props.applicationLogLevel ?? lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.INFO,
       logGroup: this.logGroup,
+      deadLetterQueue: props.deadLetterQueue,
       reservedConcurrentExecutions: reserved ?? Lazy.number({ produce: () => Math.max(1, database._derivedReservedConcurrency() ?? 1) }),
       bundling,
       environment: {
@@ -242,10 +383,55 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? Stack.of(this).stackName,
       },
     });
+    const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
     if (reserved === undefined) {
-      markDerived(this.lambdaFunction.node.defaultChild as lambda.CfnFunction);
+      markDerived(cfnFunction);
     }
+    validateAppReservations(this);
     this.connections = this.lambdaFunction.connections;
+
+    const layers = props.layers ?? [];
+    validateFunctionLayers(this.lambdaFunction, layers, runtime, lambda.Architecture.ARM_64);
+    this.lambdaFunction.addLayers(...layers.map(layer => layer.layerVersionFor(this)));
+    for (const layer of layers.filter(l => Stack.of(l) !== Stack.of(this))) {
+      // The imported ARN is a token, so the version hash would not see a new layer version.
+      this.lambdaFunction.invalidateVersionBasedOn(layer.lockfileHash);
+    }
+    // aws-cdk-lib grants sqs:SendMessage for a dead-letter queue but not the KMS permissions of its key (aws-cdk #33153).
+    props.deadLetterQueue?.encryptionMasterKey?.grant(this.role, ...QUEUE_PRODUCER_KEY_ACTIONS);
+
+    const killSwitch = props.killSwitch === false ? undefined : this.addKillSwitch(cfnFunction);
+    this.killSwitchParameter = killSwitch?.parameter;
+
+    if (props.provisionedConcurrency) {
+      const provisioned = addProvisionedConcurrency(this, this.lambdaFunction, props.provisionedConcurrency, {
+        memorySize: props.memorySize ?? 1024,
+        architecture: lambda.Architecture.ARM_64,
+        reservedConcurrency: () => resolvedNumber(this, cfnFunction.reservedConcurrentExecutions),
+        enabledCondition: killSwitch?.functionOn,
+      });
+      this.alias = provisioned.alias;
+      this.scalableTarget = provisioned.scalableTarget;
+      this.provisionedMonthlyCostUsd = provisioned.monthlyCostUsd;
+    }
+    this.invokeTarget = this.alias ?? this.lambdaFunction;
+
+    if (!props.onFailure) {
+      this.failureQueue = this.createFailureQueue();
+    }
+    // Asynchronous settings belong to the qualifier callers invoke: an alias has its own.
+    const asyncConfig = this.alias ?? this.lambdaFunction;
+    asyncConfig.configureAsyncInvoke({
+      onSuccess: props.onSuccess,
+      onFailure: props.onFailure ?? this.failureDestination(this.failureQueue!),
+      retryAttempts: props.retryAttempts ?? 2,
+      maxEventAge: props.maxEventAge ?? Duration.hours(6),
+    });
+    if (!props.deadLetterQueue) {
+      acknowledgeInPacks(this.lambdaFunction, ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'], 'LambdaDLQ',
+        'Failed asynchronous invocations go to the function\'s on-failure destination, which records the event, the error and the '
+        + 'response, more than a dead-letter queue (DeadLetterConfig) holds; Lambda would send the same failures to both.');
+    }
 
     database.connectFunction(this.lambdaFunction, props.databaseUser);
     props.parameters?.grantRead(this.role);
@@ -256,11 +442,135 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     this.lambdaFunction.node.addValidation({ validate: () => this.validateEnvironmentValues(props.environment ?? {}) });
   }
 
+  /**
+   * Consume an SQS queue through an event source mapping on `invokeTarget`,
+   * reporting partial batch failures (the runtime's `processQueueBatch`
+   * returns them). The queue must have a dead-letter queue, so messages that
+   * keep failing end there, and a visibility timeout of at least 6 times the
+   * function timeout, so a message is not received again while in flight.
+   */
+  public consumeQueue(queue: sqs.IQueue, options: QueueConsumerOptions = {}): eventsources.SqsEventSource {
+    this.validateQueue(queue, options);
+    const source = new eventsources.SqsEventSource(queue, {
+      batchSize: options.batchSize,
+      maxBatchingWindow: options.maxBatchingWindow,
+      maxConcurrency: options.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.invokeTarget.addEventSource(source);
+    const stack = Stack.of(this);
+    const mappingRef = JSON.stringify(stack.resolve(source.eventSourceMappingId));
+    const cfnMapping = this.invokeTarget.node.findAll()
+      .filter((c): c is lambda.CfnEventSourceMapping => c instanceof lambda.CfnEventSourceMapping)
+      .find(m => JSON.stringify(stack.resolve(m.ref)) === mappingRef)!;
+    if (options.maxConcurrency === undefined) {
+      const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
+      cfnMapping.addPropertyOverride('ScalingConfig.MaximumConcurrency', Lazy.number({
+        produce: () => Math.min(1000, Math.max(2, resolvedNumber(this, cfnFunction.reservedConcurrentExecutions) ?? 2)),
+      }));
+    }
+    Validations.of(cfnMapping).acknowledge({
+      id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
+      reason: 'SQS event source mappings take no on-failure destination; the source queue\'s redrive policy is the dead-letter path, and consumeQueue requires the queue to have one.',
+    });
+    return source;
+  }
+
+  /** Permit `grantee` to invoke the function through `invokeTarget`. */
+  public grantInvoke(grantee: iam.IGrantable): iam.Grant {
+    return this.invokeTarget.grantInvoke(grantee);
+  }
+
+  private validateQueue(queue: sqs.IQueue, options: QueueConsumerOptions): void {
+    const scope = this;
+    validateNumber(scope, { prop: 'batchSize', value: options.batchSize, min: 1, max: 10000, integer: true });
+    validateNumber(scope, { prop: 'maxConcurrency', value: options.maxConcurrency, min: 2, max: 1000, integer: true });
+    if (!(queue instanceof sqs.Queue)) {
+      return;
+    }
+    if (!queue.deadLetterQueue) {
+      throw new PropValidationError(scope,
+        `queue ${queue.node.path} has no dead-letter queue: a message that keeps failing would be received again until its retention ends; give the queue a deadLetterQueue (e.g. maxReceiveCount 5)`);
+    }
+    const visibility = (queue.node.defaultChild as sqs.CfnQueue).visibilityTimeout;
+    const timeout = this.lambdaFunction.timeout;
+    if (timeout && !timeout.isUnresolved() && !Token.isUnresolved(visibility)) {
+      const seconds = visibility ?? 30;
+      if (seconds < 6 * timeout.toSeconds()) {
+        throw new PropValidationError(scope,
+          `queue ${queue.node.path} has a visibility timeout of ${seconds} s, below 6 times the function timeout (${6 * timeout.toSeconds()} s): a message could be received again while it is still processed; set visibilityTimeout to Duration.seconds(${6 * timeout.toSeconds()}) or more`);
+      }
+    }
+  }
+
+  /**
+   * A stack parameter that turns the function off: reserved concurrency 0
+   * while it is `on`. Returns the condition that is true while the function
+   * is on, for the provisioned concurrency that must be released with it.
+   */
+  private addKillSwitch(cfnFunction: lambda.CfnFunction): { parameter: CfnParameter; functionOn: CfnCondition } {
+    const stack = Stack.of(this);
+    const pathInStack = this.node.scopes.slice(stack.node.scopes.length).map(scope => scope.node.id).join('');
+    const name = `${pathInStack.replace(/[^A-Za-z0-9]/g, '')}KillSwitch`;
+    const parameter = new CfnParameter(stack, name, {
+      type: 'String',
+      allowedValues: ['off', 'on'],
+      default: 'off',
+      description: `Kill switch of ${this.node.path}: 'on' sets its reserved concurrency to 0, so every invocation is throttled; 'off' restores it`,
+    });
+    const functionOn = new CfnCondition(stack, `${name}Off`, { expression: Fn.conditionEquals(parameter.valueAsString, 'off') });
+    const configured = Lazy.any({ produce: () => stack.resolve(cfnFunction.reservedConcurrentExecutions) });
+    cfnFunction.addPropertyOverride('ReservedConcurrentExecutions', Fn.conditionIf(functionOn.logicalId, configured, 0));
+    return { parameter, functionOn };
+  }
+
+  /**
+   * The failure queue and its own dead-letter queue, kept when the stack is
+   * deleted (they may hold the only copy of failed events), encrypted with a
+   * key of their own.
+   */
+  private createFailureQueue(): sqs.Queue {
+    const queueProps: sqs.QueueProps = {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: createKey(this, 'FailureQueueKey', `Encrypts the failure queues of ${this.node.path}`),
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    };
+    const deadLetters = new sqs.Queue(this, 'FailureDeadLetterQueue', {
+      ...queueProps,
+      // The same as SQS's default, stated so that the queue shows it is a dead-letter queue; naming the source queue would be a cycle.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+    });
+    acknowledgeInPacks(deadLetters, ['Serverless'], 'SQSRedrivePolicy',
+      'This is the last queue of the failure path: the dead-letter queue of the failure queue. A redrive policy on it would need yet another queue; its 14 days of retention are the limit.');
+    return new sqs.Queue(this, 'FailureQueue', { ...queueProps, deadLetterQueue: { queue: deadLetters, maxReceiveCount: 5 } });
+  }
+
+  /**
+   * The failure queue as an on-failure destination, granting exactly what a
+   * producer of a KMS-encrypted queue needs (aws-cdk-lib's queue grant adds
+   * `kms:Encrypt` and `kms:ReEncrypt*`, which sending never uses).
+   */
+  private failureDestination(queue: sqs.Queue): lambda.IDestination {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
+    queue.encryptionMasterKey!.grant(this.role, ...QUEUE_PRODUCER_KEY_ACTIONS);
+    return { bind: () => ({ destination: queue.queueArn }) };
+  }
+
   private validateProps(props: DatabaseFunctionProps): void {
     validateNumber(this, { prop: 'memorySize', value: props.memorySize, min: 128, max: 10240, integer: true, unit: ' MB' });
     validateDuration(this, { prop: 'timeout', value: props.timeout, min: Duration.seconds(1), max: Duration.minutes(15) });
     const reservable = accountConcurrencyLimit(this) - UNRESERVED_MINIMUM;
     validateNumber(this, { prop: 'reservedConcurrentExecutions', value: props.reservedConcurrentExecutions, min: 0, max: reservable, integer: true });
+    validateNumber(this, { prop: 'retryAttempts', value: props.retryAttempts, min: 0, max: 2, integer: true });
+    validateDuration(this, { prop: 'maxEventAge', value: props.maxEventAge, min: Duration.seconds(60), max: Duration.hours(6) });
+    const layerPackages = new Set((props.layers ?? []).flatMap(layer => layer.packages));
+    for (const pkg of props.bundledPackages ?? []) {
+      if (!layerPackages.has(pkg)) {
+        throw new PropValidationError(this, `bundledPackages lists '${pkg}', which none of the layers provides (${[...layerPackages].join(', ') || 'no layers'}): remove it; packages outside the layers are bundled anyway`);
+      }
+    }
     if (props.reservedConcurrentExecutions === 0) {
       Annotations.of(this).addWarningV2('cdk-serverless-rds:KillSwitchOn',
         'reservedConcurrentExecutions is 0: every invocation is throttled (the kill switch is on)');
@@ -294,6 +604,20 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     }
     return errors;
   }
+}
+
+/** The layers' packages that esbuild must leave out, with their subpaths. */
+function layerExternals(props: DatabaseFunctionProps): string[] {
+  const bundled = new Set(props.bundledPackages ?? []);
+  return (props.layers ?? []).flatMap(layer => layer.packages)
+    .filter(pkg => !bundled.has(pkg))
+    .flatMap(pkg => [pkg, `${pkg}/*`]);
+}
+
+/** A number property resolved at synth (a derived Lazy resolves); undefined when it stays a token. */
+function resolvedNumber(scope: Construct, value: number | undefined): number | undefined {
+  const resolved = Stack.of(scope).resolve(value);
+  return typeof resolved === 'number' ? resolved : undefined;
 }
 
 /**

@@ -1,1 +1,2 @@
 export * from './database-function';
+export * from './provisioned-concurrency';

@@ -170,11 +170,12 @@ export class DatabaseNetwork extends Construct {
 
   /**
    * How many unique (subnet, security group set) combinations the functions
-   * of the whole app use: Lambda creates one Hyperplane ENI for each. Call it
-   * after all functions are defined.
+   * of the whole app use in this network's VPC: Lambda creates one
+   * Hyperplane ENI for each. Call it after all functions are defined.
    */
   public get hyperplaneEniCount(): number {
-    return eniCombinations(Stage.of(this) ?? this.node.root).size;
+    const vpcSubnets = new Set([...this.vpc.publicSubnets, ...this.vpc.privateSubnets, ...this.vpc.isolatedSubnets].map(subnet => subnet.subnetId));
+    return [...eniCombinations(Stage.of(this) ?? this.node.root)].filter(combination => vpcSubnets.has(combination.split('|')[0])).length;
   }
 
   /**

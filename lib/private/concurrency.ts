@@ -1,4 +1,4 @@
-import { Stage, Token } from 'aws-cdk-lib';
+import { Stack, Stage, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { PropValidationError } from './validation';
@@ -69,4 +69,38 @@ export function appConcurrencyShare(scope: IConstruct): number {
 export function timeoutSeconds(fn: lambda.Function): number {
   const timeout = fn.timeout;
   return timeout === undefined || timeout.isUnresolved() ? 3 : timeout.toSeconds();
+}
+
+/** Stages whose reservations are already checked. */
+const checkedStages = new WeakSet<IConstruct>();
+
+/**
+ * Check at synth, once per stage, that all reservations of the app together
+ * leave the account's unreserved minimum: Lambda refuses the deploy of the
+ * function that would take it, half-way through the app otherwise.
+ */
+export function validateAppReservations(scope: IConstruct): void {
+  const root = Stage.of(scope) ?? scope.node.root;
+  if (checkedStages.has(root)) {
+    return;
+  }
+  checkedStages.add(root);
+  scope.node.addValidation({
+    validate: () => {
+      const reservations = root.node.findAll()
+        .filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction)
+        .map(fn => ({ fn, reserved: Stack.of(fn).resolve(fn.reservedConcurrentExecutions) }))
+        .filter((r): r is { fn: lambda.CfnFunction; reserved: number } => typeof r.reserved === 'number');
+      const total = reservations.reduce((sum, r) => sum + r.reserved, 0);
+      const limit = accountConcurrencyLimit(scope);
+      if (total <= limit - UNRESERVED_MINIMUM) {
+        return [];
+      }
+      const largest = [...reservations].sort((a, b) => b.reserved - a.reserved).slice(0, 5)
+        .map(r => `${r.fn.node.path}: ${r.reserved}`).join(', ');
+      return [`the app reserves ${total} concurrent executions (largest: ${largest}), which leaves fewer than the ${UNRESERVED_MINIMUM} `
+        + `that Lambda keeps unreserved of the account limit ${limit}: lower reservedConcurrentExecutions, or set context ${ACCOUNT_CONCURRENCY_CONTEXT} `
+        + 'to the raised account limit'];
+    },
+  });
 }

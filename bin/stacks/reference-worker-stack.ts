@@ -1,0 +1,96 @@
+import * as path from 'path';
+import { CfnOutput, Duration, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import { Construct } from 'constructs';
+import {
+  DatabaseBootstrap, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase,
+} from '../../lib';
+
+const REFERENCE_WORKER = path.join(__dirname, '..', '..', 'lambda', 'reference-worker');
+/** The database user the worker connects as. */
+export const REFERENCE_WORKER_USER = 'reference_worker';
+/** The worker's migrations (MySQL dialect). */
+export const REFERENCE_WORKER_MIGRATIONS = path.join(REFERENCE_WORKER, 'migrations');
+/** The events the worker records. */
+export const ORDER_EVENT_PATTERN = { source: ['cdk-serverless-rds.reference'], detailType: ['OrderPlaced'] };
+
+export interface ReferenceWorkerStackProps extends StackProps {
+  /** The dependency layer shared with the other reference stacks. */
+  readonly layer: DependencyLayer;
+}
+
+/**
+ * The async reference: an EventBridge rule on the app's event bus → a worker
+ * function → RDS Proxy → Aurora MySQL Serverless v2. Each result goes back to
+ * the bus as a success record; an event that still fails after Lambda's
+ * retries goes to the worker's failure queue, with the error.
+ */
+export class ReferenceWorkerStack extends Stack {
+  public readonly eventBus: events.EventBus;
+  public readonly worker: DatabaseFunction;
+  public readonly database: ProxiedDatabase;
+  public readonly network: DatabaseNetwork;
+  public readonly bootstrap: DatabaseBootstrap;
+
+  constructor(scope: Construct, id: string, props: ReferenceWorkerStackProps) {
+    super(scope, id, {
+      description: 'cdk-serverless-rds reference worker: EventBridge, Lambda in a VPC, RDS Proxy, Aurora MySQL Serverless v2',
+      ...props,
+    });
+
+    this.network = new DatabaseNetwork(this, 'Network');
+    this.database = new ProxiedDatabase(this, 'Database', { network: this.network, engine: DatabaseEngine.auroraMysql() });
+    this.bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
+      database: this.database,
+      migrationsPath: REFERENCE_WORKER_MIGRATIONS,
+      users: [{ name: REFERENCE_WORKER_USER, privileges: DatabasePrivileges.READ_WRITE }],
+    });
+
+    this.eventBus = new events.EventBus(this, 'Events', { description: 'Order events and the worker\'s success records' });
+
+    this.worker = new DatabaseFunction(this, 'Worker', {
+      database: this.database,
+      databaseUser: REFERENCE_WORKER_USER,
+      serviceName: 'reference-worker',
+      entry: path.join(REFERENCE_WORKER, 'handler.ts'),
+      depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
+      description: 'Reference worker: records OrderPlaced events in Aurora MySQL through RDS Proxy',
+      timeout: Duration.seconds(30),
+      layers: [props.layer],
+      onSuccess: new destinations.EventBridgeDestination(this.eventBus),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+    });
+
+    // An event EventBridge cannot hand to Lambda at all (throttled API, missing permission) lands in the
+    // same failure queue as the events the worker failed on, so one queue holds every lost order.
+    const failureQueue = this.worker.failureQueue!;
+    new events.Rule(this, 'OrderPlaced', {
+      description: 'OrderPlaced events to the worker',
+      eventBus: this.eventBus,
+      eventPattern: ORDER_EVENT_PATTERN,
+      targets: [new targets.LambdaFunction(this.worker.invokeTarget, { deadLetterQueue: failureQueue, retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+    });
+    // EventBridge encrypts what it sends to the queue with the queue's key; rules of this account and Region only.
+    failureQueue.encryptionMasterKey!.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'EventBridgeDeadLetters',
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': this.account },
+        ArnLike: { 'aws:SourceArn': `arn:${this.partition}:events:${this.region}:${this.account}:rule/*` },
+      },
+    }));
+    Validations.of(this.worker).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+      reason: 'The only permission lets events.amazonaws.com invoke the worker, with SourceArn set to the OrderPlaced rule\'s ARN. The guard rule accepts only literal strings or references to resources in the template, and the rule ARN is a Fn::GetAtt.',
+    });
+
+    new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName, description: 'Put OrderPlaced events here' });
+    new CfnOutput(this, 'FailureQueueUrl', { value: this.worker.failureQueue!.queueUrl, description: 'Events that failed after every retry, with the error' });
+  }
+}

@@ -1,0 +1,257 @@
+import { Annotations, Aspects, Aws, CfnCondition, CfnOutput, Fn, Token } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct, IConstruct } from 'constructs';
+import { accountConcurrencyLimit, UNRESERVED_MINIMUM } from './concurrency';
+import { PropValidationError, validateNumber } from './validation';
+import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../function/provisioned-concurrency';
+
+/** Warning id for a schedule that scales the alias to 0 (opted in with `allowScheduledScaleToZero`). */
+export const SCHEDULED_SCALE_TO_ZERO_WARNING = 'cdk-serverless-rds:ScheduledScaleToZero';
+/** Warning id for a reservation that provisioned concurrency can use up entirely. */
+export const NO_ON_DEMAND_HEADROOM_WARNING = 'cdk-serverless-rds:NoOnDemandHeadroom';
+
+const DEFAULT_ALIAS_NAME = 'live';
+const DEFAULT_UTILIZATION_TARGET = 0.7;
+
+/**
+ * Provisioned concurrency price per GB-second in US East (N. Virginia), by
+ * architecture: the charge for keeping environments ready, used or not.
+ * Requests and the duration of invocations are billed on top.
+ * Source: https://aws.amazon.com/lambda/pricing/ ("Provisioned Concurrency"),
+ * read on 2026-11-21 (the page renders its rate table client-side; the figures
+ * were checked against several transcriptions of it).
+ */
+const PROVISIONED_PRICE_PER_GB_SECOND_USD: { readonly [architecture: string]: number } = {
+  [lambda.Architecture.X86_64.name]: 0.0000041667,
+  [lambda.Architecture.ARM_64.name]: 0.0000033334,
+};
+/** The Region the prices above belong to. */
+const PRICE_REGION = 'us-east-1';
+/** Hours in a month as AWS pricing examples count them (8,760 / 12). */
+const HOURS_PER_MONTH = 730;
+
+/** Alias names Lambda accepts: letters, digits, hyphens and underscores, not only digits (a version number). */
+const ALIAS_NAME = /^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$/;
+/** Application Auto Scaling rejects control characters, ':', '/', '|' and surrounding spaces in action names. */
+const SCHEDULED_ACTION_NAME = /^(?! )(?!.* $)[^\u0000-\u001f\u007f-\u009f:/|]{1,256}$/;
+const PROP = 'provisionedConcurrency';
+
+export interface ProvisionedConcurrencyContext {
+  /** Memory of the function in MB; may be a token. */
+  readonly memorySize: number;
+  readonly architecture: lambda.Architecture;
+  /** Resolves the function's reserved concurrency at synth (explicit or derived); undefined when unknown or a token. */
+  readonly reservedConcurrency: () => number | undefined;
+  /**
+   * When given, the alias's provisioned concurrency and every scaling
+   * resource exist only while this condition is true (the function's kill
+   * switch is off).
+   */
+  readonly enabledCondition?: CfnCondition;
+}
+
+export interface ProvisionedConcurrencyResources {
+  readonly alias: lambda.Alias;
+  /** The scalable target, when auto scaling (target tracking or schedules) is configured. */
+  readonly scalableTarget?: appscaling.ScalableTarget;
+  /** USD per month for minCapacity kept all month; undefined when memory or minCapacity is a token. */
+  readonly monthlyCostUsd?: number;
+}
+
+/**
+ * Point an alias at the function's current version (published only when its
+ * code or configuration changes) with provisioned concurrency, optional
+ * target tracking and scheduled scaling, and a monthly cost estimate in the
+ * stack outputs. Everything is created under `scope`, whose path the error
+ * messages name.
+ */
+export function addProvisionedConcurrency(
+  scope: Construct, fn: lambda.Function, options: ProvisionedConcurrencyOptions, context: ProvisionedConcurrencyContext,
+): ProvisionedConcurrencyResources {
+  validateOptions(scope, options);
+  const condition = context.enabledCondition;
+  const minCapacity = options.minCapacity;
+  const alias = new lambda.Alias(scope, 'Alias', {
+    aliasName: options.aliasName ?? DEFAULT_ALIAS_NAME,
+    version: fn.currentVersion,
+    provisionedConcurrentExecutions: minCapacity,
+  });
+  if (condition) {
+    (alias.node.defaultChild as lambda.CfnAlias).provisionedConcurrencyConfig =
+      Fn.conditionIf(condition.logicalId, { ProvisionedConcurrentExecutions: minCapacity }, Aws.NO_VALUE);
+  }
+
+  const scalableTarget = addAutoScaling(alias, options);
+  if (scalableTarget && condition) {
+    (scalableTarget.node.defaultChild as appscaling.CfnScalableTarget).cfnOptions.condition = condition;
+    for (const policy of scalableTarget.node.findAll().filter(c => c instanceof appscaling.CfnScalingPolicy)) {
+      policy.cfnOptions.condition = condition;
+    }
+  }
+
+  fn.node.addValidation({ validate: () => validateReservation(options, context) });
+  Aspects.of(scope).add({ visit: node => node === scope && warnOnNoHeadroom(scope, options, context) });
+
+  const monthlyCostUsd = monthlyCost(minCapacity, context);
+  if (monthlyCostUsd !== undefined) {
+    new CfnOutput(scope, 'ProvisionedConcurrencyMonthlyCost', {
+      value: monthlyCostUsd.toFixed(2),
+      description: `Estimated USD per month for ${minCapacity} provisioned environment(s) of ${context.memorySize} MB (${context.architecture.name}) `
+        + `kept warm ${HOURS_PER_MONTH} hours at $${PROVISIONED_PRICE_PER_GB_SECOND_USD[context.architecture.name]} per GB-second, the ${PRICE_REGION} price; `
+        + 'requests, invocation duration and capacity above minCapacity are billed on top',
+      condition,
+    });
+  }
+  return { alias, scalableTarget, monthlyCostUsd };
+}
+
+/** Target tracking runs when the range is wider than the minimum, or may be (tokens). */
+function tracksUtilization(options: ProvisionedConcurrencyOptions): boolean {
+  const { minCapacity, maxCapacity } = options;
+  return maxCapacity !== undefined && (Token.isUnresolved(minCapacity) || Token.isUnresolved(maxCapacity) || maxCapacity > minCapacity);
+}
+
+function addAutoScaling(alias: lambda.Alias, options: ProvisionedConcurrencyOptions): appscaling.ScalableTarget | undefined {
+  const schedules = options.schedules ?? [];
+  const tracking = tracksUtilization(options);
+  if (!tracking && schedules.length === 0) {
+    return undefined;
+  }
+  const scaling = alias.addAutoScaling({ minCapacity: options.minCapacity, maxCapacity: options.maxCapacity ?? options.minCapacity });
+  // addAutoScaling hides its ScalableTarget, which a customized metric needs; 'Target' is its construct id, fixed for logical-id stability.
+  const target = scaling.node.findChild('Target') as appscaling.ScalableTarget;
+  const utilizationTarget = options.utilizationTarget ?? DEFAULT_UTILIZATION_TARGET;
+  if (tracking && options.utilizationStatistic === UtilizationStatistic.MAXIMUM) {
+    // aws-cdk tracks only the predefined metric, an average (aws-cdk #23088); same policy id as scaleOnUtilization.
+    target.scaleToTrackMetric('Tracking', {
+      targetValue: utilizationTarget,
+      customMetric: alias.metric('ProvisionedConcurrencyUtilization', { statistic: UtilizationStatistic.MAXIMUM }),
+    });
+  } else if (tracking) {
+    scaling.scaleOnUtilization({ utilizationTarget });
+  }
+  for (const schedule of schedules) {
+    scaling.scaleOnSchedule(schedule.name, {
+      schedule: schedule.schedule,
+      minCapacity: schedule.minCapacity,
+      maxCapacity: schedule.maxCapacity,
+      startTime: schedule.startTime,
+      endTime: schedule.endTime,
+      timeZone: schedule.timeZone,
+    });
+  }
+  return target;
+}
+
+function validateOptions(scope: Construct, options: ProvisionedConcurrencyOptions): void {
+  const reservable = accountConcurrencyLimit(scope) - UNRESERVED_MINIMUM;
+  const { aliasName, minCapacity, maxCapacity } = options;
+  if (aliasName !== undefined && !Token.isUnresolved(aliasName) && !ALIAS_NAME.test(aliasName)) {
+    throw new PropValidationError(scope,
+      `${PROP}.aliasName ('${aliasName}') is not a valid Lambda alias name: use 1 to 128 letters, digits, hyphens or underscores, not only digits (e.g. '${DEFAULT_ALIAS_NAME}')`);
+  }
+  validateNumber(scope, { prop: `${PROP}.minCapacity`, value: minCapacity, min: 1, max: reservable, integer: true });
+  validateNumber(scope, { prop: `${PROP}.maxCapacity`, value: maxCapacity, min: 1, max: reservable, integer: true });
+  if (maxCapacity !== undefined && resolved(minCapacity) && resolved(maxCapacity) && maxCapacity < minCapacity) {
+    throw new PropValidationError(scope,
+      `${PROP}.maxCapacity (${maxCapacity}) is below ${PROP}.minCapacity (${minCapacity}): raise maxCapacity to at least ${minCapacity} or lower minCapacity`);
+  }
+  validateNumber(scope, { prop: `${PROP}.utilizationTarget`, value: options.utilizationTarget, min: 0.1, max: 0.9 });
+  const trackingSetting = options.utilizationTarget !== undefined ? 'utilizationTarget' : options.utilizationStatistic !== undefined ? 'utilizationStatistic' : undefined;
+  if (trackingSetting && !tracksUtilization(options)) {
+    throw new PropValidationError(scope,
+      `${PROP}.${trackingSetting} has no effect: target tracking runs only when maxCapacity is above minCapacity (${minCapacity}); set ${PROP}.maxCapacity or remove ${trackingSetting}`);
+  }
+  const names = new Set<string>();
+  for (const schedule of options.schedules ?? []) {
+    validateSchedule(scope, schedule, options, reservable);
+    if (names.has(schedule.name)) {
+      throw new PropValidationError(scope, `${PROP}.schedules has two schedules named '${schedule.name}': give each schedule its own name`);
+    }
+    names.add(schedule.name);
+  }
+}
+
+function validateSchedule(scope: Construct, schedule: ProvisionedConcurrencySchedule, options: ProvisionedConcurrencyOptions, reservable: number): void {
+  const { name, minCapacity, maxCapacity } = schedule;
+  const prop = `${PROP}.schedules['${name}']`;
+  if (!SCHEDULED_ACTION_NAME.test(name)) {
+    throw new PropValidationError(scope,
+      `${PROP}.schedules name ('${name}') is not a valid scheduled action name: use 1 to 256 characters without ':', '/', '|', control characters or surrounding spaces (e.g. 'business-hours')`);
+  }
+  if (minCapacity === undefined && maxCapacity === undefined) {
+    throw new PropValidationError(scope, `${prop} sets neither minCapacity nor maxCapacity, so it changes nothing: set at least one of them`);
+  }
+  validateNumber(scope, { prop: `${prop}.minCapacity`, value: minCapacity, min: 0, max: reservable, integer: true });
+  validateNumber(scope, { prop: `${prop}.maxCapacity`, value: maxCapacity, min: 0, max: reservable, integer: true });
+  if (resolved(minCapacity) && resolved(maxCapacity) && minCapacity > maxCapacity) {
+    throw new PropValidationError(scope,
+      `${prop}.minCapacity (${minCapacity}) is above its maxCapacity (${maxCapacity}): raise maxCapacity to at least ${minCapacity} or lower minCapacity`);
+  }
+  const zero = minCapacity === 0 ? 'minCapacity' : maxCapacity === 0 ? 'maxCapacity' : undefined;
+  if (zero && !options.allowScheduledScaleToZero) {
+    throw new PropValidationError(scope,
+      `${prop}.${zero} is 0: deploys that update the alias fail while it is scaled to 0 (aws-cdk #29992); use at least 1, or set ${PROP}.allowScheduledScaleToZero to accept that`);
+  }
+  if (zero) {
+    Annotations.of(scope).addWarningV2(SCHEDULED_SCALE_TO_ZERO_WARNING,
+      `${prop}.${zero} is 0: while the alias is scaled to 0, deploys that publish a new version fail (aws-cdk #29992); deploy outside that window or scale it back up first`);
+  }
+  // A one-sided action must stay inside the range it leaves in place, or the range would be inverted.
+  const baseMax = options.maxCapacity ?? options.minCapacity;
+  if (maxCapacity === undefined && resolved(minCapacity) && resolved(baseMax) && minCapacity > baseMax) {
+    throw new PropValidationError(scope,
+      `${prop}.minCapacity (${minCapacity}) is above ${PROP}.maxCapacity (${baseMax}) and the schedule sets no maxCapacity: set ${prop}.maxCapacity to at least ${minCapacity}`);
+  }
+  if (minCapacity === undefined && resolved(maxCapacity) && resolved(options.minCapacity) && maxCapacity < options.minCapacity) {
+    throw new PropValidationError(scope,
+      `${prop}.maxCapacity (${maxCapacity}) is below ${PROP}.minCapacity (${options.minCapacity}) and the schedule sets no minCapacity: set ${prop}.minCapacity to at most ${maxCapacity}`);
+  }
+}
+
+/** The highest provisioned concurrency the options can reach, and the prop that sets it; tokens are left out. */
+function highestCapacity(options: ProvisionedConcurrencyOptions): { capacity: number; prop: string } | undefined {
+  const candidates = [
+    { capacity: options.minCapacity, prop: `${PROP}.minCapacity` },
+    { capacity: options.maxCapacity, prop: `${PROP}.maxCapacity` },
+    ...(options.schedules ?? []).flatMap(s => [
+      { capacity: s.minCapacity, prop: `${PROP}.schedules['${s.name}'].minCapacity` },
+      { capacity: s.maxCapacity, prop: `${PROP}.schedules['${s.name}'].maxCapacity` },
+    ]),
+  ].filter((c): c is { capacity: number; prop: string } => resolved(c.capacity));
+  return candidates.reduce<{ capacity: number; prop: string } | undefined>((top, c) => (top && top.capacity >= c.capacity ? top : c), undefined);
+}
+
+/** Provisioned concurrency counts against the reservation; Lambda refuses more than it. */
+function validateReservation(options: ProvisionedConcurrencyOptions, context: ProvisionedConcurrencyContext): string[] {
+  const reserved = context.reservedConcurrency();
+  const highest = highestCapacity(options);
+  if (reserved === undefined || highest === undefined || highest.capacity <= reserved) {
+    return [];
+  }
+  return [`${highest.prop} (${highest.capacity}) exceeds reservedConcurrentExecutions (${reserved}), which provisioned concurrency counts against: `
+    + `raise reservedConcurrentExecutions to at least ${highest.capacity} or lower ${highest.prop}`];
+}
+
+function warnOnNoHeadroom(scope: IConstruct, options: ProvisionedConcurrencyOptions, context: ProvisionedConcurrencyContext): void {
+  const reserved = context.reservedConcurrency();
+  const highest = highestCapacity(options);
+  if (reserved !== undefined && highest !== undefined && highest.capacity === reserved) {
+    Annotations.of(scope).addWarningV2(NO_ON_DEMAND_HEADROOM_WARNING,
+      `${highest.prop} (${highest.capacity}) equals reservedConcurrentExecutions (${reserved}): at that capacity no on-demand `
+      + 'environment is left for bursts, which are throttled; raise reservedConcurrentExecutions above it if bursts must be served');
+  }
+}
+
+function monthlyCost(minCapacity: number, context: ProvisionedConcurrencyContext): number | undefined {
+  if (!resolved(minCapacity) || !resolved(context.memorySize)) {
+    return undefined;
+  }
+  const gbSeconds = (context.memorySize / 1024) * minCapacity * HOURS_PER_MONTH * 3600;
+  return Math.round(gbSeconds * PROVISIONED_PRICE_PER_GB_SECOND_USD[context.architecture.name] * 100) / 100;
+}
+
+function resolved(value: number | undefined): value is number {
+  return value !== undefined && !Token.isUnresolved(value);
+}

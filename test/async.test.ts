@@ -1,0 +1,287 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase } from '../lib';
+import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+
+type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
+
+function setup(appOptions: TestAppOptions = {}) {
+  const stack = testStack(appOptions);
+  const network = new DatabaseNetwork(stack, 'Network');
+  const database = new ProxiedDatabase(stack, 'Database', { network });
+  const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
+    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+  });
+  return { stack, add };
+}
+
+/** Every statement of the role's inline policies. */
+function roleStatements(stack: Stack, fn: DatabaseFunction): any[] {
+  const roleId = stack.getLogicalId(fn.role.node.defaultChild as iam.CfnRole);
+  const policies = template(stack).findResources('AWS::IAM::Policy');
+  return Object.values(policies)
+    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+/** Expect an Allow statement granting at least `actions` on `resource` (alone or among others). */
+function expectGrant(statements: any[], actions: string[], resource: unknown): void {
+  const granted = statements.some(s => s.Effect === 'Allow'
+    && actions.every(a => [s.Action].flat().includes(a))
+    && [s.Resource].flat().some((r: unknown) => JSON.stringify(r) === JSON.stringify(resource)));
+  expect({ granted, actions, resource }).toEqual({ granted: true, actions, resource });
+}
+
+function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }): string {
+  return stack.getLogicalId(construct.node.defaultChild as any);
+}
+
+describe('asynchronous invocation defaults', () => {
+  const { stack, add } = setup();
+  const fn = add('Worker');
+  const t = template(stack);
+
+  test('keeps both failure queues when the stack is deleted and marks the last one as a dead-letter queue', () => {
+    const resources = t.toJSON().Resources;
+    for (const queue of [fn.failureQueue!, fn.failureQueue!.deadLetterQueue!.queue]) {
+      expect(resources[logicalId(stack, queue)].DeletionPolicy).toBe('Retain');
+    }
+    expect(resources[logicalId(stack, fn.failureQueue!.deadLetterQueue!.queue)].Properties.RedriveAllowPolicy).toEqual({ redrivePermission: 'allowAll' });
+  });
+
+  test('creates a failure queue encrypted with its own rotating KMS key, SSL enforced, 14 days, with a dead-letter queue of its own', () => {
+    const queue = fn.failureQueue!;
+    const keyId = stack.getLogicalId(queue.encryptionMasterKey!.node.defaultChild as kms.CfnKey);
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    const resources = t.toJSON().Resources;
+    const failure = resources[logicalId(stack, queue)].Properties;
+    expect(failure.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(failure.MessageRetentionPeriod).toBe(1209600);
+    expect(failure.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack, queue.deadLetterQueue!.queue), 'Arn'] }, maxReceiveCount: 5 });
+    const deadLetters = resources[logicalId(stack, queue.deadLetterQueue!.queue)].Properties;
+    expect(deadLetters.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+    expect(deadLetters.MessageRetentionPeriod).toBe(1209600);
+    const policies = Object.values(t.findResources('AWS::SQS::QueuePolicy')) as any[];
+    const denies = policies.flatMap(p => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => s.Effect === 'Deny' && s.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    expect(denies).toHaveLength(2);
+  });
+
+  test('sends failures there after 2 retries and at most 6 hours', () => {
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(stack, fn.failureQueue!), 'Arn'] } } },
+    });
+  });
+
+  test('grants sending to the failure queue and exactly the KMS actions a producer of an encrypted queue needs', () => {
+    const statements = roleStatements(stack, fn);
+    const keyId = stack.getLogicalId(fn.failureQueue!.encryptionMasterKey!.node.defaultChild as kms.CfnKey);
+    expectGrant(statements, ['sqs:SendMessage'], { 'Fn::GetAtt': [logicalId(stack, fn.failureQueue!), 'Arn'] });
+    expectGrant(statements, ['kms:GenerateDataKey', 'kms:Decrypt'], { 'Fn::GetAtt': [keyId, 'Arn'] });
+    const actions = statements.flatMap(s => [s.Action].flat());
+    expect(actions.filter((a: string) => a.startsWith('kms:') || a.startsWith('sqs:')).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey', 'sqs:SendMessage']);
+  });
+});
+
+describe('destinations', () => {
+  test('onSuccess and onFailure to topics encrypted with a customer-managed key grant sns:Publish and the KMS permissions', () => {
+    const { stack, add } = setup();
+    const key = new kms.Key(stack, 'TopicKey', { enableKeyRotation: true });
+    const success = new sns.Topic(stack, 'Success', { masterKey: key, enforceSSL: true });
+    const failure = new sns.Topic(stack, 'Failure', { masterKey: key, enforceSSL: true });
+    const fn = add('Worker', { onSuccess: new destinations.SnsDestination(success), onFailure: new destinations.SnsDestination(failure) });
+    const t = template(stack);
+    expect(fn.failureQueue).toBeUndefined();
+    t.resourceCountIs('AWS::SQS::Queue', 0);
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnSuccess: { Destination: { Ref: logicalId(stack, success) } }, OnFailure: { Destination: { Ref: logicalId(stack, failure) } } },
+    });
+    const statements = roleStatements(stack, fn);
+    expectGrant(statements, ['sns:Publish'], { Ref: logicalId(stack, failure) });
+    expectGrant(statements, ['sns:Publish'], { Ref: logicalId(stack, success) });
+    expectGrant(statements, ['kms:Decrypt', 'kms:GenerateDataKey*'], { 'Fn::GetAtt': [logicalId(stack, key), 'Arn'] });
+  });
+
+  test('an EventBridge success destination grants events:PutEvents on that bus only', () => {
+    const { stack, add } = setup();
+    const bus = new events.EventBus(stack, 'Bus');
+    const fn = add('Worker', { onSuccess: new destinations.EventBridgeDestination(bus) });
+    expectGrant(roleStatements(stack, fn), ['events:PutEvents'], { 'Fn::GetAtt': [logicalId(stack, bus), 'Arn'] });
+  });
+
+  test('a Lambda failure destination grants invoking that function', () => {
+    const { stack, add } = setup();
+    const other = new lambda.Function(stack, 'Other', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
+    });
+    const fn = add('Worker', { onFailure: new destinations.LambdaDestination(other) });
+    expect(JSON.stringify(roleStatements(stack, fn))).toContain('lambda:InvokeFunction');
+  });
+
+  test('retryAttempts and maxEventAge go to the event invoke config', () => {
+    const { stack, add } = setup();
+    add('Worker', { retryAttempts: 0, maxEventAge: Duration.minutes(5) });
+    template(stack).hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 });
+  });
+
+  test.each([
+    [{ retryAttempts: 3 }, /retryAttempts \(3\) must be between 0 and 2/],
+    [{ retryAttempts: 1.5 }, /retryAttempts \(1.5\) must be a whole number/],
+    [{ maxEventAge: Duration.seconds(59) }, /maxEventAge \(59 s\) must be between 60 s and 21600 s/],
+    [{ maxEventAge: Duration.hours(7) }, /maxEventAge \(25200 s\) must be between 60 s and 21600 s/],
+  ])('throws for %p', (options, message) => {
+    const { add } = setup();
+    expect(() => add('Worker', options as FunctionOptions)).toThrow(message);
+  });
+
+  test('accepts tokens for retryAttempts', () => {
+    const { stack, add } = setup();
+    const retries = new (require('aws-cdk-lib').CfnParameter)(stack, 'Retries', { type: 'Number' });
+    expect(() => add('Worker', { retryAttempts: retries.valueAsNumber })).not.toThrow();
+  });
+
+  test('a dead-letter queue encrypted with a customer-managed key gets sqs:SendMessage and the KMS permissions (aws-cdk #33153)', () => {
+    const { stack, add } = setup();
+    const key = new kms.Key(stack, 'DlqKey', { enableKeyRotation: true });
+    const dlq = new sqs.Queue(stack, 'Dlq', { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true });
+    const fn = add('Worker', { deadLetterQueue: dlq });
+    const t = template(stack);
+    const fnProps = t.toJSON().Resources[logicalId(stack, fn.lambdaFunction)].Properties;
+    expect(fnProps.DeadLetterConfig).toEqual({ TargetArn: { 'Fn::GetAtt': [logicalId(stack, dlq), 'Arn'] } });
+    expectGrant(roleStatements(stack, fn), ['sqs:SendMessage'], { 'Fn::GetAtt': [logicalId(stack, dlq), 'Arn'] });
+    expectGrant(roleStatements(stack, fn), ['kms:GenerateDataKey', 'kms:Decrypt'], { 'Fn::GetAtt': [logicalId(stack, key), 'Arn'] });
+  });
+});
+
+describe('consumeQueue', () => {
+  function queueWithDlq(stack: Stack, id: string, visibilityTimeout = Duration.seconds(60)) {
+    const dlq = new sqs.Queue(stack, `${id}Dlq`, { enforceSSL: true });
+    return new sqs.Queue(stack, id, { visibilityTimeout, enforceSSL: true, deadLetterQueue: { queue: dlq, maxReceiveCount: 5 } });
+  }
+
+  test('maps the queue with partial batch responses and a maximum concurrency equal to the reserved concurrency', () => {
+    const { stack, add } = setup();
+    const fn = add('Consumer', { reservedConcurrentExecutions: 7 });
+    const queue = queueWithDlq(stack, 'Jobs');
+    fn.consumeQueue(queue, { batchSize: 5 });
+    template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(stack, queue), 'Arn'] },
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 7 },
+    });
+  });
+
+  test('an explicit maxConcurrency is kept', () => {
+    const { stack, add } = setup();
+    const fn = add('Consumer', { reservedConcurrentExecutions: 7 });
+    fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { maxConcurrency: 3 });
+    template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
+  });
+
+  test('grants consuming the queue', () => {
+    const { stack, add } = setup();
+    const fn = add('Consumer');
+    const queue = queueWithDlq(stack, 'Jobs');
+    fn.consumeQueue(queue);
+    expectGrant(roleStatements(stack, fn), ['sqs:ReceiveMessage', 'sqs:DeleteMessage'], { 'Fn::GetAtt': [logicalId(stack, queue), 'Arn'] });
+  });
+
+  test('throws when the queue has no dead-letter queue', () => {
+    const { stack, add } = setup();
+    const fn = add('Consumer');
+    const queue = new sqs.Queue(stack, 'Jobs', { visibilityTimeout: Duration.seconds(60) });
+    expect(() => fn.consumeQueue(queue)).toThrow(/queue Test\/Jobs has no dead-letter queue: .* give the queue a deadLetterQueue/);
+  });
+
+  test('throws when the visibility timeout is below 6 times the function timeout', () => {
+    const { stack, add } = setup();
+    const fn = add('Consumer', { timeout: Duration.seconds(20) });
+    expect(() => fn.consumeQueue(queueWithDlq(stack, 'Jobs', Duration.seconds(60))))
+      .toThrow(/visibility timeout of 60 s, below 6 times the function timeout \(120 s\).*Duration.seconds\(120\)/);
+  });
+
+  test.each([
+    [{ batchSize: 0 }, /batchSize \(0\) must be between 1 and 10000/],
+    [{ maxConcurrency: 1 }, /maxConcurrency \(1\) must be between 2 and 1000/],
+  ])('throws for %p', (options, message) => {
+    const { stack, add } = setup();
+    const fn = add('Consumer');
+    expect(() => fn.consumeQueue(queueWithDlq(stack, 'Jobs'), options)).toThrow(message);
+  });
+});
+
+describe('kill switch', () => {
+  test('a stack parameter, off by default, sets reserved concurrency to 0 when on', () => {
+    const { stack, add } = setup();
+    const fn = add('Items', { reservedConcurrentExecutions: 12 });
+    const t = template(stack);
+    expect(fn.killSwitchParameter!.logicalId).toBeDefined();
+    const parameterId = stack.resolve(fn.killSwitchParameter!.logicalId);
+    expect(parameterId).toBe('ItemsKillSwitch');
+    t.hasParameter('ItemsKillSwitch', { Type: 'String', Default: 'off', AllowedValues: ['off', 'on'] });
+    t.hasCondition('ItemsKillSwitchOff', { 'Fn::Equals': [{ Ref: 'ItemsKillSwitch' }, 'off'] });
+    t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: { 'Fn::If': ['ItemsKillSwitchOff', 12, 0] } });
+  });
+
+  test('wraps the derived reserved concurrency too', () => {
+    const { stack, add } = setup();
+    add('Items');
+    template(stack).hasResourceProperties('AWS::Lambda::Function', {
+      ReservedConcurrentExecutions: { 'Fn::If': ['ItemsKillSwitchOff', Match.anyValue(), 0] },
+    });
+    const fnProps = Object.values(template(stack).findResources('AWS::Lambda::Function'))
+      .find((r: any) => r.Properties.Environment?.Variables?.DATABASE_USER) as any;
+    expect(typeof fnProps.Properties.ReservedConcurrentExecutions['Fn::If'][1]).toBe('number');
+  });
+
+  test('killSwitch: false adds no parameter', () => {
+    const { stack, add } = setup();
+    const fn = add('Items', { killSwitch: false, reservedConcurrentExecutions: 12 });
+    expect(fn.killSwitchParameter).toBeUndefined();
+    expect(template(stack).toJSON().Parameters ?? {}).not.toHaveProperty('ItemsKillSwitch');
+    template(stack).hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 12 });
+  });
+
+  test('a nested function gets a parameter named after its path in the stack', () => {
+    const { stack } = setup();
+    const network = new DatabaseNetwork(stack, 'Net2');
+    const database = new ProxiedDatabase(stack, 'Db2', { network });
+    const group = new (require('constructs').Construct)(stack, 'Orders');
+    const fn = new DatabaseFunction(group, 'Api', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    expect(stack.resolve(fn.killSwitchParameter!.logicalId)).toBe('OrdersApiKillSwitch');
+  });
+});
+
+describe('account concurrency', () => {
+  test('throws at synth when the app\'s reservations leave fewer than 100 unreserved', () => {
+    const { stack, add } = setup();
+    add('A', { reservedConcurrentExecutions: 20 });
+    const big = new lambda.Function(stack, 'Big', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
+      reservedConcurrentExecutions: 880,
+    });
+    expect(big).toBeDefined();
+    expect(() => template(stack)).toThrow(/the app reserves \d+ concurrent executions \(largest: Test\/Big\/Resource: 880.*leaves fewer than the 100 that Lambda keeps unreserved of the account limit 1000/);
+  });
+
+  test('a raised account limit in context admits more reservations', () => {
+    const { stack, add } = setup({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': 3000 } });
+    add('A', { reservedConcurrentExecutions: 20 });
+    new lambda.Function(stack, 'Big', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
+      reservedConcurrentExecutions: 880,
+    });
+    expect(() => template(stack)).not.toThrow();
+  });
+});

@@ -1,0 +1,394 @@
+import { CfnParameter, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import {
+  DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProvisionedConcurrencyOptions, ProxiedDatabase, UtilizationStatistic,
+} from '../lib';
+import { addProvisionedConcurrency } from '../lib/private/provisioned-concurrency';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+
+type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
+
+function setup(appOptions: TestAppOptions = {}) {
+  const stack = testStack(appOptions);
+  const network = new DatabaseNetwork(stack, 'Network');
+  const database = new ProxiedDatabase(stack, 'Database', { network });
+  const add = (provisionedConcurrency: ProvisionedConcurrencyOptions, options: FunctionOptions = {}) => new DatabaseFunction(stack, 'Items', {
+    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency, ...options,
+  });
+  return { stack, add };
+}
+
+/** One function with provisioned concurrency, synthesized. */
+function synth(provisionedConcurrency: ProvisionedConcurrencyOptions, options: FunctionOptions = {}, appOptions: TestAppOptions = {}) {
+  const { stack, add } = setup(appOptions);
+  const fn = add(provisionedConcurrency, options);
+  const t = template(stack);
+  return { stack, fn, t, functionOn: killSwitchOff(t, fn) };
+}
+
+/** Warnings fail synth under cdk.json's settings; these tests read them from the report instead. */
+const reportOnly: TestAppOptions = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
+
+/** The logical id of the condition that is true while the function's kill switch is off. */
+function killSwitchOff(t: Template, fn: DatabaseFunction): string | undefined {
+  const parameter = fn.killSwitchParameter && Stack.of(fn).resolve(fn.killSwitchParameter.logicalId);
+  const conditions: { [id: string]: any } = t.toJSON().Conditions ?? {};
+  return Object.keys(conditions).find(id => JSON.stringify(conditions[id]) === JSON.stringify({ 'Fn::Equals': [{ Ref: parameter }, 'off'] }));
+}
+
+/** The logical id of the Lambda function the construct created. */
+function functionId(fn: DatabaseFunction): string {
+  return Stack.of(fn).getLogicalId(fn.lambdaFunction.node.defaultChild as lambda.CfnFunction);
+}
+const weekdays8am = appscaling.Schedule.cron({ weekDay: 'MON-FRI', hour: '8', minute: '0' });
+const weekdays8pm = appscaling.Schedule.cron({ weekDay: 'MON-FRI', hour: '20', minute: '0' });
+
+function onlyResource(t: Template, type: string): { [key: string]: any } {
+  const resources = Object.values(t.findResources(type));
+  expect(resources).toHaveLength(1);
+  return resources[0];
+}
+
+describe('provisioned concurrency on an alias', () => {
+  const { stack, fn, t, functionOn } = synth({ minCapacity: 2 });
+
+  test('points the alias live at the current version with minCapacity provisioned while the kill switch is off', () => {
+    const version = onlyResource(t, 'AWS::Lambda::Version');
+    const versionId = Object.keys(t.findResources('AWS::Lambda::Version'))[0];
+    expect(version.Properties.FunctionName).toEqual({ Ref: functionId(fn) });
+    t.hasResourceProperties('AWS::Lambda::Alias', {
+      Name: 'live',
+      FunctionName: { Ref: functionId(fn) },
+      FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
+      ProvisionedConcurrencyConfig: { 'Fn::If': [functionOn, { ProvisionedConcurrentExecutions: 2 }, { Ref: 'AWS::NoValue' }] },
+    });
+    expect(functionOn).toBeDefined();
+  });
+
+  test('exposes the alias as what callers invoke, and adds no auto scaling for a fixed capacity', () => {
+    expect(fn.alias).toBeInstanceOf(lambda.Alias);
+    expect(fn.alias!.aliasName).toBe('live');
+    expect(fn.invokeTarget).toBe(fn.alias);
+    expect(fn.scalableTarget).toBeUndefined();
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
+  });
+
+  test('estimates the monthly cost of minCapacity at the arm64 price and outputs it while the kill switch is off', () => {
+    // 1 GB x 2 environments x 730 h x 3,600 s x $0.0000033334 per GB-second = $17.52
+    expect(fn.provisionedMonthlyCostUsd).toBe(17.52);
+    const outputs = t.findOutputs('*');
+    const [id] = Object.keys(outputs).filter(key => key.startsWith('ItemsProvisionedConcurrencyMonthlyCost'));
+    expect(outputs[id]).toEqual({
+      Value: '17.52',
+      Condition: functionOn,
+      Description: 'Estimated USD per month for 2 provisioned environment(s) of 1024 MB (arm64) kept warm 730 hours at $0.0000033334 per GB-second, '
+        + 'the us-east-1 price; requests, invocation duration and capacity above minCapacity are billed on top',
+    });
+  });
+
+  test('warns about nothing when the reservation leaves room above the provisioned capacity', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('cdk-serverless-rds:(NoOnDemandHeadroom|ScheduledScaleToZero)'));
+  });
+});
+
+describe('versions', () => {
+  const versionIds = (environment: { [key: string]: string }) => Object.keys(synth({ minCapacity: 1 }, { environment }).t.findResources('AWS::Lambda::Version'));
+
+  test('the same code and configuration keep the same version', () => {
+    const first = versionIds({ FEATURE: 'a' });
+    expect(first).toHaveLength(1);
+    expect(versionIds({ FEATURE: 'a' })).toEqual(first);
+  });
+
+  test('a changed environment variable publishes a new version', () => {
+    expect(versionIds({ FEATURE: 'b' })).not.toEqual(versionIds({ FEATURE: 'a' }));
+  });
+});
+
+describe('alias options', () => {
+  test('aliasName names the alias and the scaling resource', () => {
+    const { fn, t } = synth({ aliasName: 'prod', minCapacity: 1, maxCapacity: 3 });
+    expect(fn.alias!.aliasName).toBe('prod');
+    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'prod' });
+    const target = onlyResource(t, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(JSON.stringify(target.Properties.ResourceId)).toMatch(/"function:".*":prod"/);
+  });
+
+  test('without the kill switch the provisioned concurrency and the scaling resources are unconditional', () => {
+    const { t } = synth({ minCapacity: 2, maxCapacity: 4 }, { killSwitch: false });
+    t.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
+    expect(onlyResource(t, 'AWS::ApplicationAutoScaling::ScalableTarget').Condition).toBeUndefined();
+    expect(onlyResource(t, 'AWS::ApplicationAutoScaling::ScalingPolicy').Condition).toBeUndefined();
+    expect(Object.values(t.findOutputs('*')).find(o => o.Value === '17.52')!.Condition).toBeUndefined();
+  });
+});
+
+describe('target tracking', () => {
+  test('tracks average utilization at 0.7 between minCapacity and maxCapacity, only while the kill switch is off', () => {
+    const { stack, fn, t, functionOn } = synth({ minCapacity: 2, maxCapacity: 10 });
+    const target = onlyResource(t, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(target.Condition).toBe(functionOn);
+    expect(target.Properties).toMatchObject({
+      MinCapacity: 2,
+      MaxCapacity: 10,
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      ServiceNamespace: 'lambda',
+      RoleARN: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' },
+        ':role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency']] },
+    });
+    expect(JSON.stringify(target.Properties.ResourceId)).toMatch(/"function:".*":live"/);
+    expect(stack.resolve((fn.scalableTarget!.node.defaultChild as appscaling.CfnScalableTarget).minCapacity)).toBe(2);
+    const policy = onlyResource(t, 'AWS::ApplicationAutoScaling::ScalingPolicy');
+    expect(policy.Condition).toBe(functionOn);
+    expect(policy.Properties).toMatchObject({
+      PolicyType: 'TargetTrackingScaling',
+      TargetTrackingScalingPolicyConfiguration: {
+        PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+        TargetValue: 0.7,
+      },
+    });
+  });
+
+  test('utilizationTarget sets the target value', () => {
+    const { t } = synth({ minCapacity: 2, maxCapacity: 10, utilizationTarget: 0.5 });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 0.5 }),
+    });
+  });
+
+  test('the Maximum statistic tracks a customized ProvisionedConcurrencyUtilization metric of the alias', () => {
+    const { fn, t, functionOn } = synth({ minCapacity: 2, maxCapacity: 10, utilizationStatistic: UtilizationStatistic.MAXIMUM });
+    const functionRef = { Ref: functionId(fn) };
+    const policy = onlyResource(t, 'AWS::ApplicationAutoScaling::ScalingPolicy');
+    expect(policy.Condition).toBe(functionOn);
+    expect(policy.Properties.TargetTrackingScalingPolicyConfiguration).toEqual({
+      CustomizedMetricSpecification: {
+        Dimensions: [
+          { Name: 'FunctionName', Value: functionRef },
+          { Name: 'Resource', Value: { 'Fn::Join': ['', [functionRef, ':live']] } },
+        ],
+        MetricName: 'ProvisionedConcurrencyUtilization',
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Maximum',
+      },
+      TargetValue: 0.7,
+    });
+  });
+});
+
+describe('scheduled scaling', () => {
+  test('schedules change the range for known peaks, with a target but no tracking policy for a fixed capacity', () => {
+    const start = new Date('2027-01-04T00:00:00Z');
+    const end = new Date('2027-12-31T00:00:00Z');
+    const { fn, t, functionOn } = synth({
+      minCapacity: 2,
+      schedules: [
+        { name: 'business-hours', schedule: weekdays8am, minCapacity: 10, maxCapacity: 20, timeZone: TimeZone.EUROPE_BERLIN, startTime: start, endTime: end },
+        { name: 'evening', schedule: weekdays8pm, minCapacity: 2, maxCapacity: 2 },
+      ],
+    });
+    expect(fn.scalableTarget).toBeInstanceOf(appscaling.ScalableTarget);
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
+    const target = onlyResource(t, 'AWS::ApplicationAutoScaling::ScalableTarget');
+    expect(target.Condition).toBe(functionOn);
+    expect(target.Properties).toMatchObject({ MinCapacity: 2, MaxCapacity: 2 });
+    expect(target.Properties.ScheduledActions).toEqual([
+      {
+        ScheduledActionName: 'business-hours',
+        Schedule: 'cron(0 8 ? * MON-FRI *)',
+        ScalableTargetAction: { MinCapacity: 10, MaxCapacity: 20 },
+        Timezone: 'Europe/Berlin',
+        StartTime: '2027-01-04T00:00:00Z',
+        EndTime: '2027-12-31T00:00:00Z',
+      },
+      { ScheduledActionName: 'evening', Schedule: 'cron(0 20 ? * MON-FRI *)', ScalableTargetAction: { MinCapacity: 2, MaxCapacity: 2 } },
+    ]);
+  });
+
+  test('schedules and target tracking combine on one scalable target', () => {
+    const { t } = synth({ minCapacity: 1, maxCapacity: 5, schedules: [{ name: 'peak', schedule: weekdays8am, minCapacity: 5, maxCapacity: 15 }] });
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 1);
+    t.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 1);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 1, MaxCapacity: 5, ScheduledActions: [Match.objectLike({ ScheduledActionName: 'peak' })],
+    });
+  });
+
+  test('a schedule may scale to 0 when allowScheduledScaleToZero is set, with a warning about aws-cdk #29992', () => {
+    const { stack, t } = synth({
+      minCapacity: 1, allowScheduledScaleToZero: true, schedules: [{ name: 'night', schedule: weekdays8pm, minCapacity: 0, maxCapacity: 0 }],
+    }, {}, reportOnly);
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScheduledActions: [Match.objectLike({ ScalableTargetAction: { MinCapacity: 0, MaxCapacity: 0 } })],
+    });
+    Annotations.fromStack(stack).hasWarning('/Test/Items', Match.stringLikeRegexp(
+      "provisionedConcurrency.schedules\\['night'\\].minCapacity is 0: .*deploys that publish a new version fail \\(aws-cdk #29992\\).*cdk-serverless-rds:ScheduledScaleToZero"));
+  });
+
+  test('the scale-to-zero warning fails a strict synth until it is acknowledged', () => {
+    const options: ProvisionedConcurrencyOptions = {
+      minCapacity: 1, allowScheduledScaleToZero: true, schedules: [{ name: 'night', schedule: weekdays8pm, minCapacity: 0, maxCapacity: 0 }],
+    };
+    const strict = setup();
+    strict.add(options);
+    expect(() => template(strict.stack)).toThrow(/ScheduledScaleToZero/);
+    const acknowledged = setup();
+    const fn = acknowledged.add(options);
+    Validations.of(fn).acknowledge({ id: 'Annotation::cdk-serverless-rds:ScheduledScaleToZero', reason: 'nothing is deployed at night' });
+    expect(() => template(acknowledged.stack)).not.toThrow();
+  });
+});
+
+describe('reserved concurrency', () => {
+  test('fails synth when maxCapacity exceeds the explicit reservation', () => {
+    const { stack, add } = setup();
+    add({ minCapacity: 2, maxCapacity: 8 }, { reservedConcurrentExecutions: 5 });
+    expect(() => template(stack)).toThrow(
+      'provisionedConcurrency.maxCapacity (8) exceeds reservedConcurrentExecutions (5), which provisioned concurrency counts against: '
+      + 'raise reservedConcurrentExecutions to at least 8 or lower provisionedConcurrency.maxCapacity');
+  });
+
+  test('fails synth when a schedule exceeds the reservation and names that schedule', () => {
+    const { stack, add } = setup();
+    add({ minCapacity: 2, schedules: [{ name: 'peak', schedule: weekdays8am, minCapacity: 6, maxCapacity: 12 }] }, { reservedConcurrentExecutions: 10 });
+    expect(() => template(stack)).toThrow(
+      "provisionedConcurrency.schedules['peak'].maxCapacity (12) exceeds reservedConcurrentExecutions (10)");
+  });
+
+  test('fails synth when maxCapacity exceeds the derived reservation (the proxy pool share)', () => {
+    const { stack, add } = setup();
+    add({ minCapacity: 2, maxCapacity: 600 });
+    expect(() => template(stack)).toThrow('provisionedConcurrency.maxCapacity (600) exceeds reservedConcurrentExecutions (576)');
+  });
+
+  test('warns when provisioned concurrency can use up the whole reservation', () => {
+    const { stack, add } = setup(reportOnly);
+    add({ minCapacity: 2, maxCapacity: 5 }, { reservedConcurrentExecutions: 5 });
+    Annotations.fromStack(stack).hasWarning('/Test/Items', Match.stringLikeRegexp(
+      'provisionedConcurrency.maxCapacity \\(5\\) equals reservedConcurrentExecutions \\(5\\): at that capacity no on-demand environment is left for bursts.*cdk-serverless-rds:NoOnDemandHeadroom'));
+  });
+
+  test('a capacity below the reservation passes', () => {
+    const { stack, add } = setup();
+    add({ minCapacity: 2, maxCapacity: 4 }, { reservedConcurrentExecutions: 5 });
+    expect(() => template(stack)).not.toThrow();
+  });
+});
+
+describe('validation', () => {
+  const peak = (capacities: { minCapacity?: number; maxCapacity?: number }, name = 'peak') => ({ name, schedule: weekdays8am, ...capacities });
+  const cases: Array<[string, ProvisionedConcurrencyOptions, string]> = [
+    ['minCapacity 0', { minCapacity: 0 }, 'provisionedConcurrency.minCapacity (0) must be between 1 and 900: set provisionedConcurrency.minCapacity within that range'],
+    ['a fractional minCapacity', { minCapacity: 1.5 }, 'provisionedConcurrency.minCapacity (1.5) must be a whole number'],
+    ['minCapacity above what the account can reserve', { minCapacity: 901 }, 'provisionedConcurrency.minCapacity (901) must be between 1 and 900'],
+    ['maxCapacity below minCapacity', { minCapacity: 5, maxCapacity: 3 },
+      'provisionedConcurrency.maxCapacity (3) is below provisionedConcurrency.minCapacity (5): raise maxCapacity to at least 5 or lower minCapacity'],
+    ['utilizationTarget below 0.1', { minCapacity: 1, maxCapacity: 3, utilizationTarget: 0.05 },
+      'provisionedConcurrency.utilizationTarget (0.05) must be between 0.1 and 0.9'],
+    ['utilizationTarget above 0.9', { minCapacity: 1, maxCapacity: 3, utilizationTarget: 0.95 },
+      'provisionedConcurrency.utilizationTarget (0.95) must be between 0.1 and 0.9'],
+    ['utilizationTarget without a range to track in', { minCapacity: 2, utilizationTarget: 0.5 },
+      'provisionedConcurrency.utilizationTarget has no effect: target tracking runs only when maxCapacity is above minCapacity (2); set provisionedConcurrency.maxCapacity or remove utilizationTarget'],
+    ['utilizationStatistic with maxCapacity equal to minCapacity', { minCapacity: 2, maxCapacity: 2, utilizationStatistic: UtilizationStatistic.MAXIMUM },
+      'provisionedConcurrency.utilizationStatistic has no effect'],
+    ['the alias name $LATEST', { aliasName: '$LATEST', minCapacity: 1 }, "provisionedConcurrency.aliasName ('$LATEST') is not a valid Lambda alias name"],
+    ['an all-digit alias name', { aliasName: '42', minCapacity: 1 }, "provisionedConcurrency.aliasName ('42') is not a valid Lambda alias name: use 1 to 128 letters, digits, hyphens or underscores, not only digits (e.g. 'live')"],
+    ['an alias name with a dot', { aliasName: 'v1.2', minCapacity: 1 }, "provisionedConcurrency.aliasName ('v1.2') is not a valid Lambda alias name"],
+    ['an alias name over 128 characters', { aliasName: 'a'.repeat(129), minCapacity: 1 }, `provisionedConcurrency.aliasName ('${'a'.repeat(129)}') is not a valid Lambda alias name`],
+    ['two schedules with one name', { minCapacity: 1, schedules: [peak({ minCapacity: 1 }), peak({ maxCapacity: 1 })] },
+      "provisionedConcurrency.schedules has two schedules named 'peak': give each schedule its own name"],
+    ['a schedule name with a colon', { minCapacity: 1, schedules: [peak({ minCapacity: 1 }, 'peak:am')] },
+      "provisionedConcurrency.schedules name ('peak:am') is not a valid scheduled action name"],
+    ['a schedule without capacities', { minCapacity: 1, schedules: [peak({})] },
+      "provisionedConcurrency.schedules['peak'] sets neither minCapacity nor maxCapacity, so it changes nothing: set at least one of them"],
+    ['a schedule with minCapacity above its maxCapacity', { minCapacity: 1, schedules: [peak({ minCapacity: 8, maxCapacity: 4 })] },
+      "provisionedConcurrency.schedules['peak'].minCapacity (8) is above its maxCapacity (4): raise maxCapacity to at least 8 or lower minCapacity"],
+    ['a schedule raising only the minimum above maxCapacity', { minCapacity: 1, maxCapacity: 4, schedules: [peak({ minCapacity: 8 })] },
+      "provisionedConcurrency.schedules['peak'].minCapacity (8) is above provisionedConcurrency.maxCapacity (4) and the schedule sets no maxCapacity: set provisionedConcurrency.schedules['peak'].maxCapacity to at least 8"],
+    ['a schedule lowering only the maximum below minCapacity', { minCapacity: 3, schedules: [peak({ maxCapacity: 1 })] },
+      "provisionedConcurrency.schedules['peak'].maxCapacity (1) is below provisionedConcurrency.minCapacity (3) and the schedule sets no minCapacity: set provisionedConcurrency.schedules['peak'].minCapacity to at most 1"],
+    ['a schedule with a negative capacity', { minCapacity: 1, schedules: [peak({ minCapacity: -1, maxCapacity: 2 })] },
+      "provisionedConcurrency.schedules['peak'].minCapacity (-1) must be between 0 and 900"],
+    ['a schedule scaling the minimum to 0 without opting in', { minCapacity: 1, schedules: [peak({ minCapacity: 0, maxCapacity: 1 })] },
+      "provisionedConcurrency.schedules['peak'].minCapacity is 0: deploys that update the alias fail while it is scaled to 0 (aws-cdk #29992); use at least 1, or set provisionedConcurrency.allowScheduledScaleToZero to accept that"],
+    ['a schedule scaling the maximum to 0 without opting in', { minCapacity: 1, schedules: [peak({ minCapacity: 0, maxCapacity: 0 }, 'night')] },
+      "provisionedConcurrency.schedules['night'].minCapacity is 0"],
+    ['a schedule setting only the maximum to 0 without opting in', { minCapacity: 1, schedules: [peak({ maxCapacity: 0 })] },
+      "provisionedConcurrency.schedules['peak'].maxCapacity is 0: deploys that update the alias fail"],
+  ];
+
+  test.each(cases)('throws on %s', (_name, options, message) => {
+    const { add } = setup();
+    expect(() => add(options)).toThrow(`Test/Items: ${message}`);
+  });
+
+  test('accepts tokens for every validated number and leaves the cost unknown when minCapacity is a token', () => {
+    const { stack, add } = setup();
+    const number = (name: string, value: number) => new CfnParameter(stack, name, { type: 'Number', default: value }).valueAsNumber;
+    const fn = add({
+      minCapacity: number('MinCapacity', 1),
+      maxCapacity: number('MaxCapacity', 4),
+      utilizationTarget: number('Target', 0.6),
+      schedules: [{ name: 'peak', schedule: weekdays8am, minCapacity: number('PeakMin', 2), maxCapacity: number('PeakMax', 6) }],
+    }, { reservedConcurrentExecutions: number('Reserved', 10) });
+    const t = template(stack);
+    const functionOn = killSwitchOff(t, fn);
+    expect(fn.provisionedMonthlyCostUsd).toBeUndefined();
+    expect(Object.keys(t.findOutputs('*')).filter(id => id.includes('ProvisionedConcurrencyMonthlyCost'))).toEqual([]);
+    t.hasResourceProperties('AWS::Lambda::Alias', {
+      ProvisionedConcurrencyConfig: { 'Fn::If': [functionOn, { ProvisionedConcurrentExecutions: { Ref: 'MinCapacity' } }, { Ref: 'AWS::NoValue' }] },
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: { Ref: 'MinCapacity' },
+      MaxCapacity: { Ref: 'MaxCapacity' },
+      ScheduledActions: [Match.objectLike({ ScalableTargetAction: { MinCapacity: { Ref: 'PeakMin' }, MaxCapacity: { Ref: 'PeakMax' } } })],
+    });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: { Ref: 'Target' } }),
+    });
+  });
+
+  test('accepts a token alias name', () => {
+    const { stack, add } = setup();
+    const name = new CfnParameter(stack, 'AliasName', { type: 'String', default: 'live' }).valueAsString;
+    add({ aliasName: name, minCapacity: 1 });
+    template(stack).hasResourceProperties('AWS::Lambda::Alias', { Name: { Ref: 'AliasName' } });
+  });
+
+  test('leaves the cost unknown when memory is a token', () => {
+    const { stack, add } = setup();
+    const memory = new CfnParameter(stack, 'Memory', { type: 'Number', default: 1024 }).valueAsNumber;
+    expect(add({ minCapacity: 1 }, { memorySize: memory }).provisionedMonthlyCostUsd).toBeUndefined();
+  });
+});
+
+describe('monthly cost by architecture', () => {
+  const cost = (architecture: lambda.Architecture, memorySize: number, minCapacity: number) => {
+    const stack = testStack();
+    const fn = inlineFunction(stack, 'Fn', { architecture, memorySize });
+    return addProvisionedConcurrency(stack, fn, { minCapacity }, { memorySize, architecture, reservedConcurrency: () => undefined }).monthlyCostUsd;
+  };
+
+  test('x86_64 is priced at $0.0000041667 per GB-second', () => {
+    // 2 GB x 3 environments x 2,628,000 s x $0.0000041667 = $65.70
+    expect(cost(lambda.Architecture.X86_64, 2048, 3)).toBe(65.7);
+  });
+
+  test('arm64 is priced at $0.0000033334 per GB-second', () => {
+    // 0.5 GB x 4 environments x 2,628,000 s x $0.0000033334 = $17.52
+    expect(cost(lambda.Architecture.ARM_64, 512, 4)).toBe(17.52);
+  });
+
+  test('works on a plain function without a kill switch and outputs the figure under the scope', () => {
+    const stack = new Stack(undefined, 'Plain');
+    const fn = inlineFunction(stack, 'Fn', { architecture: lambda.Architecture.ARM_64, memorySize: 1024 });
+    const { alias } = addProvisionedConcurrency(stack, fn, { minCapacity: 1 }, { memorySize: 1024, architecture: lambda.Architecture.ARM_64, reservedConcurrency: () => undefined });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 1 } });
+    t.hasOutput('ProvisionedConcurrencyMonthlyCost', { Value: '8.76' });
+    expect(alias.node.scope).toBe(stack);
+  });
+});
