@@ -1,10 +1,15 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabaseNetworkProps, ProxiedDatabase, ProxiedDatabaseProps,
+  DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabaseNetworkProps, DependencyLayer, ProxiedDatabase, ProxiedDatabaseProps,
+  UtilizationStatistic,
 } from '../lib';
 import { addChecks } from '../bin/checks';
+import { SHARED_LAYER_PACKAGE } from '../bin/stacks/reference-layer-stack';
 import { HANDLER_ENTRY, LOCK_FILE, testApp } from './support/app';
 import { findings, synthWithChecks } from './support/checks';
 
@@ -29,6 +34,31 @@ describe('compliance of every configuration', () => {
     const network = new DatabaseNetwork(stack, 'Network', networkProps);
     const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseProps });
     new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    addChecks(app);
+    expect(findings(synthWithChecks(app))).toEqual([]);
+  });
+});
+
+describe('compliance of the Lambda options', () => {
+  test('a layer, provisioned concurrency with scaling, an SQS consumer and the default failure queue: zero unacknowledged findings', () => {
+    const app = testApp();
+    const stack = new Stack(app, 'Options');
+    const network = new DatabaseNetwork(stack, 'Network');
+    const database = new ProxiedDatabase(stack, 'Database', { network });
+    const layer = new DependencyLayer(stack, 'Layer', { packageDirectory: SHARED_LAYER_PACKAGE });
+    const fn = new DatabaseFunction(stack, 'Fn', {
+      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer],
+      provisionedConcurrency: { minCapacity: 1, maxCapacity: 4, utilizationStatistic: UtilizationStatistic.MAXIMUM },
+    });
+    const key = new kms.Key(stack, 'JobsKey', { enableKeyRotation: true });
+    key.addToResourcePolicy(new iam.PolicyStatement({
+      effect: iam.Effect.DENY, principals: [new iam.AnyPrincipal()], actions: ['kms:CreateGrant'], resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    }));
+    const queueProps = { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: key, enforceSSL: true };
+    const deadLetters = new sqs.Queue(stack, 'JobsDeadLetters', { ...queueProps, redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL } });
+    Validations.of(deadLetters).acknowledge({ id: 'Serverless::Serverless-SQSRedrivePolicy', reason: 'The last queue of the chain: the dead-letter queue of the jobs queue.' });
+    fn.consumeQueue(new sqs.Queue(stack, 'Jobs', { ...queueProps, visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: deadLetters, maxReceiveCount: 5 } }));
     addChecks(app);
     expect(findings(synthWithChecks(app))).toEqual([]);
   });
