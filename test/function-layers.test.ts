@@ -6,7 +6,7 @@ import { DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DependencyLay
 import { LOCK_FILE, PROJECT_ROOT, template, testStack } from './support/app';
 
 const LAYER_PACKAGE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'layer-ms');
-const CONSUMER_ENTRY = path.join(PROJECT_ROOT, 'test', 'fixtures', 'layer-consumer', 'handler.ts');
+const CONSUMER_ENTRY = path.join(PROJECT_ROOT, 'test', 'fixtures', 'layer-consumer', 'handler.js');
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
 

@@ -81,7 +81,7 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     expect(types.filter(r => r.Type === 'AWS::RDS::DBProxy')).toHaveLength(1);
     const fn = types.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.DATABASE_USER === 'app_user')!;
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
-    expect(fn.Properties.ReservedConcurrentExecutions).toBe(576);
+    expect(fn.Properties.ReservedConcurrentExecutions).toEqual({ 'Fn::If': ['ApiKillSwitchOff', 576, 0] });
     expect(types.filter(r => r.Type === 'Custom::DatabaseBootstrap')).toHaveLength(1);
     expect(types.filter(r => r.Type === 'Custom::ProxyTargetsAvailable')).toHaveLength(1);
     const fnCode = fn.Properties.Code.S3Key.replace(/\.zip$/, '');

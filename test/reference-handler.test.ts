@@ -15,6 +15,7 @@ import { postgresDatabase } from '../lambda/runtime/postgres';
 import { createItemsHandler, ItemsHandlerOptions } from '../lambda/reference-api/items';
 import { startPgBouncer } from './support/pgbouncer';
 import { freePort, PostgresServer, startPostgres } from './support/postgres';
+import { captureOutput } from './support/output';
 
 const MIGRATIONS = path.join(__dirname, '..', 'lambda', 'reference-api', 'migrations');
 const APP_USER = 'reference_api';
@@ -160,23 +161,7 @@ function bodyOf(response: APIGatewayProxyStructuredResultV2): any {
 interface ItemJson { id: string; name: string; createdAt: string }
 
 // Powertools writes JSON lines to stdout/stderr: record them per test (and keep test output quiet).
-let output: string[] = [];
-let outputSpies: jest.SpyInstance[] = [];
-beforeAll(() => {
-  const capture = (chunk: string | Uint8Array) => { output.push(String(chunk)); return true; };
-  outputSpies = [jest.spyOn(process.stdout, 'write').mockImplementation(capture), jest.spyOn(process.stderr, 'write').mockImplementation(capture)];
-});
-beforeEach(() => {
-  output = [];
-});
-afterAll(() => {
-  for (const spy of outputSpies) spy.mockRestore();
-});
-
-/** The log lines (not metrics) written in this test. */
-function logLines(): any[] {
-  return output.join('').split('\n').filter(line => line.trim()).map(line => JSON.parse(line)).filter(line => !line._aws);
-}
+const { written, logLines } = captureOutput();
 
 let environmentCount = 0;
 
@@ -637,7 +622,7 @@ describe('database failures', () => {
 
   /** Nothing in the response or the logs quotes SQL, the name sent, or a password. */
   function expectNoLeaks(response: APIGatewayProxyStructuredResultV2, secrets: string[]) {
-    const everything = [response.body, ...output].join('\n');
+    const everything = [response.body, ...written()].join('\n');
     for (const text of ['INSERT', 'SELECT', 'items (', ...secrets]) {
       expect(everything).not.toContain(text);
     }

@@ -6,6 +6,7 @@ import { Connection, createConnection } from 'mysql2/promise';
 import { Database, DatabaseUnavailableError, settingsFromEnvironment } from '../lambda/runtime';
 import { mysqlDatabase } from '../lambda/runtime/mysql';
 import { MariaDbServer, startMariaDb } from './support/mariadb';
+import { rejection } from './support/output';
 
 let mariadb: MariaDbServer;
 let checker: Connection;
@@ -50,14 +51,6 @@ async function connectionIds(name: string): Promise<number[]> {
   return (rows as Array<{ id: number }>).map(row => Number(row.id));
 }
 
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 test('runs statements with ? parameters; run reports affected rows and the AUTO_INCREMENT id', async () => {
   const { database } = await freshDatabase();

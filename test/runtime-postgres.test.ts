@@ -9,6 +9,7 @@ import { Database, DatabaseSettings, DatabaseUnavailableError, settingsFromEnvir
 import { postgresDatabase } from '../lambda/runtime/postgres';
 import { PgBouncerServer, startPgBouncer } from './support/pgbouncer';
 import { freePort, PostgresServer, startPostgres } from './support/postgres';
+import { rejection } from './support/output';
 
 let postgres: PostgresServer;
 let checker: Client;
@@ -87,14 +88,6 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMillis = 10_000
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('queries', () => {
   let name: string;
