@@ -279,8 +279,10 @@ const SECRET_REFERENCE = /\{\{resolve:(secretsmanager|ssm-secure):/;
  * logs in its own encrypted log group with retention, a role with inline
  * least-privilege policies only, ingress to the proxy on the engine port
  * only, `rds-db:connect` for one database user, connection settings (never a
- * password) in its environment, and reserved concurrency derived from the
- * proxy pool.
+ * password) in its environment, reserved concurrency derived from the
+ * proxy pool, a kill switch, and asynchronous failures kept in an encrypted
+ * failure queue. Optional: shared dependency layers, provisioned concurrency
+ * on an alias with auto scaling, destinations and SQS consumers.
  */
 export class DatabaseFunction extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** Warning id for a function that connects as the database's admin user. */
