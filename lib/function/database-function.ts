@@ -14,7 +14,7 @@ import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DependencyLayer } from '../layer/dependency-layer';
 import { acknowledgeInPacks } from '../private/acknowledgements';
-import { accountConcurrencyLimit, markDerived, UNRESERVED_MINIMUM, validateAppReservations } from '../private/concurrency';
+import { accountConcurrencyLimit, markDerived, resolvedReservedConcurrency, UNRESERVED_MINIMUM, validateAppReservations } from '../private/concurrency';
 import { createExecutionRole } from '../private/execution-role';
 import { createKey } from '../private/keys';
 import { validateFunctionLayers } from '../private/layer-limits';
@@ -409,7 +409,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       const provisioned = addProvisionedConcurrency(this, this.lambdaFunction, props.provisionedConcurrency, {
         memorySize: props.memorySize ?? 1024,
         architecture: lambda.Architecture.ARM_64,
-        reservedConcurrency: () => resolvedNumber(this, cfnFunction.reservedConcurrentExecutions),
+        reservedConcurrency: () => resolvedReservedConcurrency(cfnFunction),
         enabledCondition: killSwitch?.functionOn,
       });
       this.alias = provisioned.alias;
@@ -468,7 +468,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     if (options.maxConcurrency === undefined) {
       const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
       cfnMapping.addPropertyOverride('ScalingConfig.MaximumConcurrency', Lazy.number({
-        produce: () => Math.min(1000, Math.max(2, resolvedNumber(this, cfnFunction.reservedConcurrentExecutions) ?? 2)),
+        produce: () => Math.min(1000, Math.max(2, resolvedReservedConcurrency(cfnFunction) ?? 2)),
       }));
     }
     Validations.of(cfnMapping).acknowledge({
@@ -484,14 +484,13 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   }
 
   private validateQueue(queue: sqs.IQueue, options: QueueConsumerOptions): void {
-    const scope = this;
-    validateNumber(scope, { prop: 'batchSize', value: options.batchSize, min: 1, max: 10000, integer: true });
-    validateNumber(scope, { prop: 'maxConcurrency', value: options.maxConcurrency, min: 2, max: 1000, integer: true });
+    validateNumber(this, { prop: 'batchSize', value: options.batchSize, min: 1, max: 10000, integer: true });
+    validateNumber(this, { prop: 'maxConcurrency', value: options.maxConcurrency, min: 2, max: 1000, integer: true });
     if (!(queue instanceof sqs.Queue)) {
       return;
     }
     if (!queue.deadLetterQueue) {
-      throw new PropValidationError(scope,
+      throw new PropValidationError(this,
         `queue ${queue.node.path} has no dead-letter queue: a message that keeps failing would be received again until its retention ends; give the queue a deadLetterQueue (e.g. maxReceiveCount 5)`);
     }
     const visibility = (queue.node.defaultChild as sqs.CfnQueue).visibilityTimeout;
@@ -499,7 +498,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     if (timeout && !timeout.isUnresolved() && !Token.isUnresolved(visibility)) {
       const seconds = visibility ?? 30;
       if (seconds < 6 * timeout.toSeconds()) {
-        throw new PropValidationError(scope,
+        throw new PropValidationError(this,
           `queue ${queue.node.path} has a visibility timeout of ${seconds} s, below 6 times the function timeout (${6 * timeout.toSeconds()} s): a message could be received again while it is still processed; set visibilityTimeout to Duration.seconds(${6 * timeout.toSeconds()}) or more`);
       }
     }
@@ -614,12 +613,6 @@ function layerExternals(props: DatabaseFunctionProps): string[] {
   return (props.layers ?? []).flatMap(layer => layer.packages)
     .filter(pkg => !bundled.has(pkg))
     .flatMap(pkg => [pkg, `${pkg}/*`]);
-}
-
-/** A number property resolved at synth (a derived Lazy resolves); undefined when it stays a token. */
-function resolvedNumber(scope: Construct, value: number | undefined): number | undefined {
-  const resolved = Stack.of(scope).resolve(value);
-  return typeof resolved === 'number' ? resolved : undefined;
 }
 
 /**

@@ -39,6 +39,12 @@ export function accountConcurrencyLimit(scope: IConstruct): number {
   return value;
 }
 
+/** The reserved concurrency as synthesized (a derived one resolves), or undefined when unset or a token. */
+export function resolvedReservedConcurrency(fn: lambda.CfnFunction): number | undefined {
+  const value = Stack.of(fn).resolve(fn.reservedConcurrentExecutions);
+  return typeof value === 'number' ? value : undefined;
+}
+
 /** A resolved reserved concurrency, or undefined when unset, derived or a token. */
 export function explicitReservedConcurrency(fn: lambda.CfnFunction): number | undefined {
   const value = fn.reservedConcurrentExecutions;
@@ -89,8 +95,8 @@ export function validateAppReservations(scope: IConstruct): void {
     validate: () => {
       const reservations = root.node.findAll()
         .filter((c): c is lambda.CfnFunction => c instanceof lambda.CfnFunction)
-        .map(fn => ({ fn, reserved: Stack.of(fn).resolve(fn.reservedConcurrentExecutions) }))
-        .filter((r): r is { fn: lambda.CfnFunction; reserved: number } => typeof r.reserved === 'number');
+        .map(fn => ({ fn, reserved: resolvedReservedConcurrency(fn) }))
+        .filter((r): r is { fn: lambda.CfnFunction; reserved: number } => r.reserved !== undefined);
       const total = reservations.reduce((sum, r) => sum + r.reserved, 0);
       const limit = accountConcurrencyLimit(scope);
       if (total <= limit - UNRESERVED_MINIMUM) {
