@@ -4,3 +4,5 @@ export * from './bootstrap';
 export * from './configuration';
 export * from './function';
 export * from './layer';
+export * from './monitoring';
+export * from './rules';

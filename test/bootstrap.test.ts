@@ -8,7 +8,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { IConstruct } from 'constructs';
 import {
-  AppParameters, DatabaseBootstrap, DatabaseBootstrapProps, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges,
+  AlarmTopic, AppParameters, DatabaseBootstrap, DatabaseBootstrapProps, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges,
   ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
 import { addChecks } from '../bin/checks';
@@ -468,14 +468,16 @@ describe('compliance of a bootstrapped app', () => {
 
   test.each(variants)('%s: zero unacknowledged findings', (_name, databaseOptions) => {
     const app = testApp();
-    const { stack, database, bootstrap } = setup(databaseOptions, new Stack(app, 'Bootstrapped'));
+    const stack = new Stack(app, 'Bootstrapped');
+    const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
+    const { database, bootstrap } = setup({ ...databaseOptions, alarms }, stack);
     bootstrap({
       migrationsPath: migrationsFolder({ '0001_create_items.sql': 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL);' }),
       users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }, { name: 'reporting' }],
     });
     const parameters = new AppParameters(stack, 'Parameters', { path: '/bootstrapped', values: { 'max-limit': '100' } });
     new DatabaseFunction(stack, 'Fn', {
-      database, databaseUser: 'app_user', parameters, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE,
+      database, databaseUser: 'app_user', parameters, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms,
     });
     addChecks(app);
     expect(findings(synthWithChecks(app))).toEqual([]);

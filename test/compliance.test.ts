@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabaseNetworkProps, DependencyLayer, ProxiedDatabase, ProxiedDatabaseProps,
+  AlarmTopic, DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabaseNetworkProps, DependencyLayer, ProxiedDatabase, ProxiedDatabaseProps,
   UtilizationStatistic,
 } from '../lib';
 import { addChecks } from '../bin/checks';
@@ -31,11 +31,31 @@ describe('compliance of every configuration', () => {
   test.each(variants)('%s: zero unacknowledged findings', (_name, networkProps, databaseProps) => {
     const app = testApp();
     const stack = new Stack(app, 'Variant');
+    const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
     const network = new DatabaseNetwork(stack, 'Network', networkProps);
-    const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseProps });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    const database = new ProxiedDatabase(stack, 'Database', { network, alarms, ...databaseProps });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms });
     addChecks(app);
     expect(findings(synthWithChecks(app))).toEqual([]);
+  });
+});
+
+describe('compliance of the alarms', () => {
+  test('without an alarm topic, the only findings are the packs\' CloudWatchAlarmAction, once per alarm', () => {
+    const app = testApp({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+    const stack = new Stack(app, 'Silent');
+    const network = new DatabaseNetwork(stack, 'Network');
+    const database = new ProxiedDatabase(stack, 'Database', { network });
+    const fn = new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    addChecks(app);
+    const reported = findings(synthWithChecks(app));
+    const alarmPaths = [...database.alarms, ...fn.alarms].map(alarm => `${alarm.node.path}/Resource`).sort();
+    expect(alarmPaths.length).toBeGreaterThanOrEqual(11);
+    const alarmRules = ['HIPAA.Security: HIPAA.Security-CloudWatchAlarmAction', 'NIST.800.53.R5: NIST.800.53.R5-CloudWatchAlarmAction', 'cdk-validator-cfnguard: cloudwatch_alarm_action_check'];
+    for (const rule of alarmRules) {
+      expect(reported.filter(finding => finding.startsWith(`${rule} at `)).map(finding => finding.split(' at ')[1]).sort()).toEqual(alarmPaths);
+    }
+    expect(reported.filter(finding => !alarmRules.some(rule => finding.startsWith(`${rule} at `)))).toEqual([]);
   });
 });
 
@@ -43,11 +63,12 @@ describe('compliance of the Lambda options', () => {
   test('a layer, provisioned concurrency with scaling, an SQS consumer and the default failure queue: zero unacknowledged findings', () => {
     const app = testApp();
     const stack = new Stack(app, 'Options');
+    const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
     const network = new DatabaseNetwork(stack, 'Network');
-    const database = new ProxiedDatabase(stack, 'Database', { network });
+    const database = new ProxiedDatabase(stack, 'Database', { network, alarms });
     const layer = new DependencyLayer(stack, 'Layer', { packageDirectory: SHARED_LAYER_PACKAGE });
     const fn = new DatabaseFunction(stack, 'Fn', {
-      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer],
+      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer], alarms,
       provisionedConcurrency: { minCapacity: 1, maxCapacity: 4, utilizationStatistic: UtilizationStatistic.MAXIMUM },
     });
     const key = new kms.Key(stack, 'JobsKey', { enableKeyRotation: true });

@@ -1,4 +1,5 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { RdsProxyChecks } from '../lib';
 import { buildReferenceApp } from '../bin/reference-app';
 import { acknowledgements, findings, synthWithChecks } from './support/checks';
 import { testApp } from './support/app';
@@ -11,7 +12,9 @@ function normalized(template: unknown): unknown {
 describe('reference app', () => {
   // One synth with real bundling and every check attached serves all the tests below.
   const app = testApp({ bundling: true });
-  const { layer, api, worker } = buildReferenceApp(app);
+  // Packs without findings leave no entry in the report: watch this library's pack run instead.
+  const rdsProxyPack = jest.spyOn(RdsProxyChecks.prototype, 'validateScope');
+  const { layer, api, worker, monitoring } = buildReferenceApp(app);
   const pluginReports = synthWithChecks(app);
   const template = Template.fromStack(api);
   const workerTemplate = Template.fromStack(worker);
@@ -30,6 +33,31 @@ describe('reference app', () => {
       'HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy',
       'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
     ]));
+  });
+
+  test('runs this library\'s RDS Proxy pack among the checks, with no findings', () => {
+    expect(rdsProxyPack).toHaveBeenCalledTimes(1);
+    expect(rdsProxyPack.mock.results[0].value.violations).toEqual([]);
+  });
+
+  test('every alarm of the API and worker stacks notifies that stack\'s alarm topic', () => {
+    for (const stack of [api, worker]) {
+      const alarms = Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm');
+      const topic = { Ref: stack.getLogicalId(stack.alarmTopic.topic.node.defaultChild as any) };
+      expect(Object.keys(alarms).length).toBe(stack.database.alarms.length + (stack === api ? api.itemsFunction : worker.worker).alarms.length);
+      for (const alarm of Object.values(alarms)) {
+        expect(alarm.Properties.AlarmActions).toEqual([topic]);
+      }
+    }
+  });
+
+  test('one dashboard shows both databases and both functions, with their alarms', () => {
+    const body = JSON.stringify(Template.fromStack(monitoring).toJSON());
+    for (const path of ['ReferenceApi/Database', 'ReferenceWorker/Database', 'ReferenceApi/ItemsFunction', 'ReferenceWorker/Worker']) {
+      expect(body).toContain(path);
+    }
+    const alarmCount = [api.database, worker.database, api.itemsFunction, worker.worker].reduce((sum, owner) => sum + owner.alarms.length, 0);
+    expect(body.match(/Fn::GetStackOutput/g)!.length).toBeGreaterThanOrEqual(alarmCount);
   });
 
   test('shares Hyperplane ENIs: two for the functions, two for the rotation function', () => {
@@ -90,5 +118,6 @@ describe('reference app', () => {
     expect(normalized(template.toJSON())).toMatchSnapshot();
     expect(normalized(workerTemplate.toJSON())).toMatchSnapshot();
     expect(normalized(Template.fromStack(layer).toJSON())).toMatchSnapshot();
+    expect(normalized(Template.fromStack(monitoring).toJSON())).toMatchSnapshot();
   });
 });

@@ -7,6 +7,7 @@ import { Database, DatabaseUnavailableError, settingsFromEnvironment } from '../
 import { mysqlDatabase } from '../lambda/runtime/mysql';
 import { MariaDbServer, startMariaDb } from './support/mariadb';
 import { rejection } from './support/output';
+import { localSettings } from './support/settings';
 
 let mariadb: MariaDbServer;
 let checker: Connection;
@@ -28,17 +29,7 @@ async function freshDatabase(password?: () => Promise<string>): Promise<{ databa
   const name = await mariadb.createDatabase('runtime');
   await checker.query(`CREATE TABLE \`${name}\`.notes (id bigint AUTO_INCREMENT PRIMARY KEY, body varchar(100) NOT NULL UNIQUE)`);
   const database = mysqlDatabase({
-    settings: settingsFromEnvironment({
-      DATABASE_HOST: mariadb.host,
-      DATABASE_PORT: String(mariadb.port),
-      DATABASE_NAME: name,
-      DATABASE_USER: mariadb.user,
-      DATABASE_ENGINE: 'mysql',
-      AWS_REGION: 'eu-west-1',
-      DATABASE_AUTH: 'password',
-      DATABASE_PASSWORD: mariadb.password,
-      DATABASE_TLS: 'disable',
-    }),
+    settings: localSettings('mysql', mariadb, name),
     password,
   });
   opened.push(database);

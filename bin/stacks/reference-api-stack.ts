@@ -8,7 +8,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase, UtilizationStatistic,
+  AlarmTopic, AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase, UtilizationStatistic,
 } from '../../lib';
 
 const REFERENCE_API = path.join(__dirname, '..', '..', 'lambda', 'reference-api');
@@ -41,6 +41,7 @@ export class ReferenceApiStack extends Stack {
   public readonly network: DatabaseNetwork;
   public readonly bootstrap: DatabaseBootstrap;
   public readonly parameters: AppParameters;
+  public readonly alarmTopic: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: ReferenceApiStackProps) {
     super(scope, id, {
@@ -48,8 +49,10 @@ export class ReferenceApiStack extends Stack {
       ...props,
     });
 
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', { displayName: 'Reference API alarms' });
+    const alarms = { topic: this.alarmTopic.topic };
     this.network = new DatabaseNetwork(this, 'Network');
-    this.database = new ProxiedDatabase(this, 'Database', { network: this.network });
+    this.database = new ProxiedDatabase(this, 'Database', { network: this.network, alarms });
     this.bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
       database: this.database,
       migrationsPath: REFERENCE_API_MIGRATIONS,
@@ -70,6 +73,7 @@ export class ReferenceApiStack extends Stack {
       description: 'Reference API: reads and writes the items table through RDS Proxy',
       timeout: Duration.seconds(10),
       layers: [props.layer],
+      alarms,
       // Two warm environments all day, more on weekday business hours, and
       // target tracking on the Maximum statistic, which sees bursts that a
       // 3-minute average smooths away.
@@ -123,5 +127,6 @@ export class ReferenceApiStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint, description: 'Base URL of the items API (IAM-signed requests)' });
     new CfnOutput(this, 'ProxyEndpoint', { value: this.database.endpoint, description: 'RDS Proxy endpoint' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Subscribe to receive the alarms of this stack' });
   }
 }

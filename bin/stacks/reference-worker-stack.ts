@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { Construct } from 'constructs';
 import {
-  DatabaseBootstrap, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase,
+  AlarmTopic, DatabaseBootstrap, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase,
 } from '../../lib';
 
 const REFERENCE_WORKER = path.join(__dirname, '..', '..', 'lambda', 'reference-worker');
@@ -34,6 +34,7 @@ export class ReferenceWorkerStack extends Stack {
   public readonly database: ProxiedDatabase;
   public readonly network: DatabaseNetwork;
   public readonly bootstrap: DatabaseBootstrap;
+  public readonly alarmTopic: AlarmTopic;
 
   constructor(scope: Construct, id: string, props: ReferenceWorkerStackProps) {
     super(scope, id, {
@@ -41,8 +42,10 @@ export class ReferenceWorkerStack extends Stack {
       ...props,
     });
 
+    this.alarmTopic = new AlarmTopic(this, 'Alarms', { displayName: 'Reference worker alarms' });
+    const alarms = { topic: this.alarmTopic.topic };
     this.network = new DatabaseNetwork(this, 'Network');
-    this.database = new ProxiedDatabase(this, 'Database', { network: this.network, engine: DatabaseEngine.auroraMysql() });
+    this.database = new ProxiedDatabase(this, 'Database', { network: this.network, engine: DatabaseEngine.auroraMysql(), alarms });
     this.bootstrap = new DatabaseBootstrap(this, 'Bootstrap', {
       database: this.database,
       migrationsPath: REFERENCE_WORKER_MIGRATIONS,
@@ -63,6 +66,7 @@ export class ReferenceWorkerStack extends Stack {
       onSuccess: new destinations.EventBridgeDestination(this.eventBus),
       retryAttempts: 2,
       maxEventAge: Duration.hours(1),
+      alarms,
     });
 
     // An event EventBridge cannot hand to Lambda at all (throttled API, missing permission) lands in the
@@ -92,5 +96,6 @@ export class ReferenceWorkerStack extends Stack {
 
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName, description: 'Put OrderPlaced events here' });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.worker.failureQueue!.queueUrl, description: 'Events that failed after every retry, with the error' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topic.topicArn, description: 'Subscribe to receive the alarms of this stack' });
   }
 }

@@ -33,9 +33,11 @@ export interface RunResult {
  * when its connection failed. If the connection died while the server was
  * executing an autocommit write, that write may already be applied, so writes
  * through `query`/`run` must be idempotent (e.g. INSERT ... ON CONFLICT with a
- * client-supplied key). Failures that remain after the retry, and statement
- * timeouts, are DatabaseUnavailableError (`retryable: true`); SQL errors are
- * the driver's own errors and are never retried.
+ * client-supplied key). Failures that remain after the retry, statement
+ * timeouts and proxy borrow timeouts (never retried: the proxy already
+ * waited its ConnectionBorrowTimeout) are DatabaseUnavailableError
+ * (`retryable: true`); SQL errors are the driver's own errors and are never
+ * retried.
  *
  * Designed for RDS Proxy multiplexing (and PgBouncer transaction pooling):
  * no named prepared statements, no session state; keep it that way in your
@@ -65,7 +67,7 @@ export interface Database extends Queryable {
 export class DatabaseUnavailableError extends Error {
   override readonly name = 'DatabaseUnavailableError';
   readonly retryable = true;
-  /** The driver's error code of the cause, e.g. ECONNREFUSED, 57P01 or PROTOCOL_CONNECTION_LOST. */
+  /** The driver's error code of the cause, e.g. ECONNREFUSED, 57P01, PROTOCOL_CONNECTION_LOST or (MySQL errno without a name) 9501. */
   readonly code?: string;
 
   constructor(message: string, cause: unknown) {
@@ -100,12 +102,23 @@ export interface DatabaseOptions {
    */
   readonly applicationName?: string;
   /**
-   * Where reconnects are reported (error class and code only).
+   * Where reconnects, password renewals and proxy borrow timeouts are
+   * reported (LOG_MESSAGES, with the error class and code only).
    *
    * @default - not reported
    */
   readonly logger?: RuntimeLogger;
 }
+
+/**
+ * The warnings the runtime logs. Saved CloudWatch Logs Insights queries
+ * match these texts exactly: changing one breaks them.
+ */
+export const LOG_MESSAGES = {
+  connectionRetry: 'database connection failed; reconnecting once',
+  passwordRenewal: 'database refused the password; connecting once more with a new one',
+  proxyBorrowTimeout: 'database proxy borrow timeout',
+} as const;
 
 /** How a driver error is handled. */
 export type FailureKind =
@@ -115,6 +128,14 @@ export type FailureKind =
   | 'connection'
   /** A statement ran too long: drop the connection (its state is unknown), do not retry. */
   | 'timeout'
+  /**
+   * The proxy had no free database connection within its borrow timeout
+   * (RDS Proxy ConnectionBorrowTimeout, PgBouncer query_wait_timeout), at
+   * connect or at a statement: drop the connection (PgBouncer closes it; an
+   * RDS Proxy one is in an unknown state), do not retry (the proxy already
+   * waited), warn once.
+   */
+  | 'borrow-timeout'
   /** Anything else, such as an SQL error: the connection stays, no retry. */
   | 'other';
 
@@ -142,6 +163,13 @@ export interface Driver {
 
 /** Node socket errors of a connect or a connection that failed. */
 export const NETWORK_ERROR_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/** What the caller is told for the failures that make the database unavailable; any other failure reaches the caller unchanged. */
+const UNAVAILABLE_MESSAGES: Partial<Record<FailureKind, string>> = {
+  'connection': 'the database connection failed',
+  'timeout': 'the database did not answer in time; the statement may or may not have been applied',
+  'borrow-timeout': 'the database proxy had no free connection within its borrow timeout; retry later or raise the proxy pool',
+};
 
 const RETRY_DELAY_MIN_MILLIS = 50;
 const RETRY_DELAY_SPREAD_MILLIS = 150;
@@ -257,24 +285,26 @@ export class SingleConnectionDatabase implements Database {
       } catch (error) {
         if (attempt > 1 || this.driver.classify(error) !== 'connection') throw this.failed(error, connection);
         if (connection) this.drop(connection);
-        this.logger?.warn('database connection failed; reconnecting once', describeError(error));
+        this.logger?.warn(LOG_MESSAGES.connectionRetry, describeError(error));
         await sleep(RETRY_DELAY_MIN_MILLIS + Math.random() * RETRY_DELAY_SPREAD_MILLIS);
       }
     }
   }
 
   /**
-   * Turns a driver error into what the caller gets: after connection failures
-   * and timeouts the connection is dropped and the error becomes
-   * DatabaseUnavailableError. (A connection that failed to open is already gone.)
+   * Turns a driver error into what the caller gets: after connection
+   * failures, timeouts and borrow timeouts the connection is dropped and the
+   * error becomes DatabaseUnavailableError. (A connection that failed to open
+   * is already gone.) Every failure passes here once, so a borrow timeout is
+   * reported once.
    */
   private failed(error: unknown, connection: DriverConnection | undefined): unknown {
     const kind = this.driver.classify(error);
-    if (kind !== 'connection' && kind !== 'timeout') return error;
+    const message = UNAVAILABLE_MESSAGES[kind];
+    if (message === undefined) return error;
     if (connection) this.drop(connection);
-    return new DatabaseUnavailableError(kind === 'timeout'
-      ? 'the database did not answer in time; the statement may or may not have been applied'
-      : 'the database connection failed', error);
+    if (kind === 'borrow-timeout') this.logger?.warn(LOG_MESSAGES.proxyBorrowTimeout, describeError(error));
+    return new DatabaseUnavailableError(message, error);
   }
 
   private current(): Promise<DriverConnection> {
@@ -296,7 +326,7 @@ export class SingleConnectionDatabase implements Database {
     } catch (error) {
       if (this.driver.classify(error) !== 'authentication') throw error;
       // An expired or revoked token: one new token and one more attempt.
-      this.logger?.warn('database refused the password; connecting once more with a new one', describeError(error));
+      this.logger?.warn(LOG_MESSAGES.passwordRenewal, describeError(error));
       return this.driver.connect(await this.password.renew(), onLost);
     }
   }
@@ -318,9 +348,11 @@ export function describeError(error: unknown): { errorName: string; errorCode?: 
   return code === undefined ? { errorName } : { errorName, errorCode: code };
 }
 
+/** The error's code; else its errno, which is all mysql2 gives for server errors it has no name for (RDS Proxy's 9501). */
 function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
+  const { code, errno } = (error ?? {}) as { code?: unknown; errno?: unknown };
+  if (typeof code === 'string' || typeof code === 'number') return String(code);
+  return typeof errno === 'number' ? String(errno) : undefined;
 }
 
 function toRunResult(result: StatementResult): RunResult {

@@ -6,7 +6,7 @@
  * handler bundles only the one it uses.
  */
 export { CachedPassword, PasswordSource, passwordSourceFor, TOKEN_MAX_AGE_MILLIS } from './credentials';
-export { Database, DatabaseOptions, DatabaseUnavailableError, describeError, Queryable, RunResult, RuntimeLogger } from './database';
+export { Database, DatabaseOptions, DatabaseUnavailableError, describeError, LOG_MESSAGES, Queryable, RunResult, RuntimeLogger } from './database';
 export { instrumentHandler, observability, Observability, ObservabilityOptions } from './observability';
 export { appParameters, AppParametersOptions, DEFAULT_PARAMETERS_MAX_AGE_SECONDS } from './parameters';
 export {

@@ -59,8 +59,16 @@ const CONNECTION_CODES = new Set([
   ...NETWORK_ERROR_CODES,
 ]);
 
+/**
+ * RDS Proxy's `ERROR 9501 (HY000): Timed-out waiting to acquire database
+ * connection`: no free database connection within ConnectionBorrowTimeout.
+ * mysql2 knows no name for it, so the error has this errno and no code.
+ */
+const PROXY_BORROW_TIMEOUT_ERRNO = 9501;
+
 export function classifyMysqlError(error: unknown): FailureKind {
-  const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
+  const { code, errno, fatal } = (error ?? {}) as { code?: unknown; errno?: unknown; fatal?: unknown };
+  if (errno === PROXY_BORROW_TIMEOUT_ERRNO) return 'borrow-timeout';
   if (typeof code === 'string' && AUTHENTICATION_CODES.has(code)) return 'authentication';
   if (code === 'PROTOCOL_SEQUENCE_TIMEOUT') return 'timeout';
   // mysql2 marks every error after which the connection is unusable as fatal.

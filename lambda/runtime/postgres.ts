@@ -54,8 +54,18 @@ const CONNECTION_SQLSTATES = new Set([
 const AUTHENTICATION_SQLSTATES = new Set(['28P01', '28000']);
 /** pg's own errors (they have no code) for a connection that closed, failed or could not open in time. */
 const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout expired|Client has encountered a connection error|Client was closed)/;
+/**
+ * A proxy found no free server connection in time, at connect or at a
+ * statement. RDS Proxy: this text, under an undocumented SQLSTATE. PgBouncer
+ * (query_wait_timeout): FATAL `query_wait_timeout`, SQLSTATE 08P01, then it
+ * closes the connection; checked before the codes, as 08P01 alone would mean
+ * an ordinary connection failure.
+ */
+const BORROW_TIMEOUT_MESSAGES = /^(Timed-out waiting to acquire database connection|query_wait_timeout$)/;
 
 export function classifyPostgresError(error: unknown): FailureKind {
+  const message = error instanceof Error ? error.message : '';
+  if (BORROW_TIMEOUT_MESSAGES.test(message)) return 'borrow-timeout';
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string') {
     if (AUTHENTICATION_SQLSTATES.has(code)) return 'authentication';
@@ -63,7 +73,6 @@ export function classifyPostgresError(error: unknown): FailureKind {
     if (code.startsWith('08') || CONNECTION_SQLSTATES.has(code) || NETWORK_ERROR_CODES.has(code)) return 'connection';
     return 'other';
   }
-  const message = error instanceof Error ? error.message : '';
   if (message === 'Query read timeout') return 'timeout';
   return PG_CONNECTION_MESSAGES.test(message) ? 'connection' : 'other';
 }

@@ -1,6 +1,7 @@
 import {
   Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, CustomResource, Duration, IAspect, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
 } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -11,15 +12,17 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { DatabaseCapacity } from './capacity';
 import { DatabaseEngine, EngineFamily } from './engine';
+import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
 import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
+import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, maxUserNameLength, validateEngine,
 } from '../private/engine-rules';
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { createKey } from '../private/keys';
-import { defaultMaxConnections, minimumProxyPercent } from '../private/max-connections';
+import { defaultMaxConnections, minimumProxyPercent, PROXY_HEADROOM_MAXIMUM_PERCENT } from '../private/max-connections';
 import {
   PropValidationError, requireResolved, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
@@ -194,6 +197,14 @@ export interface ProxiedDatabaseProps {
    * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy.troubleshooting.html
    */
   readonly waitForProxyTargets?: boolean;
+
+  /**
+   * The default alarms (database CPU and connections; the proxy's borrow
+   * latency, pinned connections and availability) and the topic they notify.
+   *
+   * @default - every alarm with its default threshold, without actions
+   */
+  readonly alarms?: DatabaseAlarmOptions;
 }
 
 /** A function connected through the proxy. */
@@ -284,6 +295,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   public readonly writerEndpoint: string;
   /** How the proxy authenticates to the database: with secrets (`NONE`) or end to end with IAM (`IAM_AUTH`). */
   public readonly defaultAuthScheme: rds.DefaultAuthScheme;
+  /** The default alarms (empty when `alarms.enabled` is false). */
+  public readonly alarms: cloudwatch.Alarm[];
 
   private readonly clients: ProxyClient[] = [];
   private readonly explicitBorrowTimeout?: Duration;
@@ -411,6 +424,108 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
 
     this.node.addValidation({ validate: () => this.validatePoolShare() });
     Aspects.of(this).add({ visit: node => node === this && this.warnOnPoolOvercommit() });
+    this.alarms = props.alarms?.enabled === false ? [] : createAlarms(this, this.alarmSpecs(props.alarms ?? {}), props.alarms?.topic);
+  }
+
+  /** Client connections open to the proxy (Sum over the proxy's nodes). */
+  public metricProxyClientConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.proxyMetric('ClientConnections', cloudwatch.Stats.SUM, props);
+  }
+
+  /**
+   * Connections the proxy holds open to the database (Sum): at most the pool,
+   * `maxConnectionsPercent` of max_connections.
+   */
+  public metricProxyDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.proxyMetric('DatabaseConnections', cloudwatch.Stats.SUM, props);
+  }
+
+  /**
+   * Microseconds a client waited for a pooled database connection (Average).
+   * Waits grow as the pool fills; at `borrowTimeout` the client gets an error.
+   */
+  public metricProxyBorrowLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.proxyMetric('DatabaseConnectionsBorrowLatency', cloudwatch.Stats.AVERAGE, props);
+  }
+
+  /**
+   * Database connections pinned to one client session (Sum), which the proxy
+   * cannot share until the session ends.
+   *
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html
+   */
+  public metricProxyPinnedConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.proxyMetric('DatabaseConnectionsCurrentlySessionPinned', cloudwatch.Stats.SUM, props);
+  }
+
+  /** Percentage of time the proxy's read/write target was available (Average). */
+  public metricProxyAvailability(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.proxyMetric('AvailabilityPercentage', cloudwatch.Stats.AVERAGE, props, { TargetGroup: 'default', TargetRole: 'READ_WRITE' });
+  }
+
+  /** CPU utilization of the database in percent (Average; over the cluster's instances for Aurora). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.databaseMetric('CPUUtilization', cloudwatch.Stats.AVERAGE, props);
+  }
+
+  /** Connections open on the database itself (Maximum): the proxy's pool and everything else. */
+  public metricDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.databaseMetric('DatabaseConnections', cloudwatch.Stats.MAXIMUM, props);
+  }
+
+  private proxyMetric(metricName: string, statistic: string, props?: cloudwatch.MetricOptions, dimensions: { [name: string]: string } = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/RDS',
+      metricName,
+      statistic,
+      ...props,
+      dimensionsMap: { ProxyName: this.proxy.dbProxyName, ...dimensions, ...props?.dimensionsMap },
+    });
+  }
+
+  private databaseMetric(metricName: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return (this.cluster ?? this.instance!).metric(metricName, { statistic, ...props });
+  }
+
+  private alarmSpecs(options: DatabaseAlarmOptions): AlarmSpec[] {
+    const { GREATER_THAN_OR_EQUAL_TO_THRESHOLD: AT_LEAST, LESS_THAN_THRESHOLD: BELOW } = cloudwatch.ComparisonOperator;
+    const cpu = options.cpuUtilizationPercent ?? 80;
+    const latency = options.borrowLatency ?? Duration.millis(100);
+    const availability = options.availabilityPercent ?? 99;
+    const specs: AlarmSpec[] = [
+      {
+        id: 'CpuUtilization',
+        metric: this.metricCpuUtilization(), threshold: cpu, comparison: AT_LEAST, window: SUSTAINED,
+        description: `Database CPU stayed at ${cpu}% for 15 minutes: find the expensive statements (Performance Insights, slow query log) or add capacity`,
+      },
+      {
+        id: 'ProxyBorrowLatency',
+        metric: this.metricProxyBorrowLatency(), threshold: latency.toMilliseconds() * 1000, comparison: AT_LEAST, window: SUSTAINED,
+        description: `Clients waited ${latency.toMilliseconds()} ms on average for a pooled connection for 15 minutes: the pool is full; see the saved query "Proxy borrow timeouts"`,
+      },
+      {
+        id: 'ProxyPinnedConnections',
+        metric: this.metricProxyPinnedConnections({ statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: options.pinnedConnections ?? 1, comparison: AT_LEAST, window: SUSTAINED,
+        description: 'Database connections stayed pinned to client sessions for 15 minutes: a session setting, temporary table, lock or prepared statement stops the proxy from sharing them; the proxy log names the cause',
+      },
+      {
+        id: 'ProxyAvailability',
+        metric: this.metricProxyAvailability({ statistic: cloudwatch.Stats.MINIMUM }),
+        threshold: availability, comparison: BELOW, window: { period: Duration.minutes(1), evaluationPeriods: 3 },
+        description: `The proxy's read/write target was available less than ${availability}% of the time for 3 minutes: the database is failing over, down or unreachable from the proxy`,
+      },
+    ];
+    const maxConnections = this.maxConnections;
+    if (maxConnections !== undefined && !Token.isUnresolved(maxConnections) && !Token.isUnresolved(this.maxConnectionsPercent)) {
+      const percent = options.connectionsPercentOfMax ?? this.maxConnectionsPercent + Math.floor((100 - this.maxConnectionsPercent) / 2);
+      specs.push({
+        id: 'DatabaseConnections',
+        metric: this.metricDatabaseConnections(), threshold: Math.ceil(maxConnections * percent / 100), comparison: AT_LEAST, window: SUSTAINED,
+        description: `Database connections stayed at ${percent}% of max_connections (${maxConnections}) for 15 minutes: clients other than the proxy hold connections, or the pool is sized too large`,
+      });
+    }
+    return specs;
   }
 
   /**
@@ -552,6 +667,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     validateIdentifier(this, { prop: 'adminUsername', value: props.adminUsername, maxLength: maxAdminNameLength(this.engine), rejectReserved: true });
     validateNumber(this, { prop: 'databasePort', value: props.databasePort, min: 1150, max: 65535, integer: true });
     validateNumber(this, { prop: 'maxConnections', value: props.maxConnections, min: 1, max: 100000, integer: true });
+    validateDatabaseAlarmOptions(this, props.alarms ?? {});
     validateNumber(this, { prop: 'maxConnectionsPercent', value: props.maxConnectionsPercent, min: 1, max: 100, integer: true });
     const percent = this.maxConnectionsPercent;
     const minimumPercent = minimumProxyPercent(capacity);
@@ -560,7 +676,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
         `maxConnectionsPercent (${percent}) is below the ${minimumPercent} that AWS recommends for RDS Proxy on ${capacity.instanceType}: `
         + (minimumPercent === 100 ? 'this class leaves no headroom; use db.t4g.medium or larger' : `raise maxConnectionsPercent to ${minimumPercent} or use a larger instance class`));
     }
-    if (!Token.isUnresolved(percent) && percent > 90) {
+    if (!Token.isUnresolved(percent) && percent > PROXY_HEADROOM_MAXIMUM_PERCENT) {
       this.warn(`maxConnectionsPercent (${percent}) leaves under 10% of max_connections for the rotation function, admin sessions and failover: keep it at 90 or below unless every client goes through the proxy`);
     }
     validateNumber(this, { prop: 'maxIdleConnectionsPercent', value: props.maxIdleConnectionsPercent, min: 0, max: Token.isUnresolved(percent) ? 100 : percent, integer: true });

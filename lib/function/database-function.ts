@@ -1,5 +1,6 @@
 import { Annotations, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,12 +14,16 @@ import { AppParameters } from '../configuration/app-parameters';
 import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DependencyLayer } from '../layer/dependency-layer';
+import { FunctionAlarmOptions } from '../monitoring/alarm-options';
 import { acknowledgeInPacks } from '../private/acknowledgements';
+import { AlarmSpec, createAlarms, PROMPT, SUSTAINED, validateFunctionAlarmOptions } from '../private/alarms';
 import { accountConcurrencyLimit, markDerived, resolvedReservedConcurrency, UNRESERVED_MINIMUM, validateAppReservations } from '../private/concurrency';
 import { createExecutionRole } from '../private/execution-role';
 import { createKey } from '../private/keys';
 import { validateFunctionLayers } from '../private/layer-limits';
+import { addLogQueries } from '../private/log-queries';
 import { addProvisionedConcurrency } from '../private/provisioned-concurrency';
+import { isSecretLikeName, SECRET_DYNAMIC_REFERENCE } from '../private/secret-environment';
 import { PropValidationError, validateDuration, validateNumber } from '../private/validation';
 
 /**
@@ -228,6 +233,15 @@ export interface DatabaseFunctionProps {
    * @default true
    */
   readonly killSwitch?: boolean;
+
+  /**
+   * The default alarms (errors, throttles, p99 duration, concurrency against
+   * the reservation, provisioned concurrency, asynchronous failures, the
+   * failure queue) and the topic they notify.
+   *
+   * @default - every alarm with its default threshold, without actions
+   */
+  readonly alarms?: FunctionAlarmOptions;
 }
 
 /**
@@ -268,8 +282,6 @@ const PROP_OF_ENVIRONMENT: { [key: string]: string } = {
 const LOCAL_ONLY_ENVIRONMENT = ['DATABASE_AUTH', 'DATABASE_TLS'];
 /** What a producer of a KMS-encrypted queue needs on the key. */
 const QUEUE_PRODUCER_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
-const SECRET_NAME = /PASSWORD|PASSWD|PWD$|SECRET_VALUE|PRIVATE_KEY/i;
-const SECRET_REFERENCE = /\{\{resolve:(secretsmanager|ssm-secure):/;
 
 /**
  * A Node.js Lambda function in the app's shared VPC placement that reaches a
@@ -319,6 +331,16 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   public readonly failureQueue?: sqs.Queue;
   /** The stack parameter that turns the kill switch on and off, unless `killSwitch` is false. */
   public readonly killSwitchParameter?: CfnParameter;
+  /** The default alarms (empty when `alarms.enabled` is false). */
+  public readonly alarms: cloudwatch.Alarm[];
+  /**
+   * Logs Insights queries saved with the stack, over the function's log
+   * group: cold starts and init duration, errors with request ids, slowest
+   * invocations, database connection retries, proxy borrow timeouts.
+   */
+  public readonly queryDefinitions: logs.QueryDefinition[];
+
+  private readonly deadLetterQueue?: sqs.IQueue;
 
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
@@ -442,6 +464,172 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         `databaseUser '${props.databaseUser}' is the admin user of ${database.node.path}: the function can do anything in the database; connect as a user with only the privileges it needs`);
     }
     this.lambdaFunction.node.addValidation({ validate: () => this.validateEnvironmentValues(props.environment ?? {}) });
+
+    this.deadLetterQueue = props.deadLetterQueue;
+    this.queryDefinitions = addLogQueries(this, this.logGroup, this.node.path);
+    this.alarms = props.alarms?.enabled === false ? [] : createAlarms(this, this.alarmSpecs(props, timeout), props.alarms?.topic);
+  }
+
+  /** Invocations (Sum), of every version and alias. */
+  public metricInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metricInvocations(props);
+  }
+
+  /** Invocations that ended in an error (Sum), of every version and alias. */
+  public metricErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metricErrors(props);
+  }
+
+  /** Invocations turned away because the reserved concurrency was in use (Sum). */
+  public metricThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metricThrottles(props);
+  }
+
+  /** Duration in milliseconds, p99 unless `props.statistic` says otherwise. */
+  public metricDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metricDuration({ statistic: 'p99', ...props });
+  }
+
+  /**
+   * Environments processing events at once (Maximum), to compare with the
+   * reserved concurrency, which caps it.
+   */
+  public metricConcurrentExecutions(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metric('ConcurrentExecutions', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * Share of the alias's provisioned concurrency in use (0 to 1, Maximum).
+   * Throws without provisioned concurrency.
+   */
+  public metricProvisionedConcurrencyUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.provisionedAlias('metricProvisionedConcurrencyUtilization')
+      .metric('ProvisionedConcurrencyUtilization', { statistic: cloudwatch.Stats.MAXIMUM, ...props });
+  }
+
+  /**
+   * Invocations of the alias served by on-demand environments because the
+   * provisioned ones were busy (Sum): each may be a cold start. Throws
+   * without provisioned concurrency.
+   */
+  public metricProvisionedConcurrencySpilloverInvocations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.provisionedAlias('metricProvisionedConcurrencySpilloverInvocations')
+      .metric('ProvisionedConcurrencySpilloverInvocations', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /**
+   * Asynchronous events dropped without reaching the function or a failure
+   * destination (Sum): expired by `maxEventAge`, out of retries, or
+   * throttled (the kill switch) with no destination able to take them.
+   */
+  public metricAsyncEventsDropped(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metric('AsyncEventsDropped', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Records Lambda failed to deliver to the success or failure destination (Sum). */
+  public metricDestinationDeliveryFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metric('DestinationDeliveryFailures', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  /** Events Lambda failed to send to the dead-letter queue (`deadLetterQueue`) (Sum). */
+  public metricDeadLetterErrors(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.lambdaFunction.metric('DeadLetterErrors', { statistic: cloudwatch.Stats.SUM, ...props });
+  }
+
+  private provisionedAlias(method: string): lambda.Alias {
+    if (!this.alias) {
+      throw new PropValidationError(this, `${method}() needs provisioned concurrency, which this function does not have: set provisionedConcurrency, or drop the metric`);
+    }
+    return this.alias;
+  }
+
+  private alarmSpecs(props: DatabaseFunctionProps, timeout: Duration): AlarmSpec[] {
+    const options = props.alarms ?? {};
+    const { GREATER_THAN_OR_EQUAL_TO_THRESHOLD: AT_LEAST } = cloudwatch.ComparisonOperator;
+    const errorRate = options.errorRatePercent ?? 1;
+    const specs: AlarmSpec[] = [
+      {
+        id: 'ErrorRate',
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
+          usingMetrics: { errors: this.metricErrors(), invocations: this.metricInvocations() },
+          label: 'Error rate (%)',
+        }),
+        threshold: errorRate, comparison: AT_LEAST, window: PROMPT,
+        description: `Errors reached ${errorRate}% of invocations in 5 minutes: see the saved query "Errors with request ids"`,
+      },
+      {
+        id: 'Throttles',
+        metric: this.metricThrottles(), threshold: options.throttles ?? 1, comparison: AT_LEAST, window: PROMPT,
+        description: 'Invocations were throttled: the reserved concurrency is in use (or the kill switch is on); raise it only if the database pool can serve more',
+      },
+    ];
+    if (!timeout.isUnresolved()) {
+      const percent = options.durationPercentOfTimeout ?? 80;
+      specs.push({
+        id: 'Duration',
+        metric: this.metricDuration(), threshold: Math.round(timeout.toMilliseconds() * percent / 100), comparison: AT_LEAST, window: SUSTAINED,
+        description: `p99 duration stayed at ${percent}% of the ${timeout.toSeconds()} s timeout for 15 minutes: see the saved query "Slowest invocations"`,
+      });
+    }
+    if (!Token.isUnresolved(props.reservedConcurrentExecutions)) {
+      const percent = options.concurrencyPercentOfReserved ?? 80;
+      const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
+      specs.push({
+        id: 'Concurrency',
+        metric: this.metricConcurrentExecutions(),
+        threshold: Lazy.number({ produce: () => Math.max(1, Math.ceil((resolvedReservedConcurrency(cfnFunction) ?? 1) * percent / 100)) }),
+        comparison: AT_LEAST, window: SUSTAINED,
+        description: `Concurrent executions stayed at ${percent}% of the reserved concurrency for 15 minutes: throttling is near`,
+      });
+    }
+    if (this.alias) {
+      const utilization = options.provisionedUtilization ?? 0.9;
+      const spillover = options.provisionedSpilloverPercent ?? 10;
+      specs.push({
+        id: 'ProvisionedUtilization',
+        metric: this.metricProvisionedConcurrencyUtilization(), threshold: utilization, comparison: AT_LEAST, window: SUSTAINED,
+        description: `Provisioned concurrency utilization stayed at ${utilization} for 15 minutes: auto scaling does not keep up; raise maxCapacity or minCapacity`,
+      }, {
+        id: 'ProvisionedSpillover',
+        metric: new cloudwatch.MathExpression({
+          expression: 'IF(invocations > 0, 100 * spillover / invocations, 0)',
+          usingMetrics: {
+            spillover: this.metricProvisionedConcurrencySpilloverInvocations(),
+            invocations: this.alias.metricInvocations(),
+          },
+          label: 'Spillover (% of alias invocations)',
+        }),
+        threshold: spillover, comparison: AT_LEAST, window: SUSTAINED,
+        description: `Invocations beyond the provisioned concurrency stayed at ${spillover}% of the alias's invocations for 15 minutes: they may start cold`,
+      });
+    }
+    const asyncFailures = options.asyncFailures ?? 1;
+    specs.push({
+      id: 'AsyncEventsDropped',
+      metric: this.metricAsyncEventsDropped(), threshold: asyncFailures, comparison: AT_LEAST, window: PROMPT,
+      description: 'Asynchronous events were dropped without reaching the failure destination: they are lost',
+    }, {
+      id: 'DestinationDeliveryFailures',
+      metric: this.metricDestinationDeliveryFailures(), threshold: asyncFailures, comparison: AT_LEAST, window: PROMPT,
+      description: 'Lambda could not deliver records to a destination: check the destination\'s permissions and key policy',
+    });
+    if (this.deadLetterQueue) {
+      specs.push({
+        id: 'DeadLetterErrors',
+        metric: this.metricDeadLetterErrors(), threshold: asyncFailures, comparison: AT_LEAST, window: PROMPT,
+        description: 'Lambda could not send failed events to the dead-letter queue: check its permissions and key policy',
+      });
+    }
+    if (this.failureQueue) {
+      specs.push({
+        id: 'FailureQueueMessages',
+        metric: this.failureQueue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM }),
+        threshold: options.failureQueueMessages ?? 1, comparison: AT_LEAST, window: PROMPT,
+        description: 'The failure queue holds records of invocations that failed for good: inspect them, fix the cause and replay the events',
+      });
+    }
+    return specs;
   }
 
   /**
@@ -566,6 +754,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     validateNumber(this, { prop: 'reservedConcurrentExecutions', value: props.reservedConcurrentExecutions, min: 0, max: reservable, integer: true });
     validateNumber(this, { prop: 'retryAttempts', value: props.retryAttempts, min: 0, max: 2, integer: true });
     validateDuration(this, { prop: 'maxEventAge', value: props.maxEventAge, min: Duration.seconds(60), max: Duration.hours(6) });
+    validateFunctionAlarmOptions(this, props.alarms ?? {});
     const layerPackages = new Set((props.layers ?? []).flatMap(layer => layer.packages));
     for (const pkg of props.bundledPackages ?? []) {
       if (!layerPackages.has(pkg)) {
@@ -588,7 +777,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       if (LOCAL_ONLY_ENVIRONMENT.includes(key)) {
         throw new PropValidationError(this, `environment variable ${key} is a local-development setting that the runtime refuses in Lambda: remove it; deployed functions always use IAM authentication over TLS`);
       }
-      if (SECRET_NAME.test(key)) {
+      if (isSecretLikeName(key)) {
         throw new PropValidationError(this,
           `environment variable ${key} looks like it holds a password or secret: functions authenticate with IAM tokens; keep secrets in Secrets Manager and read them at runtime`);
       }
@@ -599,7 +788,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     const stack = Stack.of(this);
     const errors: string[] = [];
     for (const [key, value] of Object.entries(environment)) {
-      if (SECRET_REFERENCE.test(JSON.stringify(stack.resolve(value)))) {
+      if (SECRET_DYNAMIC_REFERENCE.test(JSON.stringify(stack.resolve(value)))) {
         errors.push(`environment variable ${key} holds a secret value (a Secrets Manager or SSM SecureString reference), which would be readable by anyone who can read the function configuration: pass the secret's ARN and read the value at runtime`);
       }
     }

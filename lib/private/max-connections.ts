@@ -113,19 +113,33 @@ function serverlessV2MaxConnections(family: EngineFamily, maxCapacity: number): 
 }
 
 /**
- * The lowest `MaxConnectionsPercent` AWS recommends for RDS Proxy on an
- * instance class (small classes need a larger share to work at all).
- *
- * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-best-practices.configuration.html
+ * The highest `MaxConnectionsPercent` this library accepts without a warning:
+ * the rest of `max_connections` stays free for the rotation function, admin
+ * sessions and failover.
+ */
+export const PROXY_HEADROOM_MAXIMUM_PERCENT = 90;
+
+/**
+ * The lowest `MaxConnectionsPercent` AWS recommends for RDS Proxy on a
+ * database's capacity, or undefined for Serverless v2 and token instance
+ * classes.
  */
 export function minimumProxyPercent(capacity: DatabaseCapacity): number | undefined {
   if (capacity.isServerless) {
     return undefined;
   }
   const instanceClass = capacity.instanceType!.toString();
-  if (Token.isUnresolved(instanceClass)) {
-    return undefined;
-  }
+  return Token.isUnresolved(instanceClass) ? undefined : minimumProxyPercentForInstanceClass(instanceClass);
+}
+
+/**
+ * The lowest `MaxConnectionsPercent` AWS recommends for RDS Proxy on an
+ * instance class such as 'db.t4g.medium' or 'r6g.large' (small classes need
+ * a larger share to work at all).
+ *
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-best-practices.configuration.html
+ */
+export function minimumProxyPercentForInstanceClass(instanceClass: string): number {
   const { size, burstable } = parseInstanceClass(instanceClass);
   if (!burstable) {
     return 20;

@@ -22,14 +22,14 @@ const DEFAULT_UTILIZATION_TARGET = 0.7;
  * read on 2026-11-21 (the page renders its rate table client-side; the figures
  * were checked against several transcriptions of it).
  */
-const PROVISIONED_PRICE_PER_GB_SECOND_USD: { readonly [architecture: string]: number } = {
+export const PROVISIONED_PRICE_PER_GB_SECOND_USD: { readonly [architecture: string]: number } = {
   [lambda.Architecture.X86_64.name]: 0.0000041667,
   [lambda.Architecture.ARM_64.name]: 0.0000033334,
 };
 /** The Region the prices above belong to. */
-const PRICE_REGION = 'us-east-1';
+export const PRICE_REGION = 'us-east-1';
 /** Hours in a month as AWS pricing examples count them (8,760 / 12). */
-const HOURS_PER_MONTH = 730;
+export const HOURS_PER_MONTH = 730;
 
 /** Alias names Lambda accepts: letters, digits, hyphens and underscores, not only digits (a version number). */
 const ALIAS_NAME = /^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$/;

@@ -34,6 +34,13 @@ export interface PgBouncerOptions {
    * @default 20
    */
   readonly defaultPoolSize?: number;
+  /**
+   * Seconds a client may wait for a free server connection (a query, or a
+   * login to a pool that has none yet) before PgBouncer closes it with FATAL
+   * `query_wait_timeout` (RDS Proxy's ConnectionBorrowTimeout); 0 waits forever.
+   * @default 120
+   */
+  readonly queryWaitTimeoutSeconds?: number;
 }
 
 /** A running PgBouncer; connect over TCP with the target's user and password. */
@@ -133,6 +140,7 @@ function config(options: PgBouncerOptions, dir: string, port: number): string {
     `admin_users = ${options.target.user}`,
     `pool_mode = ${options.poolMode ?? 'transaction'}`,
     `default_pool_size = ${options.defaultPoolSize ?? 20}`,
+    `query_wait_timeout = ${options.queryWaitTimeoutSeconds ?? 120}`,
     // Room for connection storms from many concurrent Lambda-like clients.
     'max_client_conn = 1000',
     // Retry a failed server login after 1 s (default 15 s) so a restarted PostgreSQL is used at once.

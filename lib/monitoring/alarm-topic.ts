@@ -1,0 +1,49 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { createKey } from '../private/keys';
+
+/**
+ * Properties of an AlarmTopic.
+ */
+export interface AlarmTopicProps {
+  /**
+   * The topic's display name (the sender name of e-mail notifications).
+   *
+   * @default - none
+   */
+  readonly displayName?: string;
+}
+
+/**
+ * An SNS topic for CloudWatch alarm notifications that the compliance packs
+ * accept: encrypted with its own customer-managed key (rotated, retained)
+ * whose policy lets CloudWatch alarms of this account publish, and
+ * publishing over TLS only. CloudWatch cannot publish to a topic encrypted
+ * with the AWS managed `alias/aws/sns` key, whose policy cannot be changed.
+ */
+export class AlarmTopic extends Construct {
+  /** The topic; pass it as `alarms.topic` and subscribe to it. */
+  public readonly topic: sns.Topic;
+  /** The key that encrypts the topic. */
+  public readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: AlarmTopicProps = {}) {
+    super(scope, id);
+    this.key = createKey(this, 'Key', `Encrypts the alarm notifications of ${this.node.path}`);
+    this.key.addToResourcePolicy(new iam.PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+    }));
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: props.displayName,
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+  }
+}

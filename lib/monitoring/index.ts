@@ -1,0 +1,3 @@
+export * from './alarm-options';
+export * from './alarm-topic';
+export * from './database-dashboard';

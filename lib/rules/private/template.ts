@@ -1,0 +1,56 @@
+import { CfnResource, Stack } from 'aws-cdk-lib';
+import { IConstruct } from 'constructs';
+
+/** A `Ref` or `Fn::GetAtt` to a resource of the same template. */
+export interface ResourceReference {
+  readonly logicalId: string;
+  /** The attribute of an `Fn::GetAtt`; undefined for a `Ref`. */
+  readonly attribute?: string;
+}
+
+/** The resource's logical id as its template spells it (overrides included). */
+export function logicalIdOf(resource: CfnResource): string {
+  return Stack.of(resource).resolve(resource.logicalId);
+}
+
+/**
+ * The resources of one kind in the same template as `node`. A nested stack's
+ * resources are in a template of their own, so they are left out.
+ */
+export function resourcesInTemplateOf<T extends CfnResource>(node: CfnResource, isKind: (construct: IConstruct) => construct is T): T[] {
+  const stack = Stack.of(node);
+  return stack.node.findAll().filter((construct): construct is T => isKind(construct) && Stack.of(construct) === stack);
+}
+
+/** Every `Ref` and `Fn::GetAtt` anywhere inside a resolved template value. */
+export function referencesIn(value: unknown): ResourceReference[] {
+  if (Array.isArray(value)) {
+    return value.flatMap(referencesIn);
+  }
+  if (value === null || typeof value !== 'object') {
+    return [];
+  }
+  const record = value as Record<string, unknown>;
+  if (typeof record.Ref === 'string') {
+    return [{ logicalId: record.Ref }];
+  }
+  const getAtt = record['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') {
+    return [{ logicalId: getAtt[0], attribute: String(getAtt[1]) }];
+  }
+  return Object.values(record).flatMap(referencesIn);
+}
+
+/**
+ * The logical id that a property value points at when it is exactly one
+ * `Ref` or `Fn::GetAtt` (such as `{ Ref: 'Subnet1' }`); undefined for
+ * literals (imported resources) and other intrinsics.
+ */
+export function referencedLogicalId(node: CfnResource, value: unknown): string | undefined {
+  const resolved = Stack.of(node).resolve(value);
+  if (resolved === null || typeof resolved !== 'object' || Array.isArray(resolved) || Object.keys(resolved).length !== 1) {
+    return undefined;
+  }
+  const references = referencesIn(resolved);
+  return references.length === 1 ? references[0].logicalId : undefined;
+}
