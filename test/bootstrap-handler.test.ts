@@ -14,7 +14,7 @@ import { mysqlUserStatements } from '../lambda/bootstrap/mysql';
 import { MigrationProperties, sha256, UserProperties } from '../lambda/bootstrap/plan';
 import { postgresUserStatements } from '../lambda/bootstrap/postgres';
 import { MariaDbServer, startMariaDb } from './support/mariadb';
-import { PostgresServer, startPostgres } from './support/postgres';
+import { PostgresServer, startPostgres, withClient } from './support/postgres';
 
 // ---------------------------------------------------------------------------
 // Helpers shared by both engines
@@ -652,15 +652,6 @@ describe('MariaDB (MySQL)', () => {
 
 // ---------------------------------------------------------------------------
 
-async function withClient<T>(config: ClientConfig, work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client(config);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 async function withConnection<T>(options: Parameters<typeof createConnection>[0], work: (connection: Connection) => Promise<T>): Promise<T> {
   const connection = await createConnection(options as any);

@@ -8,13 +8,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { Client } from 'pg';
 import { Database, DatabaseSettings, observability, settingsFromEnvironment } from '../lambda/runtime';
 import { postgresDatabase } from '../lambda/runtime/postgres';
 import { createItemsHandler, ItemsHandlerOptions } from '../lambda/reference-api/items';
 import { startPgBouncer } from './support/pgbouncer';
-import { freePort, PostgresServer, startPostgres } from './support/postgres';
+import { freePort, PostgresServer, startPostgres, withClient } from './support/postgres';
+import { lambdaContext } from './support/lambda';
 import { captureOutput } from './support/output';
 
 const MIGRATIONS = path.join(__dirname, '..', 'lambda', 'reference-api', 'migrations');
@@ -35,15 +36,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------
 // Helpers
 
-async function withClient<T>(config: ConstructorParameters<typeof Client>[0], work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client(config);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** What the deploy-time runner does: every NNNN_name.sql in order, each in a transaction, as admin; then the app user's grants. */
 async function migrate(database: string): Promise<void> {
@@ -133,24 +125,6 @@ function post(body: unknown, options: RequestOptions & { key?: string | null } =
 const list = (query?: Record<string, string>) => request('GET /items', { query });
 const getById = (id: string) => request('GET /items/{id}', { pathParameters: { id } });
 
-let invocationCount = 0;
-/** A Lambda context for one invocation. */
-function lambdaContext(): Context {
-  return {
-    functionName: 'reference-api-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:reference-api-test',
-    memoryLimitInMB: '1024',
-    awsRequestId: `lambda-${++invocationCount}`,
-    logGroupName: '/aws/lambda/reference-api-test',
-    logStreamName: 'stream',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 /** The parsed JSON body of a response (and a check that it is declared as JSON). */
 function bodyOf(response: APIGatewayProxyStructuredResultV2): any {
@@ -185,7 +159,7 @@ function freshEnvironment(options: Omit<ItemsHandlerOptions, 'observability'> = 
     env.app = `reference-handler-test-${++environmentCount}`;
     env.database = postgresDatabase({ settings: localSettings(postgres, env.name), applicationName: env.app });
     const handler = createItemsHandler(env.database, { ...options, observability: tools });
-    env.invoke = event => handler(event, lambdaContext());
+    env.invoke = event => handler(event, lambdaContext('reference-api-test'));
     env.checker = new Client(postgres.connectionConfig(env.name));
     await env.checker.connect();
     env.handlerPids = async () => (await env.checker.query<{ pid: number }>(
@@ -342,9 +316,9 @@ describe('idempotency', () => {
     try {
       const handlers = environments.map(database => createItemsHandler(database, { observability: tools }));
       // Warm them up first, so that the inserts (not the connects) race.
-      await Promise.all(handlers.map(handler => handler(list({ limit: '1' }), lambdaContext())));
+      await Promise.all(handlers.map(handler => handler(list({ limit: '1' }), lambdaContext('reference-api-test'))));
 
-      const responses = await Promise.all(handlers.map(handler => handler(post({ name: 'Raced' }, { key }), lambdaContext())));
+      const responses = await Promise.all(handlers.map(handler => handler(post({ name: 'Raced' }, { key }), lambdaContext('reference-api-test'))));
 
       expect(responses.map(response => response.statusCode)).toEqual(Array(8).fill(201));
       const ids = new Set(responses.map(response => bodyOf(response).id));
@@ -614,7 +588,7 @@ describe('database failures', () => {
     const database = postgresDatabase({ settings, applicationName: `${env.app}-failing` });
     const handler = createItemsHandler(database, { observability: tools });
     try {
-      await body(event => handler(event, lambdaContext()));
+      await body(event => handler(event, lambdaContext('reference-api-test')));
     } finally {
       await database.close();
     }
@@ -709,8 +683,8 @@ describe('connection reuse', () => {
     const cold = postgresDatabase({ settings: localSettings(postgres, env.name), applicationName: coldApp });
     try {
       const coldHandler = createItemsHandler(cold, { observability: tools });
-      expect((await coldHandler(list(), lambdaContext())).statusCode).toBe(200);
-      expect((await coldHandler(post({ name: 'cold' }), lambdaContext())).statusCode).toBe(201);
+      expect((await coldHandler(list(), lambdaContext('reference-api-test'))).statusCode).toBe(200);
+      expect((await coldHandler(post({ name: 'cold' }), lambdaContext('reference-api-test'))).statusCode).toBe(201);
       const { rows } = await env.checker.query<{ application_name: string; count: number }>(
         `SELECT application_name, count(*)::int AS count FROM pg_stat_activity
          WHERE datname = $1 AND application_name LIKE 'reference-handler-test-%' GROUP BY application_name ORDER BY application_name`, [env.name]);
@@ -748,7 +722,7 @@ describe('no committed write is lost or duplicated while connections fail', () =
         for (let i = 0; i < PER_ENVIRONMENT; i++) {
           const key = `chaos-${environment}-${i}`;
           for (let attempt = 1; ; attempt++) {
-            const response = await handler(post({ name: `item ${environment}/${i}` }, { key }), lambdaContext());
+            const response = await handler(post({ name: `item ${environment}/${i}` }, { key }), lambdaContext('reference-api-test'));
             statuses.push(response.statusCode!);
             if (response.statusCode === 201) {
               confirmed.set(key, bodyOf(response));

@@ -9,7 +9,6 @@
 import { randomBytes } from 'crypto';
 import * as net from 'net';
 import * as path from 'path';
-import type { Context } from 'aws-lambda';
 import { Connection, createConnection } from 'mysql2/promise';
 import { bootstrap } from '../lambda/bootstrap/bootstrap';
 import {
@@ -20,6 +19,7 @@ import { Database, DatabaseSettings, DatabaseUnavailableError, observability, se
 import { mysqlDatabase } from '../lambda/runtime/mysql';
 import { readMigrations } from '../lib/private/migrations';
 import { MariaDbServer, startMariaDb } from './support/mariadb';
+import { lambdaContext } from './support/lambda';
 import { captureOutput, rejection } from './support/output';
 
 const MIGRATIONS = path.join(__dirname, '..', 'lambda', 'reference-worker', 'migrations');
@@ -78,7 +78,7 @@ function executionEnvironment(server: MariaDbServer, database: string): { databa
   const workerDatabase = mysqlDatabase({ settings: workerSettings(server, database) });
   workerDatabases.push(workerDatabase);
   const handler: OrdersHandler = createOrdersHandler(workerDatabase, { observability: tools });
-  return { database: workerDatabase, invoke: event => handler(event as OrderPlacedEvent, lambdaContext()) };
+  return { database: workerDatabase, invoke: event => handler(event as OrderPlacedEvent, lambdaContext('reference-worker-test', { timeoutMillis: 30_000 })) };
 }
 
 async function checkerFor(server: MariaDbServer, database: string): Promise<Connection> {
@@ -110,23 +110,6 @@ function orderPlaced(detail: unknown, overrides: Record<string, unknown> = {}): 
   } as OrderPlacedEvent;
 }
 
-let invocationCount = 0;
-function lambdaContext(): Context {
-  return {
-    functionName: 'reference-worker-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:reference-worker-test',
-    memoryLimitInMB: '1024',
-    awsRequestId: `lambda-${++invocationCount}`,
-    logGroupName: '/aws/lambda/reference-worker-test',
-    logStreamName: 'stream',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 30_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
 
 
 /** Resolves once `server` refuses TCP connections (a shutdown has closed its port). */
@@ -526,7 +509,7 @@ describe('Lambda entry point (handler.ts)', () => {
     }
     const detail = order();
 
-    expect(await handler!(orderPlaced(detail), lambdaContext())).toEqual({ orderId: detail.orderId, status: 'recorded' });
+    expect(await handler!(orderPlaced(detail), lambdaContext('reference-worker-test', { timeoutMillis: 30_000 }))).toEqual({ orderId: detail.orderId, status: 'recorded' });
     expect(await storedOrders(checker, detail.orderId)).toHaveLength(1);
     expect(written().join('')).toMatch(/"message":"order recorded".*"service":"reference-worker"/);
   });

@@ -7,12 +7,12 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Context } from 'aws-lambda';
 import {
   appParameters, CachedPassword, DatabaseSettings, instrumentHandler, observability, passwordSourceFor, SettingsError, settingsFromEnvironment,
 } from '../lambda/runtime';
 import { mysqlConnectionOptions } from '../lambda/runtime/mysql';
 import { postgresClientConfig, postgresDatabase } from '../lambda/runtime/postgres';
+import { lambdaContext } from './support/lambda';
 
 const PROXY_HOST = 'my-proxy.proxy-abcdefghijkl.eu-west-1.rds.amazonaws.com';
 const complete = {
@@ -338,20 +338,7 @@ describe('observability', () => {
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand', POWERTOOLS_DEV: undefined, POWERTOOLS_METRICS_DISABLED: undefined, POWERTOOLS_TRACE_ENABLED: undefined, AWS_LAMBDA_FUNCTION_NAME: undefined,
   });
 
-  const context = (awsRequestId: string) => ({
-    functionName: 'items-function',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:items-function',
-    memoryLimitInMB: '1024',
-    awsRequestId,
-    logGroupName: '/aws/lambda/items-function',
-    logStreamName: 'stream',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as Context;
+  const context = (awsRequestId: string) => lambdaContext('items-function', { awsRequestId });
 
   /** JSON lines written to stdout and stderr while `body` runs. */
   async function captureOutput(body: () => Promise<void>): Promise<any[]> {

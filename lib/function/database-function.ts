@@ -340,8 +340,6 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
    */
   public readonly queryDefinitions: logs.QueryDefinition[];
 
-  private readonly deadLetterQueue?: sqs.IQueue;
-
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
     this.validateProps(props);
@@ -465,7 +463,6 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     }
     this.lambdaFunction.node.addValidation({ validate: () => this.validateEnvironmentValues(props.environment ?? {}) });
 
-    this.deadLetterQueue = props.deadLetterQueue;
     this.queryDefinitions = addLogQueries(this, this.logGroup, this.node.path);
     this.alarms = props.alarms?.enabled === false ? [] : createAlarms(this, this.alarmSpecs(props, timeout), props.alarms?.topic);
   }
@@ -614,7 +611,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       metric: this.metricDestinationDeliveryFailures(), threshold: asyncFailures, comparison: AT_LEAST, window: PROMPT,
       description: 'Lambda could not deliver records to a destination: check the destination\'s permissions and key policy',
     });
-    if (this.deadLetterQueue) {
+    if (props.deadLetterQueue) {
       specs.push({
         id: 'DeadLetterErrors',
         metric: this.metricDeadLetterErrors(), threshold: asyncFailures, comparison: AT_LEAST, window: PROMPT,

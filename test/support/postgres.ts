@@ -304,3 +304,14 @@ function reportReader(child: ChildProcess): () => Promise<string> {
     return new Promise(resolve => readers.push(resolve));
   };
 }
+
+/** Runs `work` on a new pg client for `config` and closes the client afterwards. */
+export async function withClient<T>(config: ClientConfig, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client(config);
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
