@@ -5,8 +5,18 @@ import { ReferenceLayerStack } from './stacks/reference-layer-stack';
 import { ReferenceMonitoringStack } from './stacks/reference-monitoring-stack';
 import { ReferenceWorkerStack } from './stacks/reference-worker-stack';
 
-/** The reference stacks, with every check attached. Used by `bin/app.ts` and by the tests. */
-export function buildReferenceApp(app: App): {
+export interface ReferenceAppOptions {
+  /**
+   * Attach every check (the cdk-nag packs, RdsProxyChecks and the Control
+   * Tower rules). Off only to measure what the checks cost (bench/).
+   *
+   * @default true
+   */
+  readonly checks?: boolean;
+}
+
+/** The reference stacks, with every check attached. Used by `bin/app.ts`, the tests and the benchmarks. */
+export function buildReferenceApp(app: App, options: ReferenceAppOptions = {}): {
   layer: ReferenceLayerStack; api: ReferenceApiStack; worker: ReferenceWorkerStack; monitoring: ReferenceMonitoringStack;
 } {
   const layer = new ReferenceLayerStack(app, 'ReferenceLayer');
@@ -16,6 +26,8 @@ export function buildReferenceApp(app: App): {
     databases: [api.database, worker.database],
     functions: [api.itemsFunction, worker.worker],
   });
-  addChecks(app);
+  if (options.checks ?? true) {
+    addChecks(app);
+  }
   return { layer, api, worker, monitoring };
 }

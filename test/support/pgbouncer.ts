@@ -41,6 +41,11 @@ export interface PgBouncerOptions {
    * @default 120
    */
   readonly queryWaitTimeoutSeconds?: number;
+  /**
+   * Client connections PgBouncer accepts at once; more are refused.
+   * @default 1000
+   */
+  readonly maxClientConnections?: number;
 }
 
 /** A running PgBouncer; connect over TCP with the target's user and password. */
@@ -142,7 +147,7 @@ function config(options: PgBouncerOptions, dir: string, port: number): string {
     `default_pool_size = ${options.defaultPoolSize ?? 20}`,
     `query_wait_timeout = ${options.queryWaitTimeoutSeconds ?? 120}`,
     // Room for connection storms from many concurrent Lambda-like clients.
-    'max_client_conn = 1000',
+    `max_client_conn = ${options.maxClientConnections ?? 1000}`,
     // Retry a failed server login after 1 s (default 15 s) so a restarted PostgreSQL is used at once.
     'server_login_retry = 1',
     // JDBC-style clients send it; PgBouncer would refuse the connection otherwise.

@@ -47,6 +47,11 @@ export interface PostgresServer {
 export interface StartOptions {
   /** How long to wait for the server to accept connections. Default 60 s. */
   readonly timeoutMillis?: number;
+  /**
+   * Server settings passed as `-c name=value`, such as `{ max_connections: '100' }`.
+   * @default - PostgreSQL's defaults, except the durability settings that only slow tests down
+   */
+  readonly serverSettings?: Readonly<Record<string, string>>;
 }
 
 const USER = 'postgres';
@@ -154,6 +159,7 @@ try {
       '-c', 'fsync=off',
       '-c', 'synchronous_commit=off',
       '-c', 'full_page_writes=off',
+      ...Object.entries(config.serverSettings).flatMap(([name, value]) => ['-c', name + '=' + value]),
     ],
     onLog: log,
     onError: log,
@@ -178,7 +184,7 @@ export async function startPostgres(options: StartOptions = {}): Promise<Postgre
   prepareTmpRoot();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(await freePort(), options.timeoutMillis ?? 60_000);
+      return await startOnce(await freePort(), options.timeoutMillis ?? 60_000, options.serverSettings ?? {});
     } catch (error) {
       if (attempt >= 3 || !(error instanceof PortInUseError)) throw error;
     }
@@ -193,12 +199,12 @@ interface SupervisorReport {
   readonly message?: string;
 }
 
-async function startOnce(port: number, timeoutMillis: number): Promise<PostgresServer> {
+async function startOnce(port: number, timeoutMillis: number, serverSettings: Readonly<Record<string, string>>): Promise<PostgresServer> {
   const baseDir = fs.mkdtempSync(path.join(TMP_ROOT, 'postgres-'));
   // As root the server runs as the postgres user, who must be able to reach its data folder inside.
   if (isRoot()) fs.chmodSync(baseDir, 0o711);
   const password = randomBytes(18).toString('base64url');
-  const config = { baseDir, dataDir: path.join(baseDir, 'data'), host: HOST, port, user: USER, password };
+  const config = { baseDir, dataDir: path.join(baseDir, 'data'), host: HOST, port, user: USER, password, serverSettings };
 
   const child = spawn(process.execPath, ['--input-type=module', '--eval', SUPERVISOR], {
     cwd: PROJECT_ROOT,
