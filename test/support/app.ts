@@ -19,11 +19,14 @@ export interface TestAppOptions {
   readonly bundling?: boolean;
   /** Extra context on top of cdk.json's. */
   readonly context?: Record<string, unknown>;
+  /** Where the assembly goes. Default: a new folder in TMPDIR. */
+  readonly outdir?: string;
 }
 
 /** An App with the same context as `cdk synth`, without bundling unless asked. */
 export function testApp(options: TestAppOptions = {}): App {
   return new App({
+    outdir: options.outdir,
     context: {
       ...cdkJsonContext(),
       ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }),

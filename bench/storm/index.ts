@@ -1,0 +1,181 @@
+/**
+ * Benchmark part 2, the connection storm: N environments of the reference
+ * API, all cold, fire GET /items at once against a PostgreSQL server with a
+ * small max_connections, directly or through PgBouncer (the local stand-in
+ * for RDS Proxy) sized the way ProxiedDatabase sizes the proxy pool. Then
+ * warm reuse (one connection per environment) against a connection per
+ * invocation, and pgbench on the same server as the ceiling.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { startPgBouncer } from '../../test/support/pgbouncer';
+import { PostgresServer, startPostgres } from '../../test/support/postgres';
+import { TMP_ROOT } from '../../test/support/local-server';
+import { LocalEndpoint, localSettings } from '../../test/support/settings';
+import { Section } from '../section';
+import { alternate } from '../stats';
+import { BenchmarkDatabase, prepareDatabase } from './database';
+import { REUSE_PATTERNS, ReusePattern, reuseRun, ReuseRun, stormRun, StormRun, Target, TARGETS } from './measure';
+import { findPgbench, PgbenchRun, runPgbench } from './pgbench';
+import { stormSection } from './report';
+import { ConstructSizing, sizeFromConstructs } from './sizing';
+import { buildWorker, runPattern } from './workers';
+
+export interface StormOptions {
+  /** Concurrent invocations per storm (default [100, 300, 1000]). */
+  readonly sizes?: readonly number[];
+  /** The server's max_connections (default 100, about a db.t4g.micro). */
+  readonly maxConnections?: number;
+  /** Repetitions of each (size, variant), alternating direct and PgBouncer (default 3). */
+  readonly rounds?: number;
+  /** Seconds each warm-reuse measurement runs (default 10). */
+  readonly warmSeconds?: number;
+  /** Progress lines (default: nothing). */
+  readonly log?: (line: string) => void;
+}
+
+/** The settings of one run, defaults filled in. */
+export interface StormSettings {
+  readonly sizes: readonly number[];
+  readonly maxConnections: number;
+  readonly rounds: number;
+  readonly warmSeconds: number;
+  /** pgbench runs as long as a warm-reuse measurement (whole seconds, its unit). */
+  readonly pgbenchSeconds: number;
+  readonly workerProcesses: number;
+  /** Environments in each warm-reuse measurement: one per pooled server connection. */
+  readonly reuseEnvironments: number;
+}
+
+export interface StormResults {
+  readonly settings: StormSettings;
+  readonly sizing: ConstructSizing;
+  readonly storms: readonly StormRun[];
+  readonly reuse: readonly ReuseRun[];
+  readonly pgbench: readonly PgbenchRun[];
+}
+
+/** Two cores here: four processes keep both busy while the server and PgBouncer run beside them. */
+const WORKER_PROCESSES = 4;
+/** Sessions of a finished run normally leave within a second; far longer means something hangs. */
+const IDLE_TIMEOUT_MILLIS = 30_000;
+
+export async function runStorm(options: StormOptions = {}): Promise<Section> {
+  const log = options.log ?? (() => undefined);
+  const requested = validated(options);
+  const sizing = sizeFromConstructs(requested.maxConnections);
+  const settings: StormSettings = {
+    ...requested,
+    pgbenchSeconds: Math.max(1, Math.round(requested.warmSeconds)),
+    workerProcesses: WORKER_PROCESSES,
+    reuseEnvironments: sizing.poolSize,
+  };
+  log(`storm: construct sizing for max_connections ${sizing.maxConnections}: pool ${sizing.poolSize}, borrow timeout ${sizing.borrowTimeoutSeconds} s, `
+    + `connect/query timeouts ${sizing.clientTimeouts.DATABASE_CONNECT_TIMEOUT_MS}/${sizing.clientTimeouts.DATABASE_QUERY_TIMEOUT_MS} ms, function timeout ${sizing.functionTimeoutMillis} ms`);
+
+  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  const workDir = fs.mkdtempSync(path.join(TMP_ROOT, 'bench-storm-'));
+  let postgres: PostgresServer | undefined;
+  try {
+    postgres = await startPostgres({ serverSettings: { max_connections: String(settings.maxConnections) } });
+    const workerFile = await buildWorker(workDir);
+    const database = await prepareDatabase(postgres, line => log(`storm: ${line}`));
+    const results = await measureAll(settings, sizing, database, workerFile, workDir, log);
+    return stormSection(results);
+  } finally {
+    await postgres?.stop();
+    fs.rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+async function measureAll(
+  settings: StormSettings, sizing: ConstructSizing, database: BenchmarkDatabase, workerFile: string, workDir: string, log: (line: string) => void,
+): Promise<StormResults> {
+  const functionTimeoutMillis = sizing.functionTimeoutMillis;
+
+  /**
+   * Runs `work` against `target` and waits until its sessions have left the
+   * server. PgBouncer is started for the run and stopped after it, so its
+   * idle pool never takes slots from a direct run.
+   */
+  async function onTarget<T>(target: Target, clients: number, work: (endpoint: LocalEndpoint) => Promise<T>): Promise<T> {
+    const result = target === 'direct' ? await work(database.direct) : await throughPgBouncer(clients, work);
+    await database.waitUntilIdle(IDLE_TIMEOUT_MILLIS);
+    return result;
+  }
+
+  async function throughPgBouncer<T>(clients: number, work: (endpoint: LocalEndpoint) => Promise<T>): Promise<T> {
+    const bouncer = await startPgBouncer({
+      target: database.direct,
+      poolMode: 'transaction',
+      defaultPoolSize: sizing.poolSize,
+      queryWaitTimeoutSeconds: sizing.borrowTimeoutSeconds,
+      // Every environment at once, plus those reconnecting after a failure.
+      maxClientConnections: 2 * clients + 100,
+    });
+    try {
+      return await work(bouncer);
+    } finally {
+      await bouncer.stop();
+    }
+  }
+
+  const settingsFor = (endpoint: LocalEndpoint) => localSettings('postgresql', endpoint, database.name, sizing.clientTimeouts);
+
+  const storms: StormRun[] = [];
+  for (const size of settings.sizes) {
+    const bySize = await alternate(TARGETS, settings.rounds, (target, round) => onTarget(target, size, async endpoint => {
+      const run = stormRun(size, target, round, await runPattern(workerFile, {
+        pattern: 'storm', environments: size, workers: settings.workerProcesses, settings: settingsFor(endpoint), functionTimeoutMillis, durationMillis: 0,
+      }));
+      log(`storm: N = ${size}, ${target}, round ${round + 1}: ${run.successes}/${size} succeeded in ${Math.round(run.durationMillis)} ms`
+        + `${Object.entries(run.errors).map(([kind, count]) => `; ${count} × ${kind}`).join('')}`);
+      return run;
+    }));
+    storms.push(...TARGETS.flatMap(target => bySize[target]));
+  }
+
+  const reuseVariants = REUSE_PATTERNS.flatMap(pattern => TARGETS.map(target => `${pattern} ${target}` as const));
+  const byReuseVariant = await alternate(reuseVariants, settings.rounds, (variant, round) => {
+    const [pattern, target] = variant.split(' ') as [ReusePattern, Target];
+    return onTarget(target, settings.reuseEnvironments, async endpoint => {
+      const run = reuseRun(pattern, target, round, settings.reuseEnvironments, await runPattern(workerFile, {
+        pattern, environments: settings.reuseEnvironments, workers: settings.workerProcesses, settings: settingsFor(endpoint), functionTimeoutMillis,
+        durationMillis: settings.warmSeconds * 1000,
+      }));
+      log(`storm: ${pattern}, ${target}, round ${round + 1}: ${Math.round(run.invocationsPerSecond)} invocations/s, ${sumOf(run.errors)} errors`);
+      return run;
+    });
+  });
+  const reuse = reuseVariants.flatMap(variant => byReuseVariant[variant]);
+
+  const pgbenchBinary = findPgbench();
+  const pgbench: PgbenchRun[] = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    const run = await runPgbench(pgbenchBinary, database.direct, database.name, sizing.poolSize, settings.pgbenchSeconds, workDir);
+    log(`storm: pgbench round ${round + 1}: ${Math.round(run.tps)} tps with ${run.clients} clients`);
+    pgbench.push(run);
+    await database.waitUntilIdle(IDLE_TIMEOUT_MILLIS);
+  }
+
+  return { settings, sizing, storms, reuse, pgbench };
+}
+
+function validated(options: StormOptions): Pick<StormSettings, 'sizes' | 'maxConnections' | 'rounds' | 'warmSeconds'> {
+  const sizes = options.sizes ?? [100, 300, 1000];
+  const maxConnections = options.maxConnections ?? 100;
+  const rounds = options.rounds ?? 3;
+  const warmSeconds = options.warmSeconds ?? 10;
+  if (sizes.length === 0 || !sizes.every(size => Number.isInteger(size) && size >= 1)) {
+    throw new Error(`sizes (${JSON.stringify(sizes)}) must be whole numbers of at least 1, and at least one of them`);
+  }
+  // Below 5 the 3 connections PostgreSQL reserves for superusers leave the app user none.
+  if (!Number.isInteger(maxConnections) || maxConnections < 5) throw new Error(`maxConnections (${maxConnections}) must be a whole number of at least 5`);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds (${rounds}) must be a whole number of at least 1`);
+  if (!(warmSeconds > 0)) throw new Error(`warmSeconds (${warmSeconds}) must be above 0`);
+  return { sizes, maxConnections, rounds, warmSeconds };
+}
+
+function sumOf(counts: Readonly<Record<string, number>>): number {
+  return Object.values(counts).reduce((total, count) => total + count, 0);
+}

@@ -1,0 +1,79 @@
+/**
+ * The ceiling: pgbench running the statement GET /items runs, on the same
+ * server and machine, with as many clients as the proxy pool has
+ * connections and every connection kept for the whole run.
+ */
+import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { promisify } from 'util';
+import { ensureAptPackages } from '../../test/support/apt';
+import { LocalEndpoint } from '../../test/support/settings';
+
+const execFileAsync = promisify(execFile);
+const POSTGRES_LIB = '/usr/lib/postgresql';
+/** Debian's server package ships pgbench (in /usr/lib/postgresql/<version>/bin). */
+const PGBENCH_PACKAGE = 'postgresql-15';
+
+/**
+ * GET /items with its default limit, as items.ts sends it: the limit as a
+ * parameter of an unnamed statement. `-M extended` sends exactly that
+ * (parse, bind, execute for every call), as pg does for a query with values
+ * and no name; `-M prepared` would skip the parse, which the runtime never
+ * does (named statements pin RDS Proxy connections).
+ */
+export const LIST_ITEMS_SCRIPT = '\\set limit 20\nSELECT id, name, created_at FROM items ORDER BY id DESC LIMIT :limit;\n';
+const PROTOCOL = 'extended';
+const THREADS = 2;
+
+export interface PgbenchRun {
+  readonly clients: number;
+  readonly seconds: number;
+  readonly transactions: number;
+  /** Transactions per second, without the initial connection time. */
+  readonly tps: number;
+  readonly latencyAverageMillis: number;
+}
+
+/** The pgbench binary of the newest PostgreSQL under /usr/lib/postgresql, installing Debian's package as root when none is there. */
+export function findPgbench(): string {
+  const found = newestPgbench();
+  if (found) return found;
+  ensureAptPackages([PGBENCH_PACKAGE]);
+  const installed = newestPgbench();
+  if (!installed) throw new Error(`pgbench not found under ${POSTGRES_LIB}/*/bin even after installing ${PGBENCH_PACKAGE}`);
+  return installed;
+}
+
+function newestPgbench(): string | undefined {
+  const versions = fs.existsSync(POSTGRES_LIB) ? fs.readdirSync(POSTGRES_LIB).filter(name => /^\d+$/.test(name)) : [];
+  return versions
+    .sort((a, b) => Number(b) - Number(a))
+    .map(version => path.join(POSTGRES_LIB, version, 'bin', 'pgbench'))
+    .find(file => fs.existsSync(file));
+}
+
+/** Runs pgbench for `seconds` with `clients` connections (the script written into `workDir`). */
+export async function runPgbench(binary: string, endpoint: LocalEndpoint, database: string, clients: number, seconds: number, workDir: string): Promise<PgbenchRun> {
+  const script = path.join(workDir, 'list-items.sql');
+  fs.writeFileSync(script, LIST_ITEMS_SCRIPT);
+  const args = [
+    '--no-vacuum', `--protocol=${PROTOCOL}`, `--client=${clients}`, `--jobs=${Math.min(THREADS, clients)}`, `--time=${seconds}`, `--file=${script}`,
+    `--host=${endpoint.host}`, `--port=${endpoint.port}`, `--username=${endpoint.user}`, database,
+  ];
+  // The password goes in the environment, never on the command line (which other processes can read).
+  const { stdout } = await execFileAsync(binary, args, { env: { ...process.env, PGPASSWORD: endpoint.password }, timeout: (seconds + 60) * 1000 });
+  return {
+    clients,
+    seconds,
+    transactions: matchNumber(stdout, /number of transactions actually processed: (\d+)/),
+    tps: matchNumber(stdout, /tps = ([\d.]+) \(without initial connection time\)/),
+    latencyAverageMillis: matchNumber(stdout, /latency average = ([\d.]+) ms/),
+  };
+}
+
+function matchNumber(output: string, pattern: RegExp): number {
+  const match = pattern.exec(output);
+  if (!match) throw new Error(`pgbench output lacks ${pattern}:\n${output.slice(-2_000)}`);
+  return Number(match[1]);
+}

