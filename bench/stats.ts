@@ -47,9 +47,10 @@ export function formatSpread(value: Spread, unit: string, digits = 1): string {
   return `${value.median.toFixed(digits)} ${unit} (${value.min.toFixed(digits)}–${value.max.toFixed(digits)})`;
 }
 
-/** '2.41×' */
+/** Three significant digits or more: '2.41×', '27.3×', '14,139×'. */
 export function formatRatio(ratio: number): string {
-  return `${ratio.toFixed(2)}×`;
+  if (ratio >= 100) return `${formatInteger(ratio)}×`;
+  return `${ratio.toFixed(ratio >= 10 ? 1 : 2)}×`;
 }
 
 /** '1,234,567' */

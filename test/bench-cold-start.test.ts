@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import { ColdStartRaw, runColdStart } from '../bench/cold-start';
 import { Section } from '../bench/section';
+import { formatRatio } from '../bench/stats';
 import { TMP_ROOT } from './support/local-server';
 
 const RUNS = 2;
@@ -98,7 +99,7 @@ describe.each(HANDLERS)('%s', handler => {
 
   test('the headline states its ready ratios as in the table', () => {
     const headline = section.headlines.find(line => line.startsWith(`${handler}:`));
-    const ready = (variant: typeof VARIANTS[number]) => `${variants()[variant].ratios.ready.toFixed(2)}×`;
+    const ready = (variant: typeof VARIANTS[number]) => formatRatio(variants()[variant].ratios.ready);
     expect(headline).toContain(`ready ${ready('DatabaseFunction')} the hello-world floor with DatabaseFunction bundling, `
       + `${ready('NodejsFunction defaults')} with NodejsFunction defaults, ${ready('DatabaseFunction + shared layer')} with the shared layer`);
   });

@@ -50,10 +50,12 @@ describe('statistics', () => {
     });
   });
 
-  test('formatting: a spread with unit and range, a ratio with two decimals', () => {
+  test('formatting: a spread with unit and range, a ratio with at least three significant digits', () => {
     expect(formatSpread({ median: 12.345, min: 11.9, max: 14, count: 3 }, 'ms')).toBe('12.3 ms (11.9–14.0)');
     expect(formatSpread({ median: 512.4, min: 505.7, max: 520, count: 3 }, 'MB', 0)).toBe('512 MB (506–520)');
     expect(formatRatio(1.6666)).toBe('1.67×');
+    expect(formatRatio(27.318)).toBe('27.3×');
+    expect(formatRatio(14138.54)).toBe('14,139×');
   });
 });
 

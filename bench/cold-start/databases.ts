@@ -10,6 +10,7 @@ import { readMigrations } from '../../lib/private/migrations';
 import { startMariaDb } from '../../test/support/mariadb';
 import { startPostgres } from '../../test/support/postgres';
 import { PROJECT_ROOT } from '../../test/support/app';
+import { withConsoleLogTo } from '../console';
 import { DATABASE_USERS, HandlerName } from './bundles';
 
 /** A running server with the handler's schema and user. */
@@ -38,18 +39,18 @@ const STARTERS: Record<HandlerName, () => Promise<Server>> = { 'reference-api': 
 /** Signing Region of IAM tokens; required by the runtime even with password login. */
 const REGION = 'eu-west-1';
 
-/** Starts the server `handler` talks to (PostgreSQL or MariaDB) and bootstraps its database. */
-export async function startDatabase(handler: HandlerName): Promise<BenchDatabase> {
+/** Starts the server `handler` talks to (PostgreSQL or MariaDB) and bootstraps its database; `log` gets the bootstrap's log lines. */
+export async function startDatabase(handler: HandlerName, log: (line: string) => void): Promise<BenchDatabase> {
   const server = await STARTERS[handler]();
   try {
     const engine = ENGINES[handler];
     const database = await server.createDatabase('cold_start');
     const user = DATABASE_USERS[handler];
     const password = randomBytes(18).toString('base64url');
-    await bootstrap({ engine, host: server.host, port: server.port, database, user: server.user, password: server.password, tls: false }, {
+    await withConsoleLogTo(log, () => bootstrap({ engine, host: server.host, port: server.port, database, user: server.user, password: server.password, tls: false }, {
       migrations: readMigrations(path.join(PROJECT_ROOT, 'lambda', handler, 'migrations')),
       users: [{ name: user, privileges: 'READ_WRITE', authentication: 'SECRET', password }],
-    });
+    }));
     return {
       environment: {
         DATABASE_HOST: server.host,

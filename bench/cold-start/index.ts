@@ -42,7 +42,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Sect
   fs.mkdirSync(TMP_ROOT, { recursive: true });
   const workDirectory = fs.mkdtempSync(path.join(TMP_ROOT, 'cold-start-'));
   // Started first: the servers boot while the synthesis below keeps this process busy.
-  const starting = HANDLERS.map(handler => startDatabase(handler));
+  const starting = HANDLERS.map(handler => startDatabase(handler, log));
   try {
     log('cold-start: synthesizing the bench app (esbuild bundles and the shared layer)');
     const bundles = buildBundles(path.join(workDirectory, 'cdk.out'));

@@ -9,6 +9,7 @@ import { readMigrations } from '../../lib/private/migrations';
 import { bootstrap } from '../../lambda/bootstrap/bootstrap';
 import { PostgresServer, withClient } from '../../test/support/postgres';
 import { LocalEndpoint } from '../../test/support/settings';
+import { withConsoleLogTo } from '../console';
 
 export const SEEDED_ITEMS = 100;
 const IDLE_POLL_MILLIS = 100;
@@ -59,15 +60,4 @@ export async function prepareDatabase(postgres: PostgresServer, log: (line: stri
       }
     },
   };
-}
-
-/** The bootstrap code logs with console.log (to CloudWatch in Lambda); here its lines are progress lines. */
-async function withConsoleLogTo<T>(log: (line: string) => void, work: () => Promise<T>): Promise<T> {
-  const original = console.log;
-  console.log = (...values: unknown[]) => log(values.map(String).join(' '));
-  try {
-    return await work();
-  } finally {
-    console.log = original;
-  }
 }

@@ -152,7 +152,7 @@ function timeNpmTest(log: (line: string) => void): Promise<NpmTestResult> {
     child.once('error', reject);
     child.once('close', exitCode => {
       const wallMs = performance.now() - started;
-      const summary = output.split('\n').map(line => line.trim()).filter(line => /^(Test Suites|Tests):/.test(line));
+      const summary = output.split('\n').map(line => line.trim().replace(/\s+/g, ' ')).filter(line => /^(Test Suites|Tests):/.test(line));
       log(`npm test: exit ${exitCode} after ${(wallMs / 1000).toFixed(0)} s; ${summary.join('; ')}`);
       resolve({ wallMs, exitCode, summary });
     });
@@ -182,7 +182,7 @@ function section(results: Record<Variant, SynthRun[]>, determinism: DeterminismR
   const tables = [
     {
       caption: `Synth of the whole reference app in a fresh Node process, ${runs} runs per variant alternating, each into a new output folder (nothing cached).`,
-      headers: ['Variant', 'Process start to synth done', 'Building the stacks and synth()', 'Peak memory (max RSS)'],
+      headers: ['Variant', 'Process start to synth done', 'Building the stacks and synth()', 'Peak memory (VmHWM)'],
       rows: VARIANTS.map(row),
     },
     {
@@ -206,7 +206,7 @@ function section(results: Record<Variant, SynthRun[]>, determinism: DeterminismR
     method: [
       '`bench/synth/synth-child.ts` builds the reference app (`buildReferenceApp`, the same function `bin/app.ts` calls) with the context of `cdk.json` in a new `node --import tsx` process and synthesizes it. '
       + '"With checks" attaches every validation plugin (cdk-nag AwsSolutions, Serverless, HIPAA, NIST 800-53 R5, PCI DSS, our RdsProxy pack and the Control Tower guard rules); aws-cdk-lib\'s own CloudFormation rules run in both variants, as they run at every synth.',
-      'Each synth writes into a new folder, so esbuild bundles both functions and npm installs the layer every time. The peak memory is the synth process\'s own maximum resident set size (`process.resourceUsage().maxRSS`); '
+      'Each synth writes into a new folder, so esbuild bundles both functions and npm installs the layer every time. The peak memory is the synth process\'s own high-water mark of resident memory (VmHWM in `/proc/self/status`; `process.resourceUsage().maxRSS` would carry over the peak of the process that spawned it); '
       + 'the cfn-guard binary that the Control Tower rules run in a child process is not included. The CDK CLI (`npm run synth`) adds its own start-up on top of these times.',
     ].join('\n\n'),
     tables,

@@ -1,6 +1,6 @@
 /**
  * Synthesizes the reference app once, in this process, and prints one JSON
- * line: how long it took and the peak memory of the process. Run by
+ * line: how long it took and the peak memory of the process (VmHWM). Run by
  * bench/synth as `node --import tsx bench/synth/synth-child.ts <outdir> <checks>`.
  */
 import { performance } from 'perf_hooks';
@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { buildReferenceApp } from '../../bin/reference-app';
+import { peakResidentKb } from '../peak-memory';
 
 const [outdir, checks] = process.argv.slice(2);
 if (!outdir || (checks !== 'true' && checks !== 'false')) {
@@ -24,5 +25,5 @@ const doneMs = performance.now();
 process.stdout.write(JSON.stringify({
   totalMs: doneMs,
   synthMs: doneMs - modulesLoadedMs,
-  maxRssKb: process.resourceUsage().maxRSS,
+  maxRssKb: peakResidentKb(),
 }) + '\n');
