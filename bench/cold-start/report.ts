@@ -126,7 +126,7 @@ function table(handler: HandlerName, report: HandlerReport, runs: number): Table
     caption: `${handler}: ${runs} fresh Node processes per variant, alternating; times are medians (min–max) in ms since process start `
       + `unless marked; the first query is ${FIRST_EVENTS[handler]} against local ${DATABASES[handler]}; × floor divides medians by the hello world's.`,
     headers: ['Variant', 'Ready', '× floor', 'require()', 'First call', 'First query answered', '× floor', 'Peak RSS', 'Files loaded',
-      'index.js', 'Source map', 'Layer (unzipped)', 'Zipped', 'Code × floor'],
+      'index.js (bytes)', 'Source map (bytes)', 'Layer, unzipped (bytes)', 'Zipped (bytes)', 'Code × floor'],
     rows: VARIANTS.map(variant => {
       const v = report.variants[variant];
       return [
@@ -139,10 +139,10 @@ function table(handler: HandlerName, report: HandlerReport, runs: number): Table
         formatRatio(v.ratios.firstQuery),
         formatSpread(v.peakRssMb, 'MB', 0),
         formatInteger(v.modules.median),
-        formatKilobytes(v.size.bundleBytes),
-        v.size.sourceMapBytes > 0 ? formatKilobytes(v.size.sourceMapBytes) : '–',
-        v.size.layerBytes > 0 ? formatKilobytes(v.size.layerBytes) : '–',
-        formatKilobytes(v.size.zippedBytes),
+        formatInteger(v.size.bundleBytes),
+        v.size.sourceMapBytes > 0 ? formatInteger(v.size.sourceMapBytes) : '–',
+        v.size.layerBytes > 0 ? formatInteger(v.size.layerBytes) : '–',
+        formatInteger(v.size.zippedBytes),
         formatRatio(v.ratios.codeBytes),
       ];
     }),
