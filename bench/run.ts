@@ -9,10 +9,10 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { runColdStart } from './cold-start';
-import { Machine, MeasuredSection, renderReport, Results, SECTION_ORDER } from './report/markdown';
+import { describeMachine } from './machine';
+import { MeasuredSection, renderReport, Results, SECTION_ORDER } from './report/markdown';
 import { renderBarChart } from './report/svg';
 import { Section } from './section';
 import { runStorm } from './storm';
@@ -87,24 +87,6 @@ function currentCommit(): string {
   } catch {
     return 'unknown (not a git checkout)';
   }
-}
-
-function describeMachine(): Machine {
-  const cpus = os.cpus();
-  let distribution = `${os.type()} ${os.release()}`;
-  try {
-    const release = fs.readFileSync('/etc/os-release', 'utf8');
-    distribution = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release)?.[1] ?? distribution;
-  } catch {
-    // not Linux: keep the kernel name
-  }
-  return {
-    cpu: cpus[0]?.model.trim() ?? 'unknown CPU',
-    cores: cpus.length,
-    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
-    os: distribution,
-    node: process.version,
-  };
 }
 
 main().catch(error => {

@@ -128,7 +128,7 @@ describe('Markdown report', () => {
     notes: `${title} notes.`,
     raw: {},
   });
-  const machine = { cpu: 'Example CPU', cores: 2, memoryGiB: 24, os: 'Debian GNU/Linux 12 (bookworm)', node: 'v20.20.2' };
+  const machine = { cpu: 'Example CPU', cores: 2, arch: 'x64', memoryGiB: 24, os: 'Debian GNU/Linux 12 (bookworm)', node: 'v20.20.2' };
   const results: Results = {
     sections: [
       { measuredAt: '2026-11-21 10:00 UTC', commit: 'abc1234', machine, section: section('synth', 'Synth and test') },

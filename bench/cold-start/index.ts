@@ -6,13 +6,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { TMP_ROOT } from '../../test/support/local-server';
+import { prepareTmpRoot, TMP_ROOT } from '../../test/support/local-server';
+import { describeMachine } from '../machine';
 import { Section } from '../section';
 import { alternate } from '../stats';
 import { buildBundles, byVariant, HANDLERS, HandlerName, VARIANTS } from './bundles';
 import { BenchDatabase, startDatabase } from './databases';
 import { measureColdStart } from './measure';
-import { coldStartSection, HandlerResults, machineDescription } from './report';
+import { coldStartSection, HandlerResults } from './report';
 import { bundleSize, cachedZippedSize } from './sizes';
 
 export type { Bundle, HandlerName, Variant } from './bundles';
@@ -39,7 +40,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Sect
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a whole number of at least 1, not ${runs}`);
   const log = options.log ?? (() => undefined);
   const started = Date.now();
-  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  prepareTmpRoot();
   const workDirectory = fs.mkdtempSync(path.join(TMP_ROOT, 'cold-start-'));
   // Started first: the servers boot while the synthesis below keeps this process busy.
   const starting = HANDLERS.map(handler => startDatabase(handler, log));
@@ -60,7 +61,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Sect
         sizes: byVariant(variant => bundleSize(bundles[handler][variant], zippedSize)),
       };
     }
-    return coldStartSection(results, { runs, wallTimeSeconds: (Date.now() - started) / 1000, machine: machineDescription() });
+    return coldStartSection(results, { runs, wallTimeSeconds: (Date.now() - started) / 1000, machine: describeMachine() });
   } finally {
     await Promise.allSettled(starting.map(async database => (await database).stop()));
     fs.rmSync(workDirectory, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * per handler, charts, headline ratios to the hello-world floor, and the raw
  * numbers.
  */
-import * as os from 'os';
+import { Machine } from '../machine';
 import { BarChart, Section, Spread, Table } from '../section';
 import { formatInteger, formatRatio, formatSpread, spread } from '../stats';
 import { byHandler, byVariant, FLOOR, HANDLERS, HandlerName, Variant, VARIANTS } from './bundles';
@@ -35,20 +35,11 @@ export interface HandlerReport {
   readonly variants: Record<Variant, VariantReport>;
 }
 
-export interface MachineDescription {
-  readonly node: string;
-  readonly platform: string;
-  readonly arch: string;
-  readonly cpu: string;
-  readonly cpus: number;
-  readonly memoryGb: number;
-}
-
 /** Section.raw of the cold-start section. */
 export interface ColdStartRaw {
   readonly runs: number;
   readonly wallTimeSeconds: number;
-  readonly machine: MachineDescription;
+  readonly machine: Machine;
   readonly handlers: Record<HandlerName, HandlerReport>;
 }
 
@@ -61,20 +52,9 @@ const LABELS: Record<Variant, string> = {
 const DATABASES: Record<HandlerName, string> = { 'reference-api': 'PostgreSQL', 'reference-worker': 'MariaDB' };
 const FIRST_EVENTS: Record<HandlerName, string> = { 'reference-api': 'GET /items', 'reference-worker': 'an OrderPlaced event' };
 
-export function machineDescription(): MachineDescription {
-  return {
-    node: process.version,
-    platform: os.platform(),
-    arch: os.arch(),
-    cpu: os.cpus()[0]?.model ?? 'unknown',
-    cpus: os.cpus().length,
-    memoryGb: Math.round(os.totalmem() / 2 ** 30),
-  };
-}
-
 export function coldStartSection(
   results: Record<HandlerName, HandlerResults>,
-  run: { readonly runs: number; readonly wallTimeSeconds: number; readonly machine: MachineDescription },
+  run: { readonly runs: number; readonly wallTimeSeconds: number; readonly machine: Machine },
 ): Section {
   const handlers = byHandler(handler => handlerReport(results[handler]));
   const raw: ColdStartRaw = { ...run, handlers };
@@ -183,7 +163,7 @@ function headlines(handlers: Record<HandlerName, HandlerReport>): string[] {
   ];
 }
 
-function method(runs: number, machine: MachineDescription): string {
+function method(runs: number, machine: Machine): string {
   return [
     'Every bundle comes from one bench CDK app synthesized with bundling on (esbuild from node_modules, no Docker) and without the checks; '
       + 'each function\'s code folder is read from the cloud assembly (`aws:asset:path`). Both reference handlers '
@@ -223,11 +203,11 @@ function method(runs: number, machine: MachineDescription): string {
     'Sizes: index.js and index.js.map in bytes as bundled; "Zipped" is the function asset plus the layer asset as the CDK CLI zips them '
       + '(yazl: deflate at zlib\'s default level, no extra fields), computed with `zlib.deflateRawSync` and the zip header sizes, without '
       + 'writing the archive.',
-    `Machine: ${machine.cpus} × ${machine.cpu} (${machine.arch}), ${machine.memoryGb} GB, Node ${machine.node} on ${machine.platform}.`,
+    `Machine: ${machine.cores} × ${machine.cpu} (${machine.arch}), ${machine.memoryGiB} GiB, Node ${machine.node} on ${machine.os}.`,
   ].join('\n\n');
 }
 
-function notes(machine: MachineDescription): string {
+function notes(machine: Machine): string {
   return [
     `- Node ${machine.node} runs the bundles here, built for Lambda's nodejs24.x on arm64; this machine is ${machine.arch}. Lambda at 1,024 MB `
       + 'gives a function about 0.6 vCPU, so loading and first calls take longer there. Lambda\'s hello-world Init (about 120–130 ms) is '

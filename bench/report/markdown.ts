@@ -1,13 +1,5 @@
+import { Machine } from '../machine';
 import { Section, Table } from '../section';
-
-/** Where and when the numbers were taken. */
-export interface Machine {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly memoryGiB: number;
-  readonly os: string;
-  readonly node: string;
-}
 
 /** A section with the run it came from (a partial run replaces only its own sections). */
 export interface MeasuredSection {

@@ -10,13 +10,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { startPgBouncer } from '../../test/support/pgbouncer';
 import { PostgresServer, startPostgres } from '../../test/support/postgres';
-import { TMP_ROOT } from '../../test/support/local-server';
+import { prepareTmpRoot, TMP_ROOT } from '../../test/support/local-server';
 import { LocalEndpoint, localSettings } from '../../test/support/settings';
 import { Section } from '../section';
 import { alternate } from '../stats';
 import { BenchmarkDatabase, prepareDatabase } from './database';
 import { REUSE_PATTERNS, ReusePattern, reuseRun, ReuseRun, stormRun, StormRun, Target, TARGETS } from './measure';
-import { findPgbench, PgbenchRun, runPgbench } from './pgbench';
+import { PgbenchRun, requirePgbench, runPgbench } from './pgbench';
 import { stormSection } from './report';
 import { ConstructSizing, sizeFromConstructs } from './sizing';
 import { buildWorker, runPattern } from './workers';
@@ -73,7 +73,7 @@ export async function runStorm(options: StormOptions = {}): Promise<Section> {
   log(`storm: construct sizing for max_connections ${sizing.maxConnections}: pool ${sizing.poolSize}, borrow timeout ${sizing.borrowTimeoutSeconds} s, `
     + `connect/query timeouts ${sizing.clientTimeouts.DATABASE_CONNECT_TIMEOUT_MS}/${sizing.clientTimeouts.DATABASE_QUERY_TIMEOUT_MS} ms, function timeout ${sizing.functionTimeoutMillis} ms`);
 
-  fs.mkdirSync(TMP_ROOT, { recursive: true });
+  prepareTmpRoot();
   const workDir = fs.mkdtempSync(path.join(TMP_ROOT, 'bench-storm-'));
   let postgres: PostgresServer | undefined;
   try {
@@ -149,7 +149,7 @@ async function measureAll(
   });
   const reuse = reuseVariants.flatMap(variant => byReuseVariant[variant]);
 
-  const pgbenchBinary = findPgbench();
+  const pgbenchBinary = requirePgbench();
   const pgbench: PgbenchRun[] = [];
   for (let round = 0; round < settings.rounds; round++) {
     const run = await runPgbench(pgbenchBinary, database.direct, database.name, sizing.poolSize, settings.pgbenchSeconds, workDir);

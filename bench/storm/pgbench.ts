@@ -8,12 +8,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
 import { ensureAptPackages } from '../../test/support/apt';
+import { findPgbench, PGBENCH_PACKAGE } from '../../test/support/pgbench';
 import { LocalEndpoint } from '../../test/support/settings';
 
 const execFileAsync = promisify(execFile);
-const POSTGRES_LIB = '/usr/lib/postgresql';
-/** Debian's server package ships pgbench (in /usr/lib/postgresql/<version>/bin). */
-const PGBENCH_PACKAGE = 'postgresql-15';
 
 /**
  * GET /items with its default limit, as items.ts sends it: the limit as a
@@ -35,22 +33,14 @@ export interface PgbenchRun {
   readonly latencyAverageMillis: number;
 }
 
-/** The pgbench binary of the newest PostgreSQL under /usr/lib/postgresql, installing Debian's package as root when none is there. */
-export function findPgbench(): string {
-  const found = newestPgbench();
+/** The newest installed pgbench, installing Debian's package as root when none is there. */
+export function requirePgbench(): string {
+  const found = findPgbench();
   if (found) return found;
   ensureAptPackages([PGBENCH_PACKAGE]);
-  const installed = newestPgbench();
-  if (!installed) throw new Error(`pgbench not found under ${POSTGRES_LIB}/*/bin even after installing ${PGBENCH_PACKAGE}`);
+  const installed = findPgbench();
+  if (!installed) throw new Error(`pgbench not found under /usr/lib/postgresql/*/bin even after installing ${PGBENCH_PACKAGE}`);
   return installed;
-}
-
-function newestPgbench(): string | undefined {
-  const versions = fs.existsSync(POSTGRES_LIB) ? fs.readdirSync(POSTGRES_LIB).filter(name => /^\d+$/.test(name)) : [];
-  return versions
-    .sort((a, b) => Number(b) - Number(a))
-    .map(version => path.join(POSTGRES_LIB, version, 'bin', 'pgbench'))
-    .find(file => fs.existsSync(file));
 }
 
 /** Runs pgbench for `seconds` with `clients` connections (the script written into `workDir`). */

@@ -1,18 +1,21 @@
 /**
- * Jest globalSetup: installs the database servers that integration tests run
- * (PgBouncer, MariaDB) before any test worker starts, so workers never race
- * on dpkg. Costs a few file checks when they are already installed.
+ * Jest globalSetup: installs the database servers and tools that integration
+ * tests run (PgBouncer, MariaDB, pgbench for the storm benchmark's test)
+ * before any test worker starts, so workers never race on dpkg. Costs a few
+ * file checks when they are already installed.
  */
 import { ensureAptPackages, findBinary } from './apt';
+import { findPgbench, PGBENCH_PACKAGE } from './pgbench';
 
 const SERVER_PACKAGES = [
-  { aptPackage: 'pgbouncer', binaries: ['pgbouncer'] },
-  { aptPackage: 'mariadb-server', binaries: ['mariadbd', 'mariadb-install-db'] },
+  { aptPackage: 'pgbouncer', installed: () => Boolean(findBinary('pgbouncer')) },
+  { aptPackage: 'mariadb-server', installed: () => Boolean(findBinary('mariadbd') && findBinary('mariadb-install-db')) },
+  { aptPackage: PGBENCH_PACKAGE, installed: () => Boolean(findPgbench()) },
 ];
 
 export default function globalSetup(): void {
   const missing = SERVER_PACKAGES
-    .filter(({ binaries }) => !binaries.every(binary => findBinary(binary)))
+    .filter(({ installed }) => !installed())
     .map(({ aptPackage }) => aptPackage);
   if (missing.length === 0) return;
   const started = Date.now();
