@@ -5,6 +5,7 @@
  * live in `cdk-serverless-rds/runtime/postgres` and `.../mysql`, so that a
  * handler bundles only the one it uses.
  */
+export { currentDeadline, Deadline, deadlineFromContext, deadlineMargin, InvocationContext, remainingMillis, withDeadline, withInvocationDeadline } from './deadline';
 export { CachedPassword, PasswordSource, passwordSourceFor, TOKEN_MAX_AGE_MILLIS } from './credentials';
 export { Database, DatabaseOptions, DatabaseUnavailableError, describeError, LOG_MESSAGES, Queryable, RunResult, RuntimeLogger } from './database';
 export { instrumentHandler, observability, Observability, ObservabilityOptions } from './observability';
