@@ -1,1 +1,2 @@
+export * from './deploy-readiness-checks';
 export * from './rds-proxy-checks';

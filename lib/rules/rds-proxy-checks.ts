@@ -7,6 +7,7 @@ import { ProxyDebugLoggingOff } from './rds-proxy/ProxyDebugLoggingOff';
 import { ProxyIAMAuthRequired } from './rds-proxy/ProxyIAMAuthRequired';
 import { ProxyInPrivateSubnets } from './rds-proxy/ProxyInPrivateSubnets';
 import { poolGuidanceBreaches, ProxyPoolWithinEngineGuidance } from './rds-proxy/ProxyPoolWithinEngineGuidance';
+import { findingKey, violationPerResource, withDetails } from './private/rule-pack';
 import { ProxyTLSRequired } from './rds-proxy/ProxyTLSRequired';
 
 /**
@@ -63,17 +64,7 @@ export class RdsProxyChecks extends NagPack {
    */
   public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
     this.infoByFinding.clear();
-    const report = super.validateScope(scope);
-    // cdk-nag groups a rule's resources under the first one's description, but the details differ per resource.
-    const violations = report.violations.flatMap(violation => {
-      const firstInfo = this.infoByFinding.get(findingKey(violation.ruleName, violation.violatingResources[0]?.constructPath));
-      return violation.violatingResources.map(resource => {
-        const info = this.infoByFinding.get(findingKey(violation.ruleName, resource.constructPath));
-        const description = firstInfo && info ? violation.description.replace(firstInfo, () => info) : violation.description;
-        return { ...violation, description, violatingResources: [resource] };
-      });
-    });
-    return { ...report, violations };
+    return violationPerResource(super.validateScope(scope), this.infoByFinding);
   }
 
   /** Record the info of each resource's finding, then apply the rule. */
@@ -164,20 +155,3 @@ export class RdsProxyChecks extends NagPack {
   }
 }
 
-function findingKey(ruleId: string, constructPath: string | undefined): string {
-  return `${ruleId} at ${constructPath}`;
-}
-
-/**
- * The info sentence with what the rule found on this resource. A detail that
- * cannot be computed is left out: the rule then reports the same error itself.
- */
-function withDetails(info: string, details: (node: CfnResource) => string[], node: CfnResource): string {
-  let found: string[];
-  try {
-    found = details(node);
-  } catch {
-    found = [];
-  }
-  return found.length > 0 ? `${info}: ${found.join('; ')}.` : `${info}.`;
-}

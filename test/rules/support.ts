@@ -2,7 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { IConstruct } from 'constructs';
-import { RdsProxyChecks } from '../../lib/rules';
+import { NagPack } from 'cdk-nag';
+import { DeployReadinessChecks, RdsProxyChecks } from '../../lib/rules';
 import { testStack } from '../support/app';
 
 /** One violating resource of the pack's report. */
@@ -13,15 +14,25 @@ export interface RuleFinding {
   readonly description: string;
 }
 
-/** Every finding of the pack on a construct tree, through `validateScope`. */
-export function rdsProxyFindings(scope: IConstruct): RuleFinding[] {
-  return new RdsProxyChecks().validateScope(scope).violations.flatMap(violation =>
+/** Every finding of a pack on a construct tree, through `validateScope`. */
+function packFindings(pack: NagPack, scope: IConstruct): RuleFinding[] {
+  return pack.validateScope(scope).violations.flatMap(violation =>
     violation.violatingResources.map(resource => ({ rule: violation.ruleName, path: resource.constructPath ?? '', description: violation.description })));
 }
 
-/** The findings of one rule, named by its file name (`ProxyTLSRequired`). */
+/** Every finding of the RDS Proxy pack on a construct tree. */
+export function rdsProxyFindings(scope: IConstruct): RuleFinding[] {
+  return packFindings(new RdsProxyChecks(), scope);
+}
+
+/** Every finding of the deploy readiness pack on a construct tree. */
+export function deployReadinessFindings(scope: IConstruct): RuleFinding[] {
+  return packFindings(new DeployReadinessChecks(), scope);
+}
+
+/** The findings of one rule, named by its file name (`ProxyTLSRequired`, or a DeployReadiness rule). */
 export function findingsOf(scope: IConstruct, ruleFile: string): RuleFinding[] {
-  return rdsProxyFindings(scope).filter(finding => finding.rule === `RdsProxy-${ruleFile}`);
+  return [...rdsProxyFindings(scope), ...deployReadinessFindings(scope)].filter(finding => finding.rule.split('-').slice(1).join('-') === ruleFile);
 }
 
 /** The construct paths one rule flags. */

@@ -1,0 +1,67 @@
+import { CfnResource, PolicyValidationPluginReport } from 'aws-cdk-lib';
+import { IApplyRule, NagPack, NagPackProps } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { DEPLOY_READINESS_RULES } from './deploy-readiness';
+import { findingKey, violationPerResource, withDetails } from './private/rule-pack';
+
+/**
+ * A cdk-nag (v3) rule pack for what static checks miss: templates that
+ * synthesize and pass every compliance pack, but fail or misbehave when
+ * CloudFormation and the services run them, on the first deploy, a second
+ * deployment of the same stack under another name, an update, or a deploy
+ * after `cdk destroy`. It checks synthesized templates, so it works on any
+ * app, not only on this library's constructs (which pass it by default).
+ *
+ * Add it like the cdk-nag packs, and acknowledge a finding with the pack
+ * name as prefix:
+ *
+ * ```ts
+ * Validations.of(app).addPlugins(new DeployReadinessChecks(app));
+ * Validations.of(construct).acknowledge({ id: 'DeployReadiness::DeployReadiness-<Rule>', reason: '...' });
+ * ```
+ */
+export class DeployReadinessChecks extends NagPack {
+  /** The plugin name, and the prefix of the rule ids. */
+  public readonly name = 'DeployReadiness';
+  /** The info of each finding, by rule id and construct path. */
+  private readonly infoByFinding = new Map<string, string>();
+
+  /**
+   * @param scope the construct (usually the App) to write acknowledgements to
+   *   CloudFormation metadata on, when `writeSuppressionsToCloudFormation` is set
+   * @param props the options every cdk-nag pack has
+   */
+  constructor(scope?: IConstruct, props?: NagPackProps) {
+    super(scope, props);
+    this.packName = this.name;
+  }
+
+  /**
+   * Validate a construct tree directly (the plugin's `validate` calls this
+   * with the app). Each violating resource is reported on its own, with the
+   * details its rule found on it.
+   */
+  public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
+    this.infoByFinding.clear();
+    return violationPerResource(super.validateScope(scope), this.infoByFinding);
+  }
+
+  /** Record the info of each resource's finding, then apply the rule. */
+  protected override applyRule(application: IApplyRule): void {
+    this.infoByFinding.set(findingKey(`${this.packName}-${application.rule.name}`, application.node.node.path), application.info);
+    super.applyRule(application);
+  }
+
+  /** Apply every rule to one resource (the plugin calls this for each CfnResource). */
+  protected checkResource(node: CfnResource): void {
+    for (const definition of DEPLOY_READINESS_RULES) {
+      this.applyRule({
+        info: withDetails(definition.info, definition.details, node),
+        explanation: definition.explanation,
+        level: definition.level,
+        rule: definition.rule,
+        node,
+      });
+    }
+  }
+}
