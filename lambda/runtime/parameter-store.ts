@@ -16,9 +16,17 @@ import type { ParameterStoreReader } from './parameters';
 const CONNECTION_TIMEOUT_MILLIS = 1000;
 
 let client: SSMClient | undefined;
+/** Where the latest request went, as the SDK resolved it (AWS_ENDPOINT_URL_SSM, FIPS, dual-stack or the Region's default). */
+let requestedEndpoint: string | undefined;
 
 function ssm(): SSMClient {
-  client ??= new SSMClient({ requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MILLIS } });
+  if (client) return client;
+  client = new SSMClient({ requestHandler: { connectionTimeout: CONNECTION_TIMEOUT_MILLIS } });
+  client.middlewareStack.add(next => async args => {
+    const { protocol, hostname, port } = args.request as { protocol?: string; hostname?: string; port?: number };
+    requestedEndpoint = `${protocol}//${hostname}${port ? `:${port}` : ''}`;
+    return next(args);
+  }, { step: 'finalizeRequest', name: 'recordRequestedEndpoint' });
   return client;
 }
 
@@ -40,11 +48,8 @@ export const readParametersByPath: ParameterStoreReader['readParametersByPath'] 
 };
 
 export const endpointUrl: ParameterStoreReader['endpointUrl'] = async () => {
-  const { endpoint, endpointProvider, region, useDualstackEndpoint, useFipsEndpoint } = ssm().config;
-  if (endpoint) {
-    const { protocol, hostname, port, path } = await endpoint();
-    return `${protocol}//${hostname}${port ? `:${port}` : ''}${path === '/' ? '' : path}`;
-  }
+  if (requestedEndpoint) return requestedEndpoint;
+  const { endpointProvider, region, useDualstackEndpoint, useFipsEndpoint } = ssm().config;
   const { url } = endpointProvider({ Region: await region(), UseDualStack: await useDualstackEndpoint(), UseFIPS: await useFipsEndpoint() });
   return url.href.replace(/\/$/, '');
 };
