@@ -6,12 +6,13 @@
  * fresh Node process that can load no package at all, as a Lambda function
  * whose bundle is all it has.
  */
-import { execFile, spawnSync } from 'child_process';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as http from 'http';
 import * as net from 'net';
 import * as path from 'path';
 import { build } from 'esbuild';
+import { runIsolated } from './support/isolated-node';
 import { HOST, prepareTmpRoot, PROJECT_ROOT, TMP_ROOT } from './support/local-server';
 
 /** Packages only some handlers need: none may reach a handler that does not use them. */
@@ -79,30 +80,6 @@ function packagesOf(inputs: string[]): string[] {
   }))].sort();
 }
 
-/**
- * Runs `call` on the bundle in a fresh Node process whose module lookup finds
- * no node_modules folder at all; resolves to what it returned (or its error)
- * and the files the process loaded. Asynchronous, so that servers of this
- * process keep answering the bundle.
- */
-function runBundle(file: string, call: string, env: Record<string, string>): Promise<{ result?: unknown; error?: string; loaded: string[] }> {
-  const script = `
-    const Module = require('module');
-    Module._nodeModulePaths = () => [];
-    const consumer = require(${JSON.stringify(file)});
-    const loaded = () => Object.keys(require.cache);
-    Promise.resolve().then(() => ${call}).then(
-      result => process.stdout.write(JSON.stringify({ result, loaded: loaded() })),
-      error => process.stdout.write(JSON.stringify({ error: error.name + ': ' + error.message, loaded: loaded() })),
-    );`;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', script], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`the bundle's process failed: ${error.message}\n${stdout}${stderr}`));
-      else resolve(JSON.parse(stdout));
-    });
-  });
-}
-
 describe('a handler that uses only the database client and the error classes', () => {
   let consumer: { file: string; inputs: string[] };
 
@@ -123,14 +100,14 @@ describe('a handler that uses only the database client and the error classes', (
   });
 
   test('runs from its bundle alone: signs a token with the credentials of the environment', async () => {
-    const { result, error, loaded } = await runBundle(consumer.file, 'consumer.token()', { ...ENVIRONMENT, ...CREDENTIALS });
+    const { result, error, loaded } = await runIsolated(consumer.file, 'module.token()', { ...ENVIRONMENT, ...CREDENTIALS });
     expect(error).toBeUndefined();
     expect(String(result)).toMatch(new RegExp(`^${ENVIRONMENT.DATABASE_HOST}:5432/\\?Action=connect&DBUser=app_user&X-Amz-Algorithm=AWS4-HMAC-SHA256&`));
     expect(loaded).toEqual([consumer.file]);
   });
 
   test('without credentials in the environment, names the credential chain package it would need', async () => {
-    const { error } = await runBundle(consumer.file, 'consumer.token()', ENVIRONMENT);
+    const { error } = await runIsolated(consumer.file, 'module.token()', ENVIRONMENT);
     expect(error).toBe('SettingsError: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set, so the IAM authentication token needs the AWS SDK\'s '
       + 'credential chain, and @aws-sdk/credential-provider-node is not installed: install it next to cdk-serverless-rds, or set the variables '
       + '(Lambda sets them for the execution role)');
@@ -162,7 +139,7 @@ describe('a handler with logs, metrics and app parameters (the reference API\'s 
 
   afterAll(() => new Promise(resolve => ssm.close(resolve)));
 
-  const invoke = 'consumer.handler({}, { functionName: "items", awsRequestId: "r1", getRemainingTimeInMillis: () => 10000 })';
+  const invoke = 'module.handler({}, { functionName: "items", awsRequestId: "r1", getRemainingTimeInMillis: () => 10000 })';
 
   test('bundles Powertools Logger and Metrics, and neither the Tracer nor the SSM client', () => {
     const packages = packagesOf(consumer.inputs);
@@ -171,7 +148,7 @@ describe('a handler with logs, metrics and app parameters (the reference API\'s 
   });
 
   test('without the reader next to the bundle, appParameters() says where it belongs', async () => {
-    const { error, loaded } = await runBundle(consumer.file, invoke, { ...ENVIRONMENT, ...CREDENTIALS, PARAMETERS_PATH: '/app/prod' });
+    const { error, loaded } = await runIsolated(consumer.file, invoke, { ...ENVIRONMENT, ...CREDENTIALS, PARAMETERS_PATH: '/app/prod' });
     const reader = path.join(path.dirname(consumer.file), 'parameter-store');
     expect(error).toBe(`SettingsError: appParameters() reads Parameter Store with ${reader}.js, which is missing: DatabaseFunction puts it next to `
       + 'the handler\'s bundle when its `parameters` prop is set; when you bundle the handler yourself, copy '
@@ -182,7 +159,7 @@ describe('a handler with logs, metrics and app parameters (the reference API\'s 
   test('with the shipped reader next to the bundle, appParameters() loads it on first use and reads Parameter Store', async () => {
     const reader = path.join(path.dirname(consumer.file), 'parameter-store.js');
     fs.copyFileSync(path.join(packageDir, 'dist', 'runtime', 'parameter-store.js'), reader);
-    const { result, error, loaded } = await runBundle(consumer.file, invoke, {
+    const { result, error, loaded } = await runIsolated(consumer.file, invoke, {
       ...ENVIRONMENT, ...CREDENTIALS, PARAMETERS_PATH: '/app/prod', AWS_ENDPOINT_URL_SSM: endpoint,
     });
     expect(error).toBeUndefined();

@@ -1,10 +1,12 @@
 /**
- * Jest globalSetup: installs the database servers and tools that integration
+ * Jest globalSetup: checks that the tests run on Lambda's Node.js version and
+ * installs the database servers and tools that integration
  * tests run (PgBouncer, MariaDB, pgbench for the storm benchmark's test)
  * before any test worker starts, so workers never race on dpkg. Costs a few
  * file checks when they are already installed.
  */
 import { ensureAptPackages, findBinary } from './apt';
+import { requireLambdaNode } from './lambda-node';
 import { findPgbench, PGBENCH_PACKAGE } from './pgbench';
 
 const SERVER_PACKAGES = [
@@ -14,6 +16,8 @@ const SERVER_PACKAGES = [
 ];
 
 export default function globalSetup(): void {
+  // The tests run the runtime, the handlers and the bootstrap, so they run where Lambda runs them.
+  requireLambdaNode('The tests');
   const missing = SERVER_PACKAGES
     .filter(({ installed }) => !installed())
     .map(({ aptPackage }) => aptPackage);

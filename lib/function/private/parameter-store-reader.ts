@@ -28,9 +28,10 @@ export function withParameterStoreReader(scope: IConstruct, hooks: nodejs.IComma
 
 function copyReaderCommand(scope: IConstruct, inputDir: string, outputDir: string): string {
   if (inputDir === AssetStaging.BUNDLING_INPUT_DIR) {
-    throw new Error(`${scope.node.path}: a function with parameters is bundled on this machine, which copies the Parameter Store reader `
-      + 'next to the bundle; Docker bundling cannot reach it: install esbuild in the project (npm install --save-dev esbuild) '
-      + 'and leave bundling.forceDockerBundling unset');
+    // NodejsFunction prepares the Docker command even when it bundles locally: fail only if Docker bundling runs.
+    return `echo "${scope.node.path}: a function with parameters needs the Parameter Store reader of cdk-serverless-rds copied next to its `
+      + 'bundle, which Docker bundling cannot reach: install esbuild in the project (npm install --save-dev esbuild) and leave '
+      + 'bundling.forceDockerBundling unset" >&2 && exit 1';
   }
   if (!fs.existsSync(PARAMETER_STORE_READER)) {
     throw new Error(`${scope.node.path}: the Parameter Store reader is missing at ${PARAMETER_STORE_READER}: run 'npm run build' in the cdk-serverless-rds package`);
