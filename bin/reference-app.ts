@@ -20,8 +20,8 @@ export function buildReferenceApp(app: App, options: ReferenceAppOptions = {}): 
   layer: ReferenceLayerStack; api: ReferenceApiStack; worker: ReferenceWorkerStack; monitoring: ReferenceMonitoringStack;
 } {
   const layer = new ReferenceLayerStack(app, 'ReferenceLayer');
-  const api = new ReferenceApiStack(app, 'ReferenceApi', { layer: layer.layer });
-  const worker = new ReferenceWorkerStack(app, 'ReferenceWorker', { layer: layer.layer });
+  const api = new ReferenceApiStack(app, 'ReferenceApi');
+  const worker = new ReferenceWorkerStack(app, 'ReferenceWorker');
   const monitoring = new ReferenceMonitoringStack(app, 'ReferenceMonitoring', {
     databases: [api.database, worker.database],
     functions: [api.itemsFunction, worker.worker],
