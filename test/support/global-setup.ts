@@ -13,6 +13,8 @@ const SERVER_PACKAGES = [
   { aptPackage: 'pgbouncer', installed: () => Boolean(findBinary('pgbouncer')) },
   { aptPackage: 'mariadb-server', installed: () => Boolean(findBinary('mariadbd') && findBinary('mariadb-install-db')) },
   { aptPackage: PGBENCH_PACKAGE, installed: () => Boolean(findPgbench()) },
+  // The storm benchmark's test makes a TLS certificate for PgBouncer with it.
+  { aptPackage: 'openssl', installed: () => Boolean(findBinary('openssl')) },
 ];
 
 export default function globalSetup(): void {

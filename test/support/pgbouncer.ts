@@ -102,7 +102,8 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   let port = 0;
   let server: GuardedProcess | undefined;
   const configFile = path.join(dir, 'pgbouncer.ini');
-  const connectionConfig = (database = 'postgres'): ClientConfig => ({ host: HOST, port, user, password, database });
+  const ssl = options.tls ? { ca: fs.readFileSync(options.tls.certificateFile, 'utf8'), rejectUnauthorized: true } : undefined;
+  const connectionConfig = (database = 'postgres'): ClientConfig => ({ host: HOST, port, user, password, database, ...ssl ? { ssl } : {} });
 
   const run = async () => {
     server = new GuardedProcess({
