@@ -6,7 +6,8 @@
  * answer.
  */
 import * as net from 'net';
-import { Database, DatabaseUnavailableError, deadlineFromContext, withDeadline, withInvocationDeadline } from '../lambda/runtime';
+import { currentDeadline, Database, DatabaseUnavailableError, deadlineFromContext, deadlineMargin, withDeadline, withInvocationDeadline } from '../lambda/runtime';
+import { timeoutWithin } from '../lambda/runtime/deadline';
 import { mysqlDatabase } from '../lambda/runtime/mysql';
 import { postgresDatabase } from '../lambda/runtime/postgres';
 import { MariaDbServer, startMariaDb } from './support/mariadb';
@@ -28,6 +29,37 @@ async function invoke<T>(remainingMillis: number, call: () => Promise<T>): Promi
   const error = await rejection(withInvocationDeadline(call)(undefined, lambdaContext('deadline-test', { timeoutMillis: remainingMillis })));
   return { error, millis: Date.now() - started };
 }
+
+describe('the deadline', () => {
+  test('keeps back 10% of the remaining time, at least 100 ms and at most 1 s', () => {
+    expect([500, 5_000, 60_000].map(deadlineMargin)).toEqual([100, 500, 1_000]);
+    expect(deadlineFromContext(lambdaContext('deadline-test', { timeoutMillis: 10_000 }), 1_000)).toEqual({ expiresAt: 10_000 });
+    expect(deadlineFromContext(lambdaContext('deadline-test', { timeoutMillis: 50 }), 1_000)).toEqual({ expiresAt: 1_000 });
+  });
+
+  test('withInvocationDeadline sets it for everything the handler awaits, and nowhere else', async () => {
+    const handler = withInvocationDeadline(async () => {
+      const before = currentDeadline();
+      await new Promise(resolve => setTimeout(resolve, 10));
+      return [before, currentDeadline()];
+    });
+    const started = Date.now();
+
+    const [before, after] = await handler(undefined, lambdaContext('deadline-test', { timeoutMillis: 2_000 }));
+
+    expect(after).toBe(before);
+    expect(before!.expiresAt).toBeGreaterThanOrEqual(started + 1_800);
+    expect(before!.expiresAt).toBeLessThanOrEqual(Date.now() + 1_800);
+    expect(currentDeadline()).toBeUndefined();
+  });
+
+  test('a step gets its configured timeout cut to the time left, and never 0, which drivers read as no timeout', () => {
+    expect(timeoutWithin(3_000, undefined)).toBe(3_000);
+    expect(timeoutWithin(3_000, { expiresAt: 1_500 }, 1_000)).toBe(500);
+    expect(timeoutWithin(3_000, { expiresAt: 9_000 }, 1_000)).toBe(3_000);
+    expect(timeoutWithin(3_000, { expiresAt: 900 }, 1_000)).toBe(1);
+  });
+});
 
 describe('PostgreSQL', () => {
   test('a 5.5 s statement whose backend dies at 5.4 s of a 10 s invocation is not sent again: DatabaseUnavailableError well before the deadline', async () => {

@@ -256,8 +256,6 @@ export class SingleConnectionDatabase implements Database {
   private passwordOverdue = false;
   /** Settles when the most recently started transaction has ended. */
   private transactionsDone: Promise<void> = Promise.resolve();
-  /** Transactions started and not ended yet, including those waiting for their turn. */
-  private openTransactions = 0;
 
   constructor(
     private readonly driver: Driver,
@@ -282,7 +280,6 @@ export class SingleConnectionDatabase implements Database {
     const ended = new Promise<void>(resolve => { endTransaction = resolve; });
     const previous = this.transactionsDone;
     this.transactionsDone = previous.then(() => ended);
-    this.openTransactions++;
     try {
       await previous;
       const connection = await this.withRetry(async (opened, deadline) => {
@@ -291,7 +288,6 @@ export class SingleConnectionDatabase implements Database {
       }, false);
       return await this.runTransaction(connection, work, currentDeadline());
     } finally {
-      this.openTransactions--;
       endTransaction();
     }
   }
@@ -308,9 +304,12 @@ export class SingleConnectionDatabase implements Database {
     return this.withRetry((connection, deadline) => connection.execute(sql, params, deadline), true);
   }
 
-  /** Resolves once no transaction is open. */
+  /** Resolves once every transaction started so far, and any started meanwhile, has ended. */
   private async transactionsEnded(): Promise<void> {
-    while (this.openTransactions > 0) await this.transactionsDone;
+    for (let done = this.transactionsDone; ; done = this.transactionsDone) {
+      await done;
+      if (done === this.transactionsDone) return;
+    }
   }
 
   /** Refuses calls on the Database from inside its own transaction (they would wait for it forever). */
@@ -365,8 +364,9 @@ export class SingleConnectionDatabase implements Database {
    * Runs `statement` on the current connection within the call's deadline;
    * after a connection failure, reconnects and runs it once more if the retry
    * fits before the deadline. With `outsideTransactions`, every attempt first
-   * waits until no transaction is open, and its statement is queued on the
-   * connection before any BEGIN that comes later.
+   * waits until no transaction is open; its statement is then queued on the
+   * connection before the BEGIN of any transaction started later, which
+   * awaits the same connection after this attempt does.
    */
   private async withRetry<T>(statement: (connection: Connection, deadline: Deadline) => Promise<T>, outsideTransactions: boolean): Promise<T> {
     const invocation = currentDeadline();
@@ -381,8 +381,6 @@ export class SingleConnectionDatabase implements Database {
       let connection: Connection | undefined;
       try {
         connection = await this.current(deadline);
-        // A transaction that began while this attempt connected goes first.
-        if (outsideTransactions && this.openTransactions > 0) continue;
         return await statement(connection, deadline);
       } catch (error) {
         if (failure || this.classify(error) !== 'connection') throw this.failed(error, connection);
