@@ -1,16 +1,21 @@
 /**
- * What transaction() promises against a real PostgreSQL: it reports success
- * only for a transaction the server committed, and a statement retried
- * outside it never runs inside it.
+ * What transaction() promises against a real PostgreSQL and MariaDB: it
+ * reports success only for a transaction the server committed, it sends no
+ * statement after the server rolled the transaction back, and a statement
+ * retried outside it never runs inside it.
  */
-import { DatabaseUnavailableError, LOG_MESSAGES, TransactionRolledBackError } from '../lambda/runtime';
+import { Connection, createConnection } from 'mysql2/promise';
+import { Database, DatabaseUnavailableError, LOG_MESSAGES, TransactionRolledBackError } from '../lambda/runtime';
+import { mysqlDatabase } from '../lambda/runtime/mysql';
+import { MariaDbServer, startMariaDb } from './support/mariadb';
 import { rejection } from './support/output';
 import { usePostgresRuntime, waitFor } from './support/runtime-postgres';
+import { localSettings } from './support/settings';
 
 const runtime = usePostgresRuntime();
 
-const ROLLED_BACK_MESSAGE = 'the database rolled the transaction back instead of committing it: a statement inside it failed (the cause) and work went on;'
-  + ' PostgreSQL aborts a transaction at its first error, so let work throw that error, or put the statement in a SAVEPOINT and ROLLBACK TO it';
+const ROLLED_BACK_MESSAGE = 'the database rolled the transaction back: a statement inside it failed (the cause) and work went on, but PostgreSQL'
+  + ' aborts a transaction at any failed statement (unless work rolls back to a SAVEPOINT) and MySQL at a deadlock; let work throw that error';
 
 describe('a transaction the server rolled back at COMMIT', () => {
   let name: string;
@@ -86,5 +91,56 @@ describe('a statement retried after its connection died', () => {
     expect(transaction).toBeDefined();
     expect((await transaction as Error).message).toBe('the transaction gives up');
     expect(await database.query('SELECT id FROM marks ORDER BY id')).toEqual([{ id: 'written' }]);
+  });
+});
+
+describe('MySQL: a transaction chosen as a deadlock victim', () => {
+  let mariadb: MariaDbServer;
+  let other: Connection;
+  let database: Database;
+  let name: string;
+
+  beforeAll(async () => {
+    mariadb = await startMariaDb();
+    name = await mariadb.createDatabase('deadlock');
+    other = await createConnection(mariadb.connectionOptions(name));
+    await other.query('CREATE TABLE accounts (id int PRIMARY KEY, n int NOT NULL) ENGINE = InnoDB');
+    await other.query('CREATE TABLE entries (id int PRIMARY KEY) ENGINE = InnoDB');
+    await other.query('INSERT INTO accounts VALUES (1, 0), (2, 0)');
+    database = mysqlDatabase({ settings: localSettings('mysql', mariadb, name) });
+  });
+
+  afterAll(async () => {
+    await database?.close();
+    await other?.end().catch(() => undefined);
+    await mariadb?.stop();
+  });
+
+  test('sends no statement after the rollback (MySQL would commit it on its own) and throws TransactionRolledBackError', async () => {
+    // The other transaction changes more rows, so InnoDB rolls back the runtime's one.
+    await other.query('START TRANSACTION');
+    await other.query('UPDATE accounts SET n = n + 1 WHERE id = 2');
+    await other.query('INSERT INTO entries VALUES (100), (101), (102)');
+    let deadlock: any;
+    let refused: any;
+
+    const error = await rejection(database.transaction(async tx => {
+      await tx.run('UPDATE accounts SET n = n + 1 WHERE id = 1');
+      const blocked = rejection(tx.run('UPDATE accounts SET n = n + 1 WHERE id = 2'));
+      await new Promise(resolve => setTimeout(resolve, 200));
+      await other.query('UPDATE accounts SET n = n + 1 WHERE id = 1');
+      deadlock = await blocked;
+      refused = await rejection(tx.run('INSERT INTO entries VALUES (1)'));
+    }));
+    await other.query('COMMIT');
+
+    expect(deadlock.code).toBe('ER_LOCK_DEADLOCK');
+    expect(refused).toBeInstanceOf(TransactionRolledBackError);
+    expect(refused.cause).toBe(deadlock);
+    expect(error).toBeInstanceOf(TransactionRolledBackError);
+    expect(error).toMatchObject({ message: ROLLED_BACK_MESSAGE, retryable: false });
+    expect(error.cause).toBe(deadlock);
+    expect(await database.query('SELECT id FROM entries ORDER BY id')).toEqual([{ id: 100 }, { id: 101 }, { id: 102 }]);
+    expect(await database.query('SELECT id, n FROM accounts ORDER BY id')).toEqual([{ id: 1, n: 1 }, { id: 2, n: 1 }]);
   });
 });

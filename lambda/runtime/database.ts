@@ -62,8 +62,10 @@ export interface Database extends Queryable {
    * started, nothing is retried automatically, because the work is not known
    * to be idempotent: if the connection fails, even during COMMIT (outcome
    * unknown), you get DatabaseUnavailableError and decide yourself. When the
-   * database answers COMMIT by rolling back (PostgreSQL does after a failed
-   * statement whose error `work` caught), you get TransactionRolledBackError.
+   * database rolled the transaction back although `work` resolved (`work`
+   * caught the error of a failed statement: PostgreSQL then answers COMMIT
+   * with ROLLBACK; MySQL rolls back at a deadlock, and the statements after
+   * it are not sent), you get TransactionRolledBackError.
    * Use `tx` inside `work`: calls on the Database itself wait until the
    * transaction ends, so they are refused there.
    */
@@ -90,20 +92,22 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /**
- * The database rolled a transaction back when transaction() asked it to
- * commit: a statement inside failed, `work` caught its error and returned,
- * and PostgreSQL, which aborts a transaction at its first error, answered
- * COMMIT with ROLLBACK. Nothing of the transaction was applied. The failed
- * statement's error is the `cause`. Not `retryable`: the same work would
- * most likely fail the same way.
+ * The database rolled back a transaction whose `work` went on after a
+ * failed statement (it caught the error): PostgreSQL aborts a transaction at
+ * any failed statement and answers COMMIT with ROLLBACK; MySQL rolls the
+ * whole transaction back at a deadlock and would run later statements
+ * outside it, so they are refused with this error instead of being sent.
+ * Nothing of the transaction was applied. The failed statement's error is
+ * the `cause`. Not `retryable`: the same work would most likely fail the
+ * same way.
  */
 export class TransactionRolledBackError extends Error {
   override readonly name = 'TransactionRolledBackError';
   readonly retryable = false;
 
   constructor(cause: unknown) {
-    super('the database rolled the transaction back instead of committing it: a statement inside it failed (the cause) and work went on;'
-      + ' PostgreSQL aborts a transaction at its first error, so let work throw that error, or put the statement in a SAVEPOINT and ROLLBACK TO it', { cause });
+    super('the database rolled the transaction back: a statement inside it failed (the cause) and work went on, but PostgreSQL'
+      + ' aborts a transaction at any failed statement (unless work rolls back to a SAVEPOINT) and MySQL at a deadlock; let work throw that error', { cause });
   }
 }
 
@@ -197,6 +201,8 @@ export interface Driver {
    */
   connect(password: string, timeoutMillis: number, onLost: () => void): Promise<DriverConnection>;
   classify(error: unknown): FailureKind;
+  /** Whether the server rolled back the whole transaction when a statement in it failed with `error`, and ended it. */
+  endsTransaction(error: unknown): boolean;
 }
 
 /** Node socket errors of a connect or a connection that failed. */
@@ -322,12 +328,16 @@ export class SingleConnectionDatabase implements Database {
   private async runTransaction<T>(connection: Connection, work: (tx: Queryable) => Promise<T>, deadline: Deadline | undefined): Promise<T> {
     let open = true;
     let failedStatement: { readonly error: unknown } | undefined;
+    let rolledBack: TransactionRolledBackError | undefined;
     const execute = async (sql: string, params?: readonly unknown[]) => {
       if (!open) throw new Error('the transaction has ended: run statements inside transaction(work) only while work runs');
+      // The server would run this statement on its own, outside the transaction.
+      if (rolledBack) throw rolledBack;
       try {
         return await this.once(connection, () => connection.execute(sql, params, deadline));
       } catch (error) {
         failedStatement ??= { error };
+        if (this.driver.endsTransaction(error)) rolledBack = new TransactionRolledBackError(error);
         throw error;
       }
     };
@@ -339,6 +349,7 @@ export class SingleConnectionDatabase implements Database {
     let result: T;
     try {
       result = await activeTransactions.run(inside, () => work(tx));
+      if (rolledBack) throw rolledBack;
     } catch (error) {
       open = false;
       // A connection whose ROLLBACK failed (or was not sent for lack of time) is in an unknown state: never reuse it.

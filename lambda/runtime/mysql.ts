@@ -22,6 +22,7 @@ export function mysqlDatabase(options: MysqlDatabaseOptions = {}): Database {
   return createDatabase('mysql', 'mysqlDatabase', options, (settings, applicationName) => ({
     connect: (password, timeoutMillis, onLost) => connect({ ...mysqlConnectionOptions(settings, password, applicationName), connectTimeout: timeoutMillis }, onLost),
     classify: classifyMysqlError,
+    endsTransaction: error => (error as { errno?: unknown } | null)?.errno === LOCK_DEADLOCK_ERRNO,
   }));
 }
 
@@ -68,6 +69,14 @@ const CONNECTION_CODES = new Set([
  * error has the errno and no code.
  */
 const MARIADB_CONNECTION_KILLED_ERRNO = 1927;
+
+/**
+ * ER_LOCK_DEADLOCK: InnoDB rolled back the victim's whole transaction, which
+ * ends it; later statements on the connection would each commit on their own.
+ * (A lock wait timeout rolls back only the statement, unless the server sets
+ * innodb_rollback_on_timeout, which is off by default.)
+ */
+const LOCK_DEADLOCK_ERRNO = 1213;
 
 /**
  * RDS Proxy's `ERROR 9501 (HY000): Timed-out waiting to acquire database

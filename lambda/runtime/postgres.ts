@@ -20,6 +20,8 @@ export function postgresDatabase(options: PostgresDatabaseOptions = {}): Databas
   return createDatabase('postgresql', 'postgresDatabase', options, (settings, applicationName) => ({
     connect: (password, timeoutMillis, onLost) => connect({ ...postgresClientConfig(settings, password, applicationName), connectionTimeoutMillis: timeoutMillis }, onLost),
     classify: classifyPostgresError,
+    // PostgreSQL keeps a failed transaction open (aborted) until its end, and answers COMMIT with ROLLBACK.
+    endsTransaction: () => false,
   }));
 }
 
