@@ -44,17 +44,17 @@ function publishRuntime(directory: string): string {
   if (tsc.status !== 0) throw new Error(`tsc failed:\n${tsc.stdout}${tsc.stderr}`);
   const scripts = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8'));
   const reader = spawnSync(require.resolve('esbuild/bin/esbuild'), [
-    ...readerBuildArguments(scripts.scripts['build:runtime']), `--outfile=${path.join(runtimeDir, 'parameter-store.js')}`,
+    ...readerBuildArguments(scripts.scripts['build:handlers']), `--outfile=${path.join(runtimeDir, 'parameter-store.js')}`,
   ], { cwd: PROJECT_ROOT, encoding: 'utf8' });
   if (reader.status !== 0) throw new Error(`esbuild failed:\n${reader.stdout}${reader.stderr}`);
   fs.writeFileSync(path.join(directory, 'package.json'), JSON.stringify({ name: scripts.name, exports: scripts.exports }));
   return directory;
 }
 
-/** The esbuild arguments of the reader in `npm run build:runtime`, without its output file. */
+/** The esbuild arguments of the reader in `npm run build:handlers`, without its output file. */
 function readerBuildArguments(script: string): string[] {
-  const command = script.split('&&').map(part => part.trim()).find(part => part.startsWith('esbuild '));
-  if (!command) throw new Error(`build:runtime has no esbuild command: ${script}`);
+  const command = script.split('&&').map(part => part.trim()).find(part => part.startsWith('esbuild lambda/runtime/parameter-store.ts '));
+  if (!command) throw new Error(`build:handlers has no esbuild command for the reader: ${script}`);
   return command.split(/\s+/).slice(1).filter(argument => !argument.startsWith('--outfile='));
 }
 

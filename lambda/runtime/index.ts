@@ -9,7 +9,9 @@
  */
 export { currentDeadline, Deadline, deadlineFromContext, deadlineMargin, InvocationContext, remainingMillis, withDeadline, withInvocationDeadline } from './deadline';
 export { CachedPassword, defaultCredentials, PasswordSource, passwordSourceFor, signAuthToken, TOKEN_MAX_AGE_MILLIS, TokenTarget } from './credentials';
-export { Database, DatabaseOptions, DatabaseUnavailableError, describeError, LOG_MESSAGES, Queryable, RunResult, RuntimeLogger } from './database';
+export {
+  Database, DatabaseOptions, DatabaseUnavailableError, describeError, LOG_MESSAGES, Queryable, RunResult, RuntimeLogger, TransactionRolledBackError,
+} from './database';
 export {
   appParameters, AppParametersOptions, DEFAULT_PARAMETER_STORE_TIMEOUT_MILLIS, DEFAULT_PARAMETERS_MAX_AGE_SECONDS, ParameterStoreReader, ParameterStoreUnavailableError,
 } from './parameters';

@@ -1,7 +1,7 @@
 /**
  * The Parameter Store reader of appParameters(): the SSM client, in a file
  * of its own that parameters.ts loads on first use (see ParameterStoreReader).
- * `npm run build:runtime` bundles it with the client into
+ * `npm run build:handlers` bundles it with the client into
  * dist/runtime/parameter-store.js, which DatabaseFunction copies next to the
  * handler's bundle.
  */

@@ -7,7 +7,8 @@ import { IConstruct } from 'constructs';
 
 /**
  * The runtime's Parameter Store reader with its SSM client, bundled into one
- * file by `npm run build`. The path is the same from lib/function/private
+ * file by `npm run build:handlers` (part of `npm run build`, and run by
+ * cdk.json's app command). The path is the same from lib/function/private
  * (sources) and dist/function/private (compiled).
  */
 export const PARAMETER_STORE_READER = path.join(__dirname, '..', '..', '..', 'dist', 'runtime', 'parameter-store.js');
@@ -34,7 +35,7 @@ function copyReaderCommand(scope: IConstruct, inputDir: string, outputDir: strin
       + 'bundling.forceDockerBundling unset" >&2 && exit 1';
   }
   if (!fs.existsSync(PARAMETER_STORE_READER)) {
-    throw new Error(`${scope.node.path}: the Parameter Store reader is missing at ${PARAMETER_STORE_READER}: run 'npm run build' in the cdk-serverless-rds package`);
+    throw new Error(`${scope.node.path}: the Parameter Store reader is missing at ${PARAMETER_STORE_READER}: run 'npm run build:handlers' in the cdk-serverless-rds package`);
   }
   const target = path.join(outputDir, path.basename(PARAMETER_STORE_READER));
   return os.platform() === 'win32' ? `copy /y "${PARAMETER_STORE_READER}" "${target}"` : `cp "${PARAMETER_STORE_READER}" "${target}"`;
