@@ -131,8 +131,9 @@ export function stormSection(results: StormResults): Section {
       + `password in cleartext over TLS (as RDS Proxy takes IAM tokens), ${formatInteger(successes(size, 'PgBouncer SCRAM'))} with SCRAM, `
       + `${formatInteger(successes(size, 'direct'))} direct (max_connections ${sizing.maxConnections}, pool ${sizing.poolSize}); throughput `
       + `${formatInteger(throughput(size, 'PgBouncer'))} invocations/s, ${fraction(throughput(size, 'PgBouncer') / connectTps('PgBouncer'))} of pgbench --connect `
-      + `through the same PgBouncer (${formatInteger(connectTps('PgBouncer'))} tps); server CPU per invocation `
-      + `${cpu === undefined ? '–' : `${cpu.toFixed(2)} ms, ${formatRatio(cpu / connectCpu('PgBouncer'))}`} pgbench --connect's.`;
+      + `through the same PgBouncer (${formatInteger(connectTps('PgBouncer'))} tps); `
+      + (cpu === undefined ? 'no server CPU per invocation, as none succeeded.'
+        : `server CPU per invocation ${cpu.toFixed(2)} ms, ${formatRatio(cpu / connectCpu('PgBouncer'))} pgbench --connect's.`);
   };
   const headlines = [
     // The two largest storms, where the pool is tested.
