@@ -1,23 +1,9 @@
-import { Annotations, App, CfnWaitConditionHandle, IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { SynthChecks } from '../lib';
 import { testApp } from './support/app';
-import { staleAcknowledgements, synthWithChecks } from './support/checks';
-
-/** A plugin that reports rule_one on the construct at `path`. */
-function findingAt(path: string): IPolicyValidationPlugin {
-  return {
-    name: 'Fixed',
-    validate: () => ({ success: false, violations: [{ ruleName: 'rule_one', description: 'found', violatingResources: [{ constructPath: path, locations: [] }] }] }),
-  };
-}
-
-function checkedStack(app: App): Stack {
-  const stack = new Stack(app, 'Checked');
-  new CfnWaitConditionHandle(stack, 'Placeholder');
-  return stack;
-}
+import { checkedStack, FixedFindings, staleAcknowledgements, synthWithChecks } from './support/checks';
 
 describe('staleAcknowledgements', () => {
   test('lists an acknowledgement that suppresses no finding with its path, id and reason', () => {
@@ -28,7 +14,7 @@ describe('staleAcknowledgements', () => {
     Validations.of(used).acknowledge({ id: 'Fixed::rule_one', reason: 'Suppresses the finding on Used.' });
     Validations.of(unused).acknowledge({ id: 'Fixed::rule_one', reason: 'Nothing under Unused is found.' });
     Validations.of(used).acknowledge({ id: 'Fixed::rule_two', reason: 'No plugin reports rule_two.' });
-    SynthChecks.attach(app, { plugins: [findingAt('Checked/Used')] });
+    SynthChecks.attach(app, { plugins: [new FixedFindings([used])] });
 
     expect(staleAcknowledgements(app, synthWithChecks(app))).toEqual([
       'Checked/Used: Fixed::rule_two (No plugin reports rule_two.)',

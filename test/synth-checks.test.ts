@@ -2,35 +2,16 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  App, CfnResource, CfnWaitConditionHandle, CloudFormationValidatePlugin, IPolicyValidationContext, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation, Stack, Validations,
+  App, CfnResource, CloudFormationValidatePlugin, IPolicyValidationPlugin, PolicyValidationPluginReport, PolicyViolation, Stack, Validations,
 } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { NagPack } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { SynthChecks } from '../lib';
 import { PROJECT_ROOT, testApp } from './support/app';
-import { findings, synthWithChecks } from './support/checks';
+import { checkedStack, findings, FixedFindings, synthWithChecks } from './support/checks';
 
 const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
-
-/** A plugin that reports one finding of `rule` with the given severity on each of `constructs`, as cfn-guard and other plugins may. */
-class FixedFindings implements IPolicyValidationPlugin {
-  public readonly name = 'Fixed';
-
-  constructor(private readonly constructs: Construct[], private readonly severity?: string, private readonly rule = 'rule_one') {}
-
-  public validate(_context: IPolicyValidationContext): PolicyValidationPluginReport {
-    const violatingResources = this.constructs.map(construct => ({ constructPath: construct.node.path, locations: [] }));
-    return { success: violatingResources.length === 0, violations: violatingResources.length === 0 ? [] : [{ ruleName: this.rule, description: 'found', severity: this.severity, violatingResources }] };
-  }
-}
-
-/** A stack with one resource that no check flags (CloudFormation rejects a template without resources). */
-function checkedStack(app: App): Stack {
-  const stack = new Stack(app, 'Checked');
-  new CfnWaitConditionHandle(stack, 'Placeholder');
-  return stack;
-}
 
 /** An app whose stack holds an acknowledged and an unacknowledged resource for the same rule. */
 function oneAcknowledgedOneNot(context: Record<string, unknown> = {}): { app: App; acknowledged: Construct; unacknowledged: Construct } {
