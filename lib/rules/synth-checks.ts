@@ -50,7 +50,7 @@ export interface SynthChecksOptions {
  * SynthChecks.attach(app, { additionalPlugins: [new CfnGuardValidator({ controlTowerRulesEnabled: true })] });
  */
 export class SynthChecks {
-  /** The id of the warning that aws-cdk-lib's CloudFormation rules do not fail the synth. */
+  /** The id of the warning that aws-cdk-lib's CloudFormation rules only warn, because `@aws-cdk/core:validateAgainstDefaultRules` is not set. */
   public static readonly CLOUDFORMATION_RULES_WARNING = 'cdk-serverless-rds:CloudFormationRulesOnlyWarn';
 
   /**
