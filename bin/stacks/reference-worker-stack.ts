@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -52,7 +52,11 @@ export class ReferenceWorkerStack extends Stack {
       users: [{ name: REFERENCE_WORKER_USER, privileges: DatabasePrivileges.READ_WRITE }],
     });
 
-    this.eventBus = new events.EventBus(this, 'Events', { description: 'Order events and the worker\'s success records' });
+    this.eventBus = new events.EventBus(this, 'Events', {
+      // Named after the stack, so that a second copy of the app gets its own bus.
+      eventBusName: Fn.join('-', [Aws.STACK_NAME, 'orders']),
+      description: 'Order events and the worker\'s success records',
+    });
 
     this.worker = new DatabaseFunction(this, 'Worker', {
       database: this.database,
