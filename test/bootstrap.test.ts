@@ -13,7 +13,7 @@ import {
 } from '../lib';
 import { addChecks } from '../bin/checks';
 import { HANDLER_ENTRY, LOCK_FILE, PROJECT_ROOT, template, testApp, testStack } from './support/app';
-import { findings, synthWithChecks } from './support/checks';
+import { findings, staleAcknowledgements, synthWithChecks } from './support/checks';
 
 type DatabaseOptions = Omit<ProxiedDatabaseProps, 'network'>;
 type BootstrapOptions = Omit<DatabaseBootstrapProps, 'database'>;
@@ -466,7 +466,7 @@ describe('compliance of a bootstrapped app', () => {
     ['Aurora MySQL, proxy authenticates with secrets', { engine: DatabaseEngine.auroraMysql() }],
   ];
 
-  test.each(variants)('%s: zero unacknowledged findings', (_name, databaseOptions) => {
+  test.each(variants)('%s: zero unacknowledged findings, and no acknowledgement that acknowledges nothing', (_name, databaseOptions) => {
     const app = testApp();
     const stack = new Stack(app, 'Bootstrapped');
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
@@ -480,6 +480,8 @@ describe('compliance of a bootstrapped app', () => {
       database, databaseUser: 'app_user', parameters, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms,
     });
     addChecks(app);
-    expect(findings(synthWithChecks(app))).toEqual([]);
+    const reports = synthWithChecks(app);
+    expect(findings(reports)).toEqual([]);
+    expect(staleAcknowledgements(app, reports)).toEqual([]);
   });
 });
