@@ -339,7 +339,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
       vpc, description: `Admin secret rotation function of ${this.node.path}`, allowAllOutbound: false,
     });
-    this.network.allowEndpointAccess(this.rotationSecurityGroup);
+    this.network.allowServiceAccess(this.rotationSecurityGroup, ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
     this.warnIfRotationUnreachable();
 
     const physicalId = databaseIdentifier(this);
