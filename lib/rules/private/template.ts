@@ -64,3 +64,15 @@ export function renderedResource(resource: CfnResource): { readonly Type?: strin
   const rendered = resource._toCloudFormation() as { Resources?: Record<string, unknown> };
   return Stack.of(resource).resolve(Object.values(rendered.Resources ?? {})[0] ?? {});
 }
+
+/**
+ * A resolved string value with the intrinsics inside an `Fn::Join` written as
+ * `*` (`com.amazonaws.*.ssm`); undefined for anything else.
+ */
+export function flattenedString(value: unknown): string | undefined {
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) {
+    return join[1].map(part => (typeof part === 'string' ? part : '*')).join(join[0]);
+  }
+  return typeof value === 'string' ? value : undefined;
+}
