@@ -20,7 +20,6 @@ interface ServiceEndpointEntry {
 
 /** IAM service prefix to endpoint, for the services whose endpoint name differs or that only have a gateway. */
 const ENDPOINTS: { readonly [prefix: string]: ServiceEndpointEntry } = {
-  'apigateway': {},
   'appconfig': { interfaceMember: 'APPCONFIGDATA' },
   'athena': { interfaceMember: 'ATHENA' },
   'cloudformation': { interfaceMember: 'CLOUDFORMATION' },
@@ -105,12 +104,6 @@ export function gatewayEndpointNames(prefix: string): string[] {
 /** `dynamodb` of `com.amazonaws.<region>.dynamodb`. */
 export function gatewayEndpointName(service: ec2.GatewayVpcEndpointAwsService): string {
   return service.name.split('.').pop()!;
-}
-
-/** The IAM service prefixes whose actions an interface endpoint serves, by its short name (`monitoring` serves `cloudwatch`). */
-export function prefixesServedBy(endpointName: string): string[] {
-  const known = Object.keys(ENDPOINTS).filter(prefix => interfaceEndpointFor(prefix)?.service.shortName === endpointName);
-  return known.length > 0 ? known : [endpointName];
 }
 
 /** The AWS API calls of a function for one service. */
