@@ -2,7 +2,7 @@ import { CfnResource } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { asArray, policyDocumentsByRole, Statement, statementsOf } from '../rules/private/policies';
+import { asArray, policyDocumentsOf, Statement, statementsOf } from '../rules/private/policies';
 import { logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from '../rules/private/template';
 
 /**
@@ -143,20 +143,22 @@ export function servicesCalledBy(fn: lambda.CfnFunction): ServiceCall[] {
   if (roleId === undefined) {
     return [];
   }
-  const statements = (policyDocumentsByRole(fn).get(roleId) ?? []).flatMap(statementsOf)
+  const statements = policyDocumentsOf(fn, roleId).flatMap(statementsOf)
     .filter(statement => statement.Effect === 'Allow');
-  const resources = new Map(resourcesInTemplateOf(fn, CfnResource.isCfnResource).map(resource => [logicalIdOf(resource), resource]));
-  const targets = lambdaTargets(fn, resources);
-  const keysOf = (ids: Iterable<string>) => new Set([...ids].flatMap(id => encryptionKeys(id, resources)));
-  const targetKeys = keysOf(targets);
-  const usedKeys = keysOf(statements.filter(statement => !isKmsOnly(statement)).flatMap(referencedIds));
+  const template = new TemplateIndex(fn);
+  const targets = lambdaTargets(fn, template);
+  const targetKeys = new Set([...targets].flatMap(id => template.encryptionKeys(id)));
+  let usedKeys: Set<string> | undefined;
+  const keysOfUsedResources = () => usedKeys ??= new Set(statements.filter(statement => !isKmsOnly(statement))
+    .flatMap(referencedIds).flatMap(id => template.encryptionKeys(id)));
 
   const calls = new Map<string, string[]>();
   for (const statement of statements) {
     const ids = referencedIds(statement);
     const onTargets = ids.length > 0 && ids.every(id => targets.has(id) || targetKeys.has(id));
     const viaService = isKmsOnly(statement)
-      && (JSON.stringify(statement.Condition ?? {}).toLowerCase().includes('"kms:viaservice"') || (ids.length > 0 && ids.every(id => usedKeys.has(id))));
+      && (JSON.stringify(statement.Condition ?? {}).toLowerCase().includes('"kms:viaservice"')
+        || (ids.length > 0 && ids.every(id => keysOfUsedResources().has(id))));
     if (onTargets || viaService) {
       continue;
     }
@@ -186,46 +188,61 @@ function isKmsOnly(statement: Statement): boolean {
  * configs and the sources of its event source mappings (of the function, its
  * versions and its aliases).
  */
-function lambdaTargets(fn: lambda.CfnFunction, resources: Map<string, CfnResource>): Set<string> {
+function lambdaTargets(fn: lambda.CfnFunction, template: TemplateIndex): Set<string> {
   const fnId = logicalIdOf(fn);
-  const qualifiers = new Set([fnId, ...[...resources.values()]
-    .filter(resource => lambda.CfnAlias.isCfnAlias(resource) || lambda.CfnVersion.isCfnVersion(resource))
-    .filter(resource => referencedLogicalId(resource, (resource as lambda.CfnAlias | lambda.CfnVersion).functionName) === fnId)
-    .map(logicalIdOf)]);
-  const ofFunction = (resource: CfnResource) => referencesIn(renderedResource(resource).Properties?.FunctionName)
-    .some(reference => qualifiers.has(reference.logicalId));
-  const ids = referencesIn(renderedResource(fn).Properties?.DeadLetterConfig);
-  for (const resource of resources.values()) {
-    if (lambda.CfnEventInvokeConfig.isCfnEventInvokeConfig(resource) && ofFunction(resource)) {
-      ids.push(...referencesIn(renderedResource(resource).Properties?.DestinationConfig));
-    }
-    if (lambda.CfnEventSourceMapping.isCfnEventSourceMapping(resource) && ofFunction(resource)) {
-      ids.push(...referencesIn(renderedResource(resource).Properties?.EventSourceArn));
-    }
-  }
-  return new Set(ids.map(reference => reference.logicalId));
+  const qualifiers = new Set([fnId, ...template.ofKind(resource => lambda.CfnAlias.isCfnAlias(resource) || lambda.CfnVersion.isCfnVersion(resource))
+    .filter(id => referencesIn(template.properties(id).FunctionName).some(reference => reference.logicalId === fnId))]);
+  const ofFunction = (id: string) => referencesIn(template.properties(id).FunctionName).some(reference => qualifiers.has(reference.logicalId));
+  const references = [
+    ...referencesIn(template.properties(fnId).DeadLetterConfig),
+    ...template.ofKind(lambda.CfnEventInvokeConfig.isCfnEventInvokeConfig).filter(ofFunction)
+      .flatMap(id => referencesIn(template.properties(id).DestinationConfig)),
+    ...template.ofKind(lambda.CfnEventSourceMapping.isCfnEventSourceMapping).filter(ofFunction)
+      .flatMap(id => referencesIn(template.properties(id).EventSourceArn)),
+  ];
+  return new Set(references.map(reference => reference.logicalId));
 }
 
-/**
- * The KMS keys of the template that encrypt a resource: keys (or aliases of
- * keys) its properties reference, directly or through one resource it
- * references (a secret attachment's secret).
- */
-function encryptionKeys(id: string, resources: Map<string, CfnResource>): string[] {
-  const keyOf = (refId: string): string[] => {
-    const resource = resources.get(refId);
-    if (resource && kms.CfnKey.isCfnKey(resource)) {
-      return [refId];
+/** The resources of one template by logical id, each rendered at most once. */
+class TemplateIndex {
+  private readonly resources: Map<string, CfnResource>;
+  private readonly rendered = new Map<string, Record<string, unknown>>();
+
+  constructor(node: CfnResource) {
+    this.resources = new Map(resourcesInTemplateOf(node, CfnResource.isCfnResource).map(resource => [logicalIdOf(resource), resource]));
+  }
+
+  /** The logical ids of the resources of one kind. */
+  public ofKind(isKind: (resource: CfnResource) => boolean): string[] {
+    return [...this.resources].filter(([, resource]) => isKind(resource)).map(([id]) => id);
+  }
+
+  /** The resolved properties of a resource of the template; empty for an unknown id. */
+  public properties(id: string): Record<string, unknown> {
+    let properties = this.rendered.get(id);
+    if (properties === undefined) {
+      const resource = this.resources.get(id);
+      properties = resource ? renderedResource(resource).Properties ?? {} : {};
+      this.rendered.set(id, properties);
     }
-    if (resource && kms.CfnAlias.isCfnAlias(resource)) {
-      return referencesIn(renderedResource(resource).Properties?.TargetKeyId).map(reference => reference.logicalId);
-    }
-    return [];
-  };
-  const referenced = (refId: string) => {
-    const resource = resources.get(refId);
-    return resource ? referencesIn(renderedResource(resource).Properties).map(reference => reference.logicalId) : [];
-  };
-  const direct = referenced(id);
-  return [...new Set([...direct, ...direct.flatMap(referenced)].flatMap(keyOf))];
+    return properties;
+  }
+
+  /**
+   * The KMS keys of the template that encrypt a resource: keys (or aliases
+   * of keys) its properties reference, directly or through one resource it
+   * references (a secret attachment's secret).
+   */
+  public encryptionKeys(id: string): string[] {
+    const referenced = (refId: string) => referencesIn(this.properties(refId)).map(reference => reference.logicalId);
+    const keyOf = (refId: string): string[] => {
+      const resource = this.resources.get(refId);
+      if (resource && kms.CfnKey.isCfnKey(resource)) {
+        return [refId];
+      }
+      return resource && kms.CfnAlias.isCfnAlias(resource) ? referencesIn(this.properties(refId).TargetKeyId).map(reference => reference.logicalId) : [];
+    };
+    const direct = referenced(id);
+    return [...new Set([...direct, ...direct.flatMap(referenced)].flatMap(keyOf))];
+  }
 }

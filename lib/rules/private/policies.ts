@@ -43,32 +43,47 @@ export function allowsAction(statement: Statement, action: string): boolean {
  * managed policies and policies of other templates are not seen.
  */
 export function policyDocumentsByRole(node: CfnResource): Map<string, unknown[]> {
-  const stack = Stack.of(node);
   const documents = new Map<string, unknown[]>();
-  const add = (roleId: string, document: unknown) => documents.set(roleId, [...documents.get(roleId) ?? [], document]);
+  for (const attachment of policyAttachments(node)) {
+    documents.set(attachment.roleId, [...documents.get(attachment.roleId) ?? [], attachment.document()]);
+  }
+  return documents;
+}
+
+/** The resolved policy documents of one role of the node's template (see `policyDocumentsByRole`). */
+export function policyDocumentsOf(node: CfnResource, roleId: string): unknown[] {
+  return policyAttachments(node).filter(attachment => attachment.roleId === roleId).map(attachment => attachment.document());
+}
+
+/** A policy document attached to a role, resolved only when asked: resolving every document of a template is slow. */
+interface PolicyAttachment {
+  readonly roleId: string;
+  readonly document: () => unknown;
+}
+
+function policyAttachments(node: CfnResource): PolicyAttachment[] {
+  const stack = Stack.of(node);
+  const attachments: PolicyAttachment[] = [];
   const roleIds = (policy: CfnResource, roles: unknown) => asArray(stack.resolve(roles))
     .flatMap(role => referencedLogicalId(policy, role) ?? []);
-
   const managed = new Map(resourcesInTemplateOf(node, iam.CfnManagedPolicy.isCfnManagedPolicy).map(policy => [logicalIdOf(policy), policy]));
-  for (const policy of resourcesInTemplateOf(node, iam.CfnPolicy.isCfnPolicy)) {
-    const document = stack.resolve(policy.policyDocument);
-    roleIds(policy, policy.roles).forEach(roleId => add(roleId, document));
-  }
-  for (const policy of managed.values()) {
-    const document = stack.resolve(policy.policyDocument);
-    roleIds(policy, policy.roles).forEach(roleId => add(roleId, document));
+  const policies: Array<iam.CfnPolicy | iam.CfnManagedPolicy> = [...resourcesInTemplateOf(node, iam.CfnPolicy.isCfnPolicy), ...managed.values()];
+  for (const policy of policies) {
+    for (const roleId of roleIds(policy, policy.roles)) {
+      attachments.push({ roleId, document: () => stack.resolve(policy.policyDocument) });
+    }
   }
   for (const role of resourcesInTemplateOf(node, iam.CfnRole.isCfnRole)) {
     const roleId = logicalIdOf(role);
     for (const policy of asArray(stack.resolve(role.policies))) {
-      add(roleId, (policy as { policyDocument?: unknown } | undefined)?.policyDocument);
+      attachments.push({ roleId, document: () => (policy as { policyDocument?: unknown } | undefined)?.policyDocument });
     }
     for (const arn of asArray(stack.resolve(role.managedPolicyArns))) {
       const policy = managed.get(referencedLogicalId(role, arn) ?? '');
       if (policy) {
-        add(roleId, stack.resolve(policy.policyDocument));
+        attachments.push({ roleId, document: () => stack.resolve(policy.policyDocument) });
       }
     }
   }
-  return documents;
+  return attachments;
 }
