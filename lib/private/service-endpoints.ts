@@ -18,7 +18,10 @@ interface ServiceEndpointEntry {
   readonly gatewayMember?: string;
 }
 
-/** IAM service prefix to endpoint, for the services whose endpoint name differs or that only have a gateway. */
+/**
+ * The IAM service prefixes the library knows the endpoint of. A prefix it
+ * does not list may be served by an interface endpoint of the same name.
+ */
 const ENDPOINTS: { readonly [prefix: string]: ServiceEndpointEntry } = {
   'appconfig': { interfaceMember: 'APPCONFIGDATA' },
   'athena': { interfaceMember: 'ATHENA' },
