@@ -339,7 +339,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
       vpc, description: `Admin secret rotation function of ${this.node.path}`, allowAllOutbound: false,
     });
-    this.network.allowEndpointAccess(this.rotationSecurityGroup);
+    this.network.allowServiceAccess(this.rotationSecurityGroup, ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
     this.warnIfRotationUnreachable();
 
     const physicalId = databaseIdentifier(this);
@@ -730,8 +730,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     if (inIsolatedSubnets && !this.network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
       Annotations.of(this).addWarningV2(ProxiedDatabase.ROTATION_UNREACHABLE_WARNING,
         'The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint in this network, so rotation fails '
-        + 'unless the VPC has one: keep Secrets Manager in the network\'s interfaceEndpoints, or, when the VPC provides its own endpoint, let '
-        + `rotationSecurityGroup reach it on 443 and acknowledge '${ProxiedDatabase.ROTATION_UNREACHABLE_WARNING}'.`);
+        + 'unless the VPC has one: declare the VPC\'s endpoint in the network\'s existingInterfaceEndpoints, or list '
+        + `ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER in its interfaceEndpoints to create one; acknowledge '${ProxiedDatabase.ROTATION_UNREACHABLE_WARNING}' if rotationSecurityGroup reaches one another way.`);
     }
   }
 
