@@ -21,7 +21,7 @@ const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active 
 
 export interface CustomResourceHandlerOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness';
+  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -42,8 +42,9 @@ export interface CustomResourceHandler {
 /**
  * A custom resource handler and its provider, hardened like the library's
  * other functions: arm64 on the newest Node.js runtime, inline least-privilege
- * roles, X-Ray, JSON logs in encrypted log groups with retention, reserved
- * concurrency of one (CloudFormation invokes it once per resource change).
+ * roles, X-Ray, JSON logs in encrypted log groups with retention. Neither
+ * reserves concurrency: CloudFormation invokes them once per resource change,
+ * and a reservation fails to deploy in accounts whose limit leaves none.
  *
  * The provider framework invokes the handler synchronously and answers
  * CloudFormation; it runs outside the VPC because it only talks to the
@@ -74,7 +75,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     logGroup: handlerLogGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-    reservedConcurrentExecutions: 1,
     environment: options.environment,
     ...options.placement ? {
       vpc: options.placement.vpc,
@@ -83,6 +83,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     } : {},
   });
   acknowledgeSynchronousHandler(handler);
+  acknowledgeNoReservation(handler);
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
     Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
@@ -98,7 +99,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
   const cfnFramework = framework.node.defaultChild as lambda.CfnFunction;
   cfnFramework.tracingConfig = { mode: 'Active' };
-  cfnFramework.reservedConcurrentExecutions = 1;
   cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
   cfnFramework.memorySize = 256;
   frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -113,6 +113,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     { id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON },
   );
   acknowledgeSynchronousHandler(framework);
+  acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
   Validations.of(framework).acknowledge({
     id: 'AwsSolutions::AwsSolutions-L1',
@@ -124,6 +125,12 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
 function acknowledgeSynchronousHandler(fn: lambda.Function): void {
   acknowledgeInPacks(fn, ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'], 'LambdaDLQ',
     'CloudFormation custom resources are invoked synchronously (by CloudFormation and by the provider framework); a failure fails the deployment and is reported there, so there is no asynchronous event to dead-letter.');
+}
+
+function acknowledgeNoReservation(fn: lambda.Function): void {
+  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
+    'Only CloudFormation\'s custom resource requests invoke it (directly or through the provider framework), one per change of its resources, so its concurrency stays that small without a cap; a reservation would fail the deploy '
+    + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 
 function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {
