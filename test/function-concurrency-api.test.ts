@@ -38,11 +38,11 @@ describe('Signature Version 4', () => {
     const ours = signRequest({ method: 'PUT', url, headers: { 'content-type': 'application/json' }, body }, { credentials, region: 'eu-west-1', service: 'lambda', date });
     class Sha256 {
       private readonly hash;
-      constructor(secret?: Uint8Array | string) {
-        this.hash = secret ? createHmac('sha256', secret) : createHash('sha256');
+      constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+        this.hash = secret ? createHmac('sha256', toBytes(secret)) : createHash('sha256');
       }
-      update(data: Uint8Array | string): void {
-        this.hash.update(data);
+      update(data: string | ArrayBuffer | ArrayBufferView): void {
+        this.hash.update(toBytes(data));
       }
       async digest(): Promise<Uint8Array> {
         return new Uint8Array(this.hash.digest());
@@ -57,6 +57,11 @@ describe('Signature Version 4', () => {
     expect(ours['x-amz-security-token']).toBe(credentials.sessionToken);
   });
 });
+
+function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
+  if (typeof data === 'string') return data;
+  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+}
 
 interface Received {
   readonly method: string;

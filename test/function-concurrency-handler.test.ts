@@ -113,7 +113,9 @@ interface Properties {
   readonly version?: string;
 }
 
-function resourceProperties(props: Properties = {}): Record<string, string> {
+type ResourceProperties = { ServiceToken: string } & Record<string, string>;
+
+function resourceProperties(props: Properties = {}): ResourceProperties {
   return {
     ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:provider',
     FunctionName: FUNCTION,
@@ -146,7 +148,7 @@ function update(from: Properties, to: Properties): CloudFormationCustomResourceE
   };
 }
 
-function remove(properties: Record<string, string> = resourceProperties()): CloudFormationCustomResourceEvent {
+function remove(properties: ResourceProperties = resourceProperties()): CloudFormationCustomResourceEvent {
   return { ...common, RequestType: 'Delete', PhysicalResourceId: `${FUNCTION}:live`, ResourceProperties: properties };
 }
 

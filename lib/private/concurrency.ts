@@ -45,8 +45,6 @@ export interface Reservation {
 }
 
 const reservations = new WeakMap<lambda.CfnFunction, Reservation>();
-/** The highest provisioned concurrency each function's options can reach. */
-const provisioned = new WeakMap<lambda.CfnFunction, number>();
 
 /**
  * Record how the library decided `fn`'s reservation. Readers use this rather
@@ -55,13 +53,6 @@ const provisioned = new WeakMap<lambda.CfnFunction, number>();
  */
 export function declareReservation(fn: lambda.CfnFunction, reservation: Reservation): void {
   reservations.set(fn, reservation);
-}
-
-/** Record the highest provisioned concurrency `fn` can hold (left out when a token). */
-export function declareProvisionedConcurrency(fn: lambda.CfnFunction, highest: number | undefined): void {
-  if (highest !== undefined) {
-    provisioned.set(fn, highest);
-  }
 }
 
 /** Whether the library derives `fn`'s reservation. */
@@ -130,10 +121,10 @@ const checkedStages = new WeakSet<IConstruct>();
 
 /**
  * Check at synth, once per stage and when the context gives the account
- * limit, that the app's reservations and the provisioned concurrency of its
- * functions without a reservation leave the account's unreserved minimum:
+ * limit, that the app's reservations leave the account's unreserved minimum:
  * Lambda refuses the deploy of the function that would take it, half-way
- * through the app otherwise.
+ * through the app otherwise. (With the limit known, every function of this
+ * library with provisioned concurrency has a reservation that holds it.)
  */
 export function validateAppReservations(scope: IConstruct): void {
   const root = Stage.of(scope) ?? scope.node.root;
@@ -147,23 +138,18 @@ export function validateAppReservations(scope: IConstruct): void {
       if (limit === undefined) {
         return [];
       }
-      const claims = functionsOf(root).flatMap(fn => {
-        const reserved = reservedConcurrency(fn);
-        if (reserved !== undefined) {
-          return [{ fn, amount: reserved, what: 'reserved' }];
-        }
-        const highest = provisioned.get(fn);
-        return highest !== undefined && !hasReservation(fn) ? [{ fn, amount: highest, what: 'provisioned' }] : [];
-      });
-      const total = claims.reduce((sum, claim) => sum + claim.amount, 0);
+      const reservations = functionsOf(root)
+        .map(fn => ({ fn, reserved: reservedConcurrency(fn) }))
+        .filter((r): r is { fn: lambda.CfnFunction; reserved: number } => r.reserved !== undefined);
+      const total = reservations.reduce((sum, r) => sum + r.reserved, 0);
       if (total <= reservableConcurrency(limit)) {
         return [];
       }
-      const largest = [...claims].sort((a, b) => b.amount - a.amount).slice(0, 5)
-        .map(claim => `${claim.fn.node.path}: ${claim.amount} ${claim.what}`).join(', ');
-      return [`the app claims ${total} concurrent executions (largest: ${largest}), which leaves fewer than the ${Math.min(UNRESERVED_MINIMUM, limit)} `
-        + `that Lambda keeps unreserved of the account limit ${limit} (context ${ACCOUNT_CONCURRENCY_CONTEXT}): lower reservedConcurrentExecutions `
-        + 'or provisioned concurrency, or raise the account limit (Service Quotas) and the context with it'];
+      const largest = [...reservations].sort((a, b) => b.reserved - a.reserved).slice(0, 5)
+        .map(r => `${r.fn.node.path}: ${r.reserved}`).join(', ');
+      return [`the app reserves ${total} concurrent executions (largest: ${largest}), which leaves fewer than the ${Math.min(UNRESERVED_MINIMUM, limit)} `
+        + `that Lambda keeps unreserved of the account limit ${limit} (context ${ACCOUNT_CONCURRENCY_CONTEXT}): lower reservedConcurrentExecutions, `
+        + 'or raise the account limit (Service Quotas) and the context with it'];
     },
   });
 }

@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, declareProvisionedConcurrency, reservableConcurrency } from './concurrency';
+import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from './concurrency';
 import { createCustomResourceHandler } from './custom-resource';
 import { PropValidationError, validateNumber } from './validation';
 import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../function/provisioned-concurrency';
@@ -109,7 +109,6 @@ export function addProvisionedConcurrency(
     }
   }
 
-  declareProvisionedConcurrency(fn.node.defaultChild as lambda.CfnFunction, highestCapacity(options)?.capacity);
   fn.node.addValidation({ validate: () => validateReservation(options, context) });
   Aspects.of(scope).add({ visit: node => node === scope && warnOnNoHeadroom(scope, options, context) });
 
@@ -166,7 +165,8 @@ function addConcurrencyResource(
       KillSwitch: context.killSwitch?.parameter.valueAsString ?? 'off',
     },
   });
-  resource.node.addDependency(alias);
+  // The alias resource alone: its scaling resources, below it in the tree, come after this one.
+  resource.node.addDependency(alias.node.defaultChild as lambda.CfnAlias);
   return resource;
 }
 
