@@ -8,7 +8,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase } from '../lib';
-import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
 
@@ -297,10 +297,7 @@ describe('account concurrency', () => {
   test('names the whole limit as what Lambda keeps unreserved of a limit below 100', () => {
     const { stack, add } = setup({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': 50 } });
     add('Stopped', { reservedConcurrentExecutions: 0 });
-    new lambda.Function(stack, 'Capped', {
-      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
-      reservedConcurrentExecutions: 5,
-    });
+    inlineFunction(stack, 'Capped', { reservedConcurrentExecutions: 5 });
     expect(() => template(stack)).toThrow(
       'the app reserves 5 concurrent executions (largest: Test/Capped/Resource: 5, Test/Stopped/Function/Resource: 0), which leaves fewer than the 50 that Lambda keeps unreserved of the account limit 50 '
       + '(context cdk-serverless-rds:accountConcurrencyLimit): lower reservedConcurrentExecutions, or raise the account limit (Service Quotas) and the context with it');
@@ -309,10 +306,7 @@ describe('account concurrency', () => {
   test('without the account limit in context the app\'s total is not checked: only the account knows what is left', () => {
     const { stack, add } = setup();
     add('A', { reservedConcurrentExecutions: 20 });
-    new lambda.Function(stack, 'Big', {
-      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
-      reservedConcurrentExecutions: 880,
-    });
+    inlineFunction(stack, 'Big', { reservedConcurrentExecutions: 880 });
     expect(() => template(stack)).not.toThrow();
   });
 

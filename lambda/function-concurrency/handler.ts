@@ -24,6 +24,7 @@
  */
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { FunctionConcurrencyApi, LambdaApiError, lambdaApiFromEnvironment, ProvisionedConcurrencyConfig } from './lambda-api';
+import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
 
 export interface FunctionConcurrencyProperties {
   readonly functionName: string;
@@ -36,21 +37,8 @@ export interface FunctionConcurrencyProperties {
   readonly stopped: boolean;
 }
 
-export interface CustomResourceResult {
-  readonly PhysicalResourceId: string;
-}
-
-/** The part of the Lambda context this handler uses. */
-export interface RemainingTime {
-  getRemainingTimeInMillis(): number;
-}
-
-export interface FunctionConcurrencyOptions {
+export interface FunctionConcurrencyOptions extends PollingOptions {
   readonly lambda: FunctionConcurrencyApi;
-  /** @default Date.now */
-  readonly now?: () => number;
-  /** @default a setTimeout-based sleep */
-  readonly sleep?: (millis: number) => Promise<void>;
   /** @default 5 s */
   readonly pollIntervalMillis?: number;
   /**
@@ -60,17 +48,6 @@ export interface FunctionConcurrencyOptions {
    * @default 12
    */
   readonly reserveAttempts?: number;
-  /**
-   * Time kept back from the Lambda deadline to report the failure (and for
-   * the Provider framework to pass it on).
-   * @default 30 s
-   */
-  readonly deadlineMarginMillis?: number;
-  /**
-   * Longest wait when no Lambda context says how much time is left.
-   * @default 14 min
-   */
-  readonly maxWaitMillis?: number;
 }
 
 export type FunctionConcurrencyHandler = (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<CustomResourceResult>;
@@ -80,12 +57,9 @@ const RETRYABLE = new Set(['InvalidParameterValueException', 'ResourceConflictEx
 
 export function createHandler(options: FunctionConcurrencyOptions): FunctionConcurrencyHandler {
   const api = options.lambda;
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? (millis => new Promise<void>(resolve => setTimeout(resolve, millis)));
+  const { now, sleep, deadline: deadlineOf } = polling(options);
   const pollIntervalMillis = options.pollIntervalMillis ?? 5_000;
   const reserveAttempts = options.reserveAttempts ?? 12;
-  const deadlineMarginMillis = options.deadlineMarginMillis ?? 30_000;
-  const maxWaitMillis = options.maxWaitMillis ?? 14 * 60_000;
 
   /** Set the reservation, trying again while Lambda refuses it for a passing reason. */
   async function reserve(props: FunctionConcurrencyProperties, value: number | undefined, deadline: number, beforeEachAttempt: () => Promise<void>): Promise<void> {
@@ -138,7 +112,7 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
     }
     const props = propertiesOf(event.ResourceProperties);
     const physicalResourceId = `${props.functionName}:${props.qualifier}`;
-    const deadline = now() + (context ? Math.min(maxWaitMillis, context.getRemainingTimeInMillis() - deadlineMarginMillis) : maxWaitMillis);
+    const deadline = deadlineOf(context);
 
     if (props.stopped) {
       // Deleted again before every attempt: Application Auto Scaling may provision the alias until its target is removed.
