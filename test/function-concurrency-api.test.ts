@@ -118,17 +118,21 @@ describe('Lambda API calls', () => {
     expect(request.headers['x-amz-security-token']).toBe('token');
   }
 
-  test('PutFunctionConcurrency and DeleteFunctionConcurrency', async () => {
-    answers = [{ status: 200, body: { ReservedConcurrentExecutions: 0 } }, { status: 204 }];
+  test('Get, Put and DeleteFunctionConcurrency', async () => {
+    answers = [{ status: 200, body: {} }, { status: 200, body: { ReservedConcurrentExecutions: 0 } }, { status: 200, body: { ReservedConcurrentExecutions: 0 } }, { status: 204 }];
 
+    await expect(api.getFunctionConcurrency('app-Items-abc123')).resolves.toBeUndefined();
     await api.putFunctionConcurrency('app-Items-abc123', 0);
+    await expect(api.getFunctionConcurrency('app-Items-abc123')).resolves.toBe(0);
     await api.deleteFunctionConcurrency('app-Items-abc123');
 
     expect(received.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
+      { method: 'GET', url: '/2019-09-30/functions/app-Items-abc123/concurrency', body: '' },
       { method: 'PUT', url: '/2017-10-31/functions/app-Items-abc123/concurrency', body: '{"ReservedConcurrentExecutions":0}' },
+      { method: 'GET', url: '/2019-09-30/functions/app-Items-abc123/concurrency', body: '' },
       { method: 'DELETE', url: '/2017-10-31/functions/app-Items-abc123/concurrency', body: '' },
     ]);
-    expect(received[0].headers['content-type']).toBe('application/json');
+    expect(received[1].headers['content-type']).toBe('application/json');
     received.forEach(expectSigned);
   });
 

@@ -62,6 +62,11 @@ class LambdaDouble implements FunctionConcurrencyApi {
     this.reserved = reserved;
   }
 
+  async getFunctionConcurrency(functionName: string): Promise<number | undefined> {
+    expect(functionName).toBe(FUNCTION);
+    return this.reserved;
+  }
+
   async deleteFunctionConcurrency(functionName: string): Promise<void> {
     this.record('unreserve');
     expect(functionName).toBe(FUNCTION);
@@ -199,12 +204,12 @@ describe('create', () => {
     expect(elapsedMillis()).toBe(60_000);
   });
 
-  test('without a reservation removes any and provisions from the unreserved pool', async () => {
+  test('without a reservation provisions from the unreserved pool, removing a reservation only where there is one', async () => {
     const { lambda, run } = harness();
 
     await run(create({ provisioned: 3 }));
 
-    expect(lambda.calls).toEqual(['unreserve', 'provision 3']);
+    expect(lambda.calls).toEqual(['provision 3']);
     expect(lambda.reserved).toBeUndefined();
   });
 
@@ -243,6 +248,15 @@ describe('create', () => {
       + 'Specified ReservedConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [10].');
     expect(lambda.calls.filter(call => call === 'reserve 5')).toHaveLength(12);
   });
+});
+
+test('reports provisioned concurrency that the account\'s unreserved pool cannot hold, with Lambda\'s reason', async () => {
+  const { lambda, run } = harness({ account: { limit: 100, reservedElsewhere: 0 } });
+
+  await expect(run(create({ provisioned: 2 }))).rejects.toThrow(
+    `${FUNCTION}: Lambda refused provisioned concurrency of 2 on live after 12 attempt(s): InvalidParameterValueException (HTTP 400): `
+    + 'Specified ConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [100].');
+  expect(lambda.allocations.size).toBe(0);
 });
 
 describe('kill switch', () => {

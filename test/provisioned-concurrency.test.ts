@@ -90,7 +90,7 @@ describe('provisioned concurrency on an alias', () => {
       .filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:')));
     const aliasId = Object.keys(t.findResources('AWS::Lambda::Alias'))[0];
     expect(statements).toEqual([
-      { Effect: 'Allow', Action: ['lambda:DeleteFunctionConcurrency', 'lambda:PutFunctionConcurrency'], Resource: { 'Fn::GetAtt': [functionId(fn), 'Arn'] } },
+      { Effect: 'Allow', Action: ['lambda:DeleteFunctionConcurrency', 'lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency'], Resource: { 'Fn::GetAtt': [functionId(fn), 'Arn'] } },
       {
         Effect: 'Allow',
         Action: ['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:PutProvisionedConcurrencyConfig'],

@@ -61,22 +61,32 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
   const pollIntervalMillis = options.pollIntervalMillis ?? 5_000;
   const reserveAttempts = options.reserveAttempts ?? 12;
 
-  /** Set the reservation, trying again while Lambda refuses it for a passing reason. */
-  async function reserve(props: FunctionConcurrencyProperties, value: number | undefined, deadline: number, beforeEachAttempt: () => Promise<void>): Promise<void> {
+  /** Make a call, trying again while Lambda refuses it for a passing reason; `what` names the request in the error. */
+  async function persist(props: FunctionConcurrencyProperties, what: string, deadline: number, call: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      await beforeEachAttempt();
       try {
-        await (value === undefined ? api.deleteFunctionConcurrency(props.functionName) : api.putFunctionConcurrency(props.functionName, value));
+        await call();
         return;
       } catch (error) {
         if (!(error instanceof LambdaApiError && RETRYABLE.has(error.code)) || attempt >= reserveAttempts || now() + pollIntervalMillis > deadline) {
-          throw new Error(`${props.functionName}: Lambda refused ${value === undefined ? 'to remove the reservation' : `a reservation of ${value}`} `
-            + `after ${attempt} attempt(s): ${(error as Error).message}`);
+          throw new Error(`${props.functionName}: Lambda refused ${what} after ${attempt} attempt(s): ${(error as Error).message}`);
         }
-        log({ function: props.functionName, retrying: value ?? 'no reservation', attempt, error: (error as Error).message });
+        log({ function: props.functionName, retrying: what, attempt, error: (error as Error).message });
         await sleep(pollIntervalMillis);
       }
     }
+  }
+
+  /** Set the reservation (undefined: none), after `beforeEachAttempt` has made room for it. */
+  function reserve(props: FunctionConcurrencyProperties, value: number | undefined, deadline: number, beforeEachAttempt: () => Promise<void>): Promise<void> {
+    return persist(props, value === undefined ? 'to remove the reservation' : `a reservation of ${value}`, deadline, async () => {
+      await beforeEachAttempt();
+      if (value !== undefined) {
+        await api.putFunctionConcurrency(props.functionName, value);
+      } else if (await api.getFunctionConcurrency(props.functionName) !== undefined) {
+        await api.deleteFunctionConcurrency(props.functionName);
+      }
+    });
   }
 
   async function waitForAllocation(props: FunctionConcurrencyProperties, deadline: number): Promise<ProvisionedConcurrencyConfig | undefined> {
@@ -132,7 +142,8 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
     const changed = previous === undefined || previous.stopped || previous.provisioned !== props.provisioned
       || previous.functionName !== props.functionName || previous.qualifier !== props.qualifier;
     if (changed) {
-      await api.putProvisionedConcurrencyConfig(props.functionName, props.qualifier, props.provisioned);
+      await persist(props, `provisioned concurrency of ${props.provisioned} on ${props.qualifier}`, deadline,
+        () => api.putProvisionedConcurrencyConfig(props.functionName, props.qualifier, props.provisioned));
     }
     const config = await waitForAllocation(props, deadline);
     log({ function: props.functionName, qualifier: props.qualifier, reserved: props.reserved ?? 'none', provisioned: config?.allocated ?? 0 });

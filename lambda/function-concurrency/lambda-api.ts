@@ -1,5 +1,5 @@
 /**
- * The five Lambda API calls the function concurrency handler makes, over
+ * The six Lambda API calls the function concurrency handler makes, over
  * HTTPS with Signature Version 4 (node:crypto and fetch, no SDK client to
  * bundle). Paths and bodies follow the Lambda API reference:
  * https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html and its siblings.
@@ -24,6 +24,8 @@ export interface ProvisionedConcurrencyConfig {
 
 /** What the handler needs of Lambda: the function's reservation and its alias's provisioned concurrency. */
 export interface FunctionConcurrencyApi {
+  /** Undefined when the function has no reservation. */
+  getFunctionConcurrency(functionName: string): Promise<number | undefined>;
   putFunctionConcurrency(functionName: string, reservedConcurrentExecutions: number): Promise<void>;
   deleteFunctionConcurrency(functionName: string): Promise<void>;
   /** Undefined when the qualifier has no provisioned concurrency configuration. */
@@ -66,10 +68,15 @@ const QUALIFIER = /^[A-Za-z0-9_$-]{1,128}$/;
 export function createLambdaApi(options: LambdaApiOptions): FunctionConcurrencyApi {
   const send = (method: string, path: string, query: Record<string, string>, body?: unknown) =>
     request(options, method, path, query, body === undefined ? '' : JSON.stringify(body));
-  const concurrencyPath = (functionName: string) => `/2017-10-31/functions/${checked(functionName, FUNCTION_NAME)}/concurrency`;
+  const concurrencyPath = (functionName: string, apiVersion = '2017-10-31') => `/${apiVersion}/functions/${checked(functionName, FUNCTION_NAME)}/concurrency`;
   const provisionedPath = (functionName: string) => `/2019-09-30/functions/${checked(functionName, FUNCTION_NAME)}/provisioned-concurrency`;
   const qualified = (qualifier: string) => ({ Qualifier: checked(qualifier, QUALIFIER) });
   return {
+    async getFunctionConcurrency(functionName) {
+      // GetFunctionConcurrency is only in the 2019-09-30 version of the API.
+      const answer = await send('GET', concurrencyPath(functionName, '2019-09-30'), {}) as { ReservedConcurrentExecutions?: number };
+      return answer.ReservedConcurrentExecutions;
+    },
     async putFunctionConcurrency(functionName, reservedConcurrentExecutions) {
       await send('PUT', concurrencyPath(functionName), {}, { ReservedConcurrentExecutions: reservedConcurrentExecutions });
     },

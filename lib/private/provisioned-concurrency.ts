@@ -146,7 +146,7 @@ function addConcurrencyResource(
     outsideVpcReason: 'The handler only calls the Lambda API (the function\'s reserved concurrency and its alias\'s provisioned concurrency); it never connects to the database, and the isolated subnets have no route to that API.',
   });
   handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
+    actions: ['lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
     resources: [fn.functionArn],
   }));
   handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
