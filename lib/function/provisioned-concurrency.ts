@@ -99,7 +99,8 @@ export interface ProvisionedConcurrencyOptions {
   /**
    * The most provisioned environments target tracking may scale out to. It
    * must not exceed the function's reserved concurrency, which provisioned
-   * concurrency counts against.
+   * concurrency counts against; without a reservation it comes out of the
+   * account's unreserved concurrency, of which Lambda keeps 100 free.
    *
    * @default - minCapacity (no target tracking)
    */
