@@ -24,7 +24,7 @@ const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active 
 
 export interface CustomResourceHandlerOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness';
+  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -45,8 +45,9 @@ export interface CustomResourceHandler {
 /**
  * A custom resource handler and its provider, hardened like the library's
  * other functions: arm64 on the newest Node.js runtime, inline least-privilege
- * roles, X-Ray, JSON logs in encrypted log groups with retention, reserved
- * concurrency of one (CloudFormation invokes it once per resource change).
+ * roles, X-Ray, JSON logs in encrypted log groups with retention. Neither
+ * reserves concurrency: CloudFormation invokes them once per resource change,
+ * and a reservation fails to deploy in accounts whose limit leaves none.
  *
  * CloudFormation invokes the provider framework asynchronously; the framework
  * invokes the handler synchronously and answers CloudFormation. It runs
@@ -78,7 +79,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     logGroup: handlerLogGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-    reservedConcurrentExecutions: 1,
     environment: options.environment,
     ...options.placement ? {
       vpc: options.placement.vpc,
@@ -89,6 +89,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
     + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
     + 'so one would stay empty.');
+  acknowledgeNoReservation(handler);
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
     Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
@@ -104,7 +105,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
   const cfnFramework = framework.node.defaultChild as lambda.CfnFunction;
   cfnFramework.tracingConfig = { mode: 'Active' };
-  cfnFramework.reservedConcurrentExecutions = 1;
   cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
   cfnFramework.memorySize = 256;
   frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -123,8 +123,15 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
     + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
     + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
+  acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
   return { function: handler, role, provider };
+}
+
+function acknowledgeNoReservation(fn: lambda.Function): void {
+  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
+    'Only CloudFormation\'s custom resource requests invoke it (directly or through the provider framework), one per change of its resources, so its concurrency stays that small without a cap; a reservation would fail the deploy '
+    + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 
 function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {

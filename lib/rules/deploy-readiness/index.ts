@@ -2,6 +2,7 @@ import { NagMessageLevel } from 'cdk-nag';
 import { AlarmTopicAllowsCloudWatch, cloudWatchBlockers } from './AlarmTopicAllowsCloudWatch';
 import { FunctionReachesCalledServices, unreachableServices } from './FunctionReachesCalledServices';
 import { RuleDefinition } from '../private/rule-pack';
+import { reservationsBelowProvisioned, ReservedConcurrencyCoversProvisioned } from './ReservedConcurrencyCoversProvisioned';
 
 /**
  * The rules of `DeployReadinessChecks`, one file each in this folder. Each
@@ -30,5 +31,16 @@ export const DEPLOY_READINESS_RULES: RuleDefinition[] = [
       + '<account>:alarm:*), or use AlarmTopic, which does.',
     level: NagMessageLevel.ERROR,
     details: cloudWatchBlockers,
+  },
+  {
+    rule: ReservedConcurrencyCoversProvisioned,
+    info: 'The Lambda function can reserve less concurrency than its aliases and versions can provision',
+    explanation: 'Lambda refuses a reserved concurrency below the provisioned concurrency configured on the function\'s versions and aliases '
+      + '(and provisioned concurrency above the reservation). A lower reservation fails the deploy; one that a condition can lower (a kill switch '
+      + 'through Fn::If) fails the update that lowers it, because CloudFormation updates the function before the aliases and versions that depend on '
+      + 'it, while they still hold their provisioned concurrency. Reserve at least the highest provisioned concurrency (auto scaling\'s maximum and '
+      + 'scheduled actions included), or let one custom resource set both, releasing one before lowering the other (DatabaseFunction does).',
+    level: NagMessageLevel.ERROR,
+    details: reservationsBelowProvisioned,
   },
 ];
