@@ -563,12 +563,36 @@ describe('ProxiedDatabase validation', () => {
 });
 
 describe('ProxiedDatabase rotation reachability', () => {
+  /** A VPC the network does not own, with isolated subnets only. */
+  const existingVpc = (stack: Stack) => new ec2.Vpc(stack, 'Existing', {
+    maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+  });
+
   test('warns when the rotation function cannot reach Secrets Manager', () => {
     const stack = testStack(reportOnly);
-    const network = new DatabaseNetwork(stack, 'Network', { interfaceEndpoints: [] });
+    const network = new DatabaseNetwork(stack, 'Network', { vpc: existingVpc(stack) });
     new ProxiedDatabase(stack, 'Database', { network });
     Annotations.fromStack(stack).hasWarning('/Test/Database',
       Match.stringLikeRegexp('The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint'));
+  });
+
+  test('the rotation security group reaches the Secrets Manager endpoint an existing VPC declares', () => {
+    const stack = testStack(reportOnly);
+    const vpc = existingVpc(stack);
+    const endpointGroup = new ec2.SecurityGroup(stack, 'EndpointGroup', { vpc, allowAllOutbound: false });
+    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'SecretsManager', {
+      vpcEndpointId: 'vpce-0123456789abcdef0', port: 443, securityGroups: [endpointGroup],
+    });
+    const network = new DatabaseNetwork(stack, 'Network', {
+      vpc,
+      existingInterfaceEndpoints: [{ service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, endpoint }],
+    });
+    const db = new ProxiedDatabase(stack, 'Database', { network });
+    Annotations.fromStack(stack).hasNoWarning('/Test/Database', Match.stringLikeRegexp('Secrets Manager endpoint'));
+    template(stack).hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: stack.resolve(db.rotationSecurityGroup.securityGroupId), FromPort: 443, ToPort: 443,
+      DestinationSecurityGroupId: stack.resolve(endpointGroup.securityGroupId),
+    });
   });
 });
 
@@ -617,11 +641,11 @@ describe('ProxiedDatabase proxy readiness check', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 840,
-      ReservedConcurrentExecutions: 1,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^DatabaseProxyReadinessHandlerLogGroup/) } },
     });
     expect(properties.VpcConfig).toBeUndefined();
+    expect(properties.ReservedConcurrentExecutions).toBeUndefined();
     t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkLogKey'), 'Arn'] }, RetentionInDays: 365 });
   });
 

@@ -22,14 +22,24 @@ describe('packed package', () => {
     const files: string[] = packed.files.map((file: { path: string }) => file.path);
     expect(files).toEqual(expect.arrayContaining(['.jsii', 'API.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
       'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js',
-      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js',
+      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js', 'dist/handlers/function-concurrency/index.js',
       'dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/postgres.js', 'dist/runtime/mysql.js', 'dist/runtime/observability.js',
       'dist/runtime/parameter-store.js']));
     expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
   });
 
+  test('ships no source maps: they would point stack traces at lib/*.ts files the package does not contain', () => {
+    const unpacked = path.join(work, 'unpacked');
+    fs.mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
+    const scripts = fs.readdirSync(path.join(unpacked, 'package', 'dist'), { recursive: true, encoding: 'utf8' }).filter(file => file.endsWith('.js'));
+    expect(scripts).toContain('network/database-network.js');
+    expect(scripts.filter(file => fs.readFileSync(path.join(unpacked, 'package', 'dist', file), 'utf8').includes('sourceMappingURL'))).toEqual([]);
+  });
+
+  const app = path.join(work, 'consumer');
+
   test('works in a fresh CDK app', () => {
-    const app = path.join(work, 'consumer');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
       name: 'consumer',
@@ -84,7 +94,8 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     expect(types.filter(r => r.Type === 'AWS::RDS::DBProxy')).toHaveLength(1);
     const fn = types.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.DATABASE_USER === 'app_user')!;
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
-    expect(fn.Properties.ReservedConcurrentExecutions).toEqual({ 'Fn::If': ['ApiKillSwitchOff', 576, 0] });
+    // Without the account's concurrency limit in context, only the kill switch reserves (0).
+    expect(fn.Properties.ReservedConcurrentExecutions).toEqual({ 'Fn::If': ['ApiKillSwitchOff', { Ref: 'AWS::NoValue' }, 0] });
     expect(types.filter(r => r.Type === 'Custom::DatabaseBootstrap')).toHaveLength(1);
     expect(types.filter(r => r.Type === 'Custom::ProxyTargetsAvailable')).toHaveLength(1);
     const fnCode = fn.Properties.Code.S3Key.replace(/\.zip$/, '');
@@ -95,4 +106,22 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     expect(fs.readFileSync(path.join(app, 'cdk.out', `asset.${fnCode}`, 'parameter-store.js')))
       .toEqual(fs.readFileSync(path.join(app, 'node_modules', pkg.name, 'dist', 'runtime', 'parameter-store.js')));
   }, 300000);
+
+  test('a validation error\'s stack trace points at files the package ships, even with source maps enabled', () => {
+    fs.writeFileSync(path.join(app, 'invalid.js'), `
+const { App, Stack } = require('aws-cdk-lib');
+const { DatabaseNetwork } = require('${pkg.name}');
+try {
+  new DatabaseNetwork(new Stack(new App(), 'Invalid'), 'Network', { maxAzs: 1 });
+} catch (error) {
+  console.log(error.stack);
+}
+`);
+    const stack = execFileSync('node', ['--enable-source-maps', 'invalid.js'], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+    expect(stack).toContain('Invalid/Network: maxAzs (1) must be between 2 and 6');
+    const installed = path.join(app, 'node_modules', pkg.name);
+    const frames = [...stack.matchAll(/\((\/[^()]+):\d+:\d+\)/g)].map(match => match[1]).filter(file => file.startsWith(`${installed}/`));
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.filter(file => !file.startsWith(`${installed}/dist/`) || !fs.existsSync(file))).toEqual([]);
+  });
 });

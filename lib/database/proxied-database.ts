@@ -339,7 +339,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
       vpc, description: `Admin secret rotation function of ${this.node.path}`, allowAllOutbound: false,
     });
-    this.network.allowEndpointAccess(this.rotationSecurityGroup);
+    this.network.allowServiceAccess(this.rotationSecurityGroup, ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
     this.warnIfRotationUnreachable();
 
     const physicalId = databaseIdentifier(this);
@@ -592,19 +592,29 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * The reserved concurrency a connected function gets by default: its fair
-   * share of the proxy pool after explicit reservations, and of the account's
-   * reservable concurrency after the app's other reservations. Undefined when
-   * the pool size is unknown at synth.
+   * A connected function's fair share of the proxy pool: what is left after
+   * the explicit reservations, split among the functions without one.
+   * Undefined when the pool size is unknown at synth.
+   *
+   * @internal
+   */
+  public _poolShare(): number | undefined {
+    if (this.poolSize === undefined) {
+      return undefined;
+    }
+    return fairShare(this.poolSize, this.clients.map(({ fn }) => fn.node.defaultChild as lambda.CfnFunction));
+  }
+
+  /**
+   * The reserved concurrency a connected function derives: its pool share,
+   * capped by its share of what the account's limit leaves to reserve after
+   * the app's other reservations. Undefined when the pool size is unknown.
    *
    * @internal
    */
   public _derivedReservedConcurrency(): number | undefined {
-    if (this.poolSize === undefined) {
-      return undefined;
-    }
-    const poolShare = fairShare(this.poolSize, this.clients.map(({ fn }) => fn.node.defaultChild as lambda.CfnFunction));
-    return Math.min(poolShare, appConcurrencyShare(this));
+    const poolShare = this._poolShare();
+    return poolShare === undefined ? undefined : Math.min(poolShare, appConcurrencyShare(this));
   }
 
   private derivedBorrowTimeoutSeconds(): number {
@@ -730,8 +740,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     if (inIsolatedSubnets && !this.network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
       Annotations.of(this).addWarningV2(ProxiedDatabase.ROTATION_UNREACHABLE_WARNING,
         'The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint in this network, so rotation fails '
-        + 'unless the VPC has one: keep Secrets Manager in the network\'s interfaceEndpoints, or, when the VPC provides its own endpoint, let '
-        + `rotationSecurityGroup reach it on 443 and acknowledge '${ProxiedDatabase.ROTATION_UNREACHABLE_WARNING}'.`);
+        + 'unless the VPC has one: declare the VPC\'s endpoint in the network\'s existingInterfaceEndpoints, or list '
+        + `ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER in its interfaceEndpoints to create one; acknowledge '${ProxiedDatabase.ROTATION_UNREACHABLE_WARNING}' if rotationSecurityGroup reaches one another way.`);
     }
   }
 

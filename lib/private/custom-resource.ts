@@ -17,11 +17,14 @@ import { createExecutionRole, VpcPlacement } from './execution-role';
  */
 const HANDLERS_ROOT = path.join(__dirname, '..', '..', 'dist', 'handlers');
 
+/** The packs whose LambdaDLQ rule asks every function for a dead-letter queue. */
+const DEAD_LETTER_PACKS = ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'];
+
 const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
 
 export interface CustomResourceHandlerOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness';
+  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -42,12 +45,14 @@ export interface CustomResourceHandler {
 /**
  * A custom resource handler and its provider, hardened like the library's
  * other functions: arm64 on the newest Node.js runtime, inline least-privilege
- * roles, X-Ray, JSON logs in encrypted log groups with retention, reserved
- * concurrency of one (CloudFormation invokes it once per resource change).
+ * roles, X-Ray, JSON logs in encrypted log groups with retention. Neither
+ * reserves concurrency: CloudFormation invokes them once per resource change,
+ * and a reservation fails to deploy in accounts whose limit leaves none.
  *
- * The provider framework invokes the handler synchronously and answers
- * CloudFormation; it runs outside the VPC because it only talks to the
- * Lambda API and the response URL, which isolated subnets cannot reach.
+ * CloudFormation invokes the provider framework asynchronously; the framework
+ * invokes the handler synchronously and answers CloudFormation. It runs
+ * outside the VPC because it only talks to the Lambda API and the response
+ * URL, which isolated subnets cannot reach.
  */
 export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
   const container = new Construct(scope, id);
@@ -74,7 +79,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     logGroup: handlerLogGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-    reservedConcurrentExecutions: 1,
     environment: options.environment,
     ...options.placement ? {
       vpc: options.placement.vpc,
@@ -82,7 +86,10 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
       securityGroups: [options.placement.securityGroup],
     } : {},
   });
-  acknowledgeSynchronousHandler(handler);
+  acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
+    + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
+    + 'so one would stay empty.');
+  acknowledgeNoReservation(handler);
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
     Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
@@ -98,7 +105,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
   const cfnFramework = framework.node.defaultChild as lambda.CfnFunction;
   cfnFramework.tracingConfig = { mode: 'Active' };
-  cfnFramework.reservedConcurrentExecutions = 1;
   cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
   cfnFramework.memorySize = 256;
   frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -112,18 +118,20 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     },
     { id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON },
   );
-  acknowledgeSynchronousHandler(framework);
+  acknowledgeInPacks(framework, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes the provider framework asynchronously, with a pre-signed '
+    + 'URL for the answer. The framework catches the handler\'s errors and answers FAILED with them, which fails the deployment. If the framework '
+    + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
+    + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
+    + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
+  acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
-  Validations.of(framework).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-L1',
-    reason: 'aws-cdk-lib\'s provider framework picks the newest Node.js runtime it supports itself; it is not configurable.',
-  });
   return { function: handler, role, provider };
 }
 
-function acknowledgeSynchronousHandler(fn: lambda.Function): void {
-  acknowledgeInPacks(fn, ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'], 'LambdaDLQ',
-    'CloudFormation custom resources are invoked synchronously (by CloudFormation and by the provider framework); a failure fails the deployment and is reported there, so there is no asynchronous event to dead-letter.');
+function acknowledgeNoReservation(fn: lambda.Function): void {
+  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
+    'Only CloudFormation\'s custom resource requests invoke it (directly or through the provider framework), one per change of its resources, so its concurrency stays that small without a cap; a reservation would fail the deploy '
+    + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 
 function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {

@@ -10,7 +10,14 @@ import { findingKey, violationPerResource, withDetails } from './private/rule-pa
  * CloudFormation and the services run them, on the first deploy, a second
  * deployment of the same stack under another name, an update, or a deploy
  * after `cdk destroy`. It checks synthesized templates, so it works on any
- * app, not only on this library's constructs (which pass it by default).
+ * app, not only on this library's constructs (which pass it by default):
+ *
+ * - `DeployReadiness-FunctionReachesCalledServices`: a Lambda function in a
+ *   VPC reaches every AWS service its role lets it call (through an interface
+ *   endpoint, a gateway endpoint or a NAT route, with the security group
+ *   rules on 443 each needs).
+ * - `DeployReadiness-AlarmTopicAllowsCloudWatch`: an SNS topic that alarms
+ *   notify lets CloudWatch publish (topic policy) and use its key.
  *
  * Add it like the cdk-nag packs, and acknowledge a finding with the pack
  * name as prefix:

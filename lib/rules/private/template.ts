@@ -54,3 +54,25 @@ export function referencedLogicalId(node: CfnResource, value: unknown): string |
   const references = referencesIn(resolved);
   return references.length === 1 ? references[0].logicalId : undefined;
 }
+
+/**
+ * The resource as its template renders it (every property, overrides
+ * included), resolved: for properties an L1 class does not type, such as any
+ * reference a resource makes to another.
+ */
+export function renderedResource(resource: CfnResource): { readonly Type?: string; readonly Properties?: Record<string, unknown> } {
+  const rendered = resource._toCloudFormation() as { Resources?: Record<string, unknown> };
+  return Stack.of(resource).resolve(Object.values(rendered.Resources ?? {})[0] ?? {});
+}
+
+/**
+ * A resolved string value with the intrinsics inside an `Fn::Join` written as
+ * `*` (`com.amazonaws.*.ssm`); undefined for anything else.
+ */
+export function flattenedString(value: unknown): string | undefined {
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) {
+    return join[1].map(part => (typeof part === 'string' ? part : '*')).join(join[0]);
+  }
+  return typeof value === 'string' ? value : undefined;
+}
