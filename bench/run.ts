@@ -11,6 +11,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { runColdStart } from './cold-start';
+import { requireLambdaNode } from '../test/support/lambda-node';
 import { describeMachine } from './machine';
 import { MeasuredSection, renderReport, Results, SECTION_ORDER } from './report/markdown';
 import { renderBarChart } from './report/svg';
@@ -32,6 +33,8 @@ const PARTS: Record<string, () => Promise<Section>> = {
 };
 
 async function main(): Promise<void> {
+  // The cold-start probes and the storm's workers run with this process's Node.js: the one Lambda runs.
+  requireLambdaNode('The benchmarks');
   const only = parseOnly(process.argv.slice(2));
   const previous = only.length < SECTION_ORDER.length ? readResults() : { sections: [] };
   const commit = currentCommit();

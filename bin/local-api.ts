@@ -15,7 +15,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { REFERENCE_API_MIGRATIONS, REFERENCE_API_PARAMETERS, REFERENCE_API_ROUTES, REFERENCE_API_USER } from './stacks/reference-api-stack';
 import { bootstrap } from '../lambda/bootstrap/bootstrap';
 import { createItemsHandler } from '../lambda/reference-api/items';
-import { observability } from '../lambda/runtime';
+import { observability } from '../lambda/runtime/observability';
 import { postgresDatabase } from '../lambda/runtime/postgres';
 import { readMigrations } from '../lib/private/migrations';
 import { startPostgres } from '../test/support/postgres';

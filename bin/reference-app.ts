@@ -30,8 +30,8 @@ export function buildReferenceApp(app: App, options: ReferenceAppOptions = {}): 
 } {
   const name = (stack: string) => (options.stage ? `${stack}-${options.stage}` : stack);
   const layer = new ReferenceLayerStack(app, name('ReferenceLayer'));
-  const api = new ReferenceApiStack(app, name('ReferenceApi'), { layer: layer.layer });
-  const worker = new ReferenceWorkerStack(app, name('ReferenceWorker'), { layer: layer.layer });
+  const api = new ReferenceApiStack(app, name('ReferenceApi'));
+  const worker = new ReferenceWorkerStack(app, name('ReferenceWorker'));
   const monitoring = new ReferenceMonitoringStack(app, name('ReferenceMonitoring'), {
     databases: [api.database, worker.database],
     functions: [api.itemsFunction, worker.worker],

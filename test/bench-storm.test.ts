@@ -1,9 +1,10 @@
 /**
  * The connection-storm benchmark on a tiny scale: a real PostgreSQL with
- * max_connections 10, PgBouncer sized by the construct, 30 concurrent
- * handler invocations. It checks what the storm must show (direct loses
- * invocations to "too many clients", PgBouncer serves all) and that every
- * invocation is counted once; it asserts nothing about speed.
+ * max_connections 10, PgBouncer sized by the construct (cleartext password
+ * over TLS, and SCRAM), 30 concurrent handler invocations. It checks what the
+ * storm must show (direct loses invocations to "too many clients", PgBouncer
+ * serves all), that every invocation is counted once and that the server's
+ * CPU is measured; it asserts nothing about speed.
  */
 import { runStorm } from '../bench/storm';
 import type { StormResults } from '../bench/storm';
@@ -18,7 +19,7 @@ let results: StormResults;
 beforeAll(async () => {
   section = await runStorm({ sizes: [SIZE], maxConnections: MAX_CONNECTIONS, rounds: 1, warmSeconds: 1 });
   results = section.raw as StormResults;
-}, 90_000);
+}, 240_000);
 
 const sum = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((total, count) => total + count, 0);
 
@@ -40,45 +41,63 @@ test('direct connections lose invocations to too many clients (503, SQLSTATE 533
   expect(direct.errors['503 too many clients (53300)']).toBeGreaterThan(0);
 });
 
-test('PgBouncer sized like the proxy pool serves all 30 invocations', () => {
-  const [pooled] = results.storms.filter(run => run.target === 'PgBouncer');
-  expect(pooled).toMatchObject({ successes: SIZE, errors: {} });
-  expect(pooled.latencyMillis!.p50).toBeGreaterThan(0);
-  expect(pooled.throughput).toBeGreaterThan(0);
-});
-
-test('every storm counts each invocation exactly once: successes plus errors is N', () => {
-  expect(results.storms.map(run => run.target).sort()).toEqual(['PgBouncer', 'direct']);
-  for (const run of results.storms) {
-    expect(run.successes + sum(run.errors)).toBe(SIZE);
+test('PgBouncer sized like the proxy pool serves all 30 invocations, with the cleartext password over verified TLS and with SCRAM', () => {
+  for (const target of ['PgBouncer', 'PgBouncer SCRAM']) {
+    const [pooled] = results.storms.filter(run => run.target === target);
+    expect(pooled).toMatchObject({ successes: SIZE, errors: {} });
+    expect(pooled.latencyMillis!.p50).toBeGreaterThan(0);
+    expect(pooled.throughput).toBeGreaterThan(0);
   }
 });
 
-test('warm reuse and a connection per invocation both serve calls on both targets, and pgbench reports a rate', () => {
-  expect(results.reuse).toHaveLength(4);
+test('every storm counts each invocation exactly once and measures the server\'s CPU', () => {
+  expect(results.storms.map(run => run.target).sort()).toEqual(['PgBouncer', 'PgBouncer SCRAM', 'direct']);
+  for (const run of results.storms) {
+    expect(run.successes + sum(run.errors)).toBe(SIZE);
+    expect(run.serverCpuMillis).toBeGreaterThan(0);
+  }
+});
+
+test('warm reuse and a connection per invocation serve calls direct and through PgBouncer; pgbench reports a rate, with --connect per target', () => {
+  expect(results.reuse.map(run => `${run.pattern} ${run.target}`).sort()).toEqual([
+    'connection-per-invocation PgBouncer', 'connection-per-invocation direct', 'warm PgBouncer', 'warm direct',
+  ]);
   for (const run of results.reuse) {
     expect(run.environments).toBe(7);
     expect(run.successes).toBeGreaterThan(0);
     expect(run.invocationsPerSecond).toBeGreaterThan(0);
   }
   expect(results.pgbench).toHaveLength(1);
-  expect(results.pgbench[0]).toMatchObject({ clients: 7, seconds: 1 });
+  expect(results.pgbench[0]).toMatchObject({ reconnect: false, clients: 7, seconds: 1 });
   expect(results.pgbench[0].tps).toBeGreaterThan(0);
+  expect(results.pgbenchConnect.map(run => run.target).sort()).toEqual(['PgBouncer', 'PgBouncer SCRAM', 'direct']);
+  for (const run of results.pgbenchConnect) {
+    expect(run).toMatchObject({ reconnect: true, clients: 7, seconds: 1 });
+    expect(run.tps).toBeGreaterThan(0);
+    expect(run.serverCpuMillis).toBeGreaterThan(0);
+  }
 });
 
-test('the section has a storm row per variant, a warm-reuse row per target and pattern, one pgbench row, and the charts', () => {
+test('the section has a storm row per target, a warm-reuse row per target and pattern, the pgbench rows, and the charts', () => {
   expect(section.id).toBe('storm');
   const [storm, reuse, pgbench] = section.tables;
-  expect(storm.rows.map(row => row.slice(0, 3))).toEqual([['30', 'direct', expect.stringMatching(/^\d+ of 30$/)], ['30', 'PgBouncer', '30 of 30']]);
+  expect(storm.rows.map(row => row.slice(0, 3))).toEqual([
+    ['30', 'direct', expect.stringMatching(/^\d+ of 30$/)], ['30', 'PgBouncer, cleartext over TLS', '30 of 30'], ['30', 'PgBouncer, SCRAM', '30 of 30'],
+  ]);
   expect(storm.rows[0][3]).toMatch(/503 too many clients \(53300\): \d+/);
+  expect(storm.rows[1].slice(8)).toEqual([expect.stringMatching(/^\d+\.\d+$/), expect.stringMatching(/ ms \(/), expect.stringMatching(/×$/)]);
   expect(reuse.rows.map(row => row.slice(0, 2))).toEqual([
-    ['direct', 'warm'], ['direct', 'connection per invocation'], ['PgBouncer', 'warm'], ['PgBouncer', 'connection per invocation'],
+    ['direct', 'warm'], ['direct', 'connection per invocation'], ['PgBouncer, cleartext over TLS', 'warm'], ['PgBouncer, cleartext over TLS', 'connection per invocation'],
   ]);
   expect(reuse.rows[0][6]).toMatch(/^\d[\d,.]*×$/);
-  expect(pgbench.rows).toHaveLength(1);
+  expect(pgbench.rows.map(row => row.slice(0, 2))).toEqual([
+    ['kept', 'direct'], ['new per transaction', 'direct'], ['new per transaction', 'PgBouncer, cleartext over TLS'], ['new per transaction', 'PgBouncer, SCRAM'],
+  ]);
   expect(section.charts.map(chart => chart.id)).toEqual(['storm-success', 'storm-throughput', 'warm-reuse']);
-  expect(section.charts[0].bars.map(bar => [bar.group, bar.series])).toEqual([['N = 30', 'direct'], ['N = 30', 'PgBouncer']]);
-  expect(section.headlines[0]).toMatch(/^N = 30: 30\/30 succeeded through PgBouncer vs \d+ direct/);
+  expect(section.charts[0].bars.map(bar => [bar.group, bar.series])).toEqual([
+    ['N = 30', 'direct'], ['N = 30', 'PgBouncer, cleartext over TLS'], ['N = 30', 'PgBouncer, SCRAM'],
+  ]);
+  expect(section.headlines[0]).toMatch(/^N = 30: 30\/30 succeeded through PgBouncer taking the password in cleartext over TLS \(as RDS Proxy takes IAM tokens\), 30 with SCRAM, \d+ direct/);
 });
 
 test('the storm refuses options it cannot run, naming the option', async () => {

@@ -23,7 +23,8 @@ describe('packed package', () => {
     expect(files).toEqual(expect.arrayContaining(['.jsii', 'API.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
       'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js',
       'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js', 'dist/handlers/function-concurrency/index.js',
-      'dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/postgres.js', 'dist/runtime/mysql.js']));
+      'dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/postgres.js', 'dist/runtime/mysql.js', 'dist/runtime/observability.js',
+      'dist/runtime/parameter-store.js']));
     expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
   });
 
@@ -48,7 +49,8 @@ describe('packed package', () => {
         'constructs': pkg.devDependencies.constructs,
         'esbuild': pkg.devDependencies.esbuild,
         'pg': pkg.devDependencies.pg,
-        '@aws-sdk/rds-signer': pkg.devDependencies['@aws-sdk/rds-signer'],
+        '@smithy/signature-v4': pkg.devDependencies['@smithy/signature-v4'],
+        '@smithy/core': pkg.devDependencies['@smithy/core'],
         [pkg.name]: `file:${tarball}`,
       },
     }));
@@ -63,7 +65,7 @@ exports.handler = async () => ({ statusCode: 200, body: JSON.stringify(await dat
     fs.writeFileSync(path.join(app, 'app.js'), `
 const path = require('path');
 const { App, Stack } = require('aws-cdk-lib');
-const { DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase } = require('${pkg.name}');
+const { AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase } = require('${pkg.name}');
 
 const app = new App({ outdir: path.join(__dirname, 'cdk.out') });
 const stack = new Stack(app, 'Consumer');
@@ -77,6 +79,7 @@ new DatabaseBootstrap(stack, 'Bootstrap', {
 new DatabaseFunction(stack, 'Api', {
   database,
   databaseUser: 'app_user',
+  parameters: new AppParameters(stack, 'Parameters', { path: '/consumer', values: { 'page-size': '20' } }),
   entry: path.join(__dirname, 'handler.js'),
   depsLockFilePath: path.join(__dirname, 'package-lock.json'),
 });
@@ -99,6 +102,9 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     const bundle = fs.readFileSync(path.join(app, 'cdk.out', `asset.${fnCode}`, 'index.js'), 'utf8');
     expect(bundle).toContain('postgresql');
     expect(bundle).not.toMatch(/mysql_clear_password|mysql2/);
+    // The Parameter Store reader the package ships, copied next to the bundle for a function with parameters.
+    expect(fs.readFileSync(path.join(app, 'cdk.out', `asset.${fnCode}`, 'parameter-store.js')))
+      .toEqual(fs.readFileSync(path.join(app, 'node_modules', pkg.name, 'dist', 'runtime', 'parameter-store.js')));
   }, 300000);
 
   test('a validation error\'s stack trace points at files the package ships, even with source maps enabled', () => {

@@ -15,7 +15,8 @@ import {
   createOrdersHandler, InvalidOrderEventError, ORDER_EVENT_SOURCE, ORDER_PLACED, OrderConflictError, OrderNotRecordedError, OrderPlaced,
   OrderPlacedEvent, OrderResult, OrdersHandler,
 } from '../lambda/reference-worker/orders';
-import { Database, DatabaseSettings, DatabaseUnavailableError, observability, settingsFromEnvironment } from '../lambda/runtime';
+import { Database, DatabaseSettings, DatabaseUnavailableError, settingsFromEnvironment } from '../lambda/runtime';
+import { observability } from '../lambda/runtime/observability';
 import { mysqlDatabase } from '../lambda/runtime/mysql';
 import { readMigrations } from '../lib/private/migrations';
 import { MariaDbServer, startMariaDb } from './support/mariadb';

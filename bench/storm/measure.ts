@@ -3,8 +3,15 @@ import { percentile } from '../stats';
 import { OK } from './protocol';
 import { PatternRun } from './workers';
 
-export type Target = 'direct' | 'PgBouncer';
-export const TARGETS: readonly Target[] = ['direct', 'PgBouncer'];
+/**
+ * Where the invocations connect: PostgreSQL itself (SCRAM, no TLS); PgBouncer
+ * taking the password in cleartext over TLS, as RDS Proxy takes IAM tokens;
+ * PgBouncer with SCRAM, which costs its single thread a PBKDF2 per login.
+ */
+export type Target = 'direct' | 'PgBouncer' | 'PgBouncer SCRAM';
+export const TARGETS: readonly Target[] = ['direct', 'PgBouncer', 'PgBouncer SCRAM'];
+/** Warm reuse isolates the cost of opening connections; the IAM-like PgBouncer stands for the proxy there. */
+export const REUSE_TARGETS: readonly Target[] = ['direct', 'PgBouncer'];
 
 export type ReusePattern = 'warm' | 'connection-per-invocation';
 export const REUSE_PATTERNS: readonly ReusePattern[] = ['warm', 'connection-per-invocation'];
@@ -28,6 +35,8 @@ export interface StormRun {
   readonly durationMillis: number;
   /** Successes per second of `durationMillis`. */
   readonly throughput: number;
+  /** CPU the server side (PostgreSQL, and PgBouncer when it is the target) spent from the start of the run until every connection closed. */
+  readonly serverCpuMillis: number;
 }
 
 export interface ReuseRun {
@@ -52,10 +61,10 @@ interface Tally {
   readonly durationMillis: number;
 }
 
-export function stormRun(size: number, target: Target, round: number, run: PatternRun): StormRun {
+export function stormRun(size: number, target: Target, round: number, run: PatternRun, serverCpuMillis: number): StormRun {
   if (run.invocations.length !== size) throw new Error(`a storm of ${size} reported ${run.invocations.length} invocations`);
   const tally = tallied(run);
-  return { size, target, round, ...tally, throughput: perSecond(tally.successes, tally.durationMillis) };
+  return { size, target, round, ...tally, throughput: perSecond(tally.successes, tally.durationMillis), serverCpuMillis };
 }
 
 export function reuseRun(pattern: ReusePattern, target: Target, round: number, environments: number, run: PatternRun): ReuseRun {

@@ -1,7 +1,9 @@
 /**
- * The ceiling: pgbench running the statement GET /items runs, on the same
+ * The ceilings: pgbench running the statement GET /items runs, on the same
  * server and machine, with as many clients as the proxy pool has
- * connections and every connection kept for the whole run.
+ * connections, either keeping every connection for the whole run (what warm
+ * reuse can reach) or opening a new one for every transaction (`--connect`,
+ * the same work as a storm of cold invocations: log in, one statement, leave).
  */
 import { execFile } from 'child_process';
 import * as fs from 'fs';
@@ -25,10 +27,12 @@ const PROTOCOL = 'extended';
 const THREADS = 2;
 
 export interface PgbenchRun {
+  /** A new connection for every transaction (`--connect`). */
+  readonly reconnect: boolean;
   readonly clients: number;
   readonly seconds: number;
   readonly transactions: number;
-  /** Transactions per second, without the initial connection time. */
+  /** Transactions per second: without the initial connection time, or with reconnect including every connection's. */
   readonly tps: number;
   readonly latencyAverageMillis: number;
 }
@@ -43,21 +47,33 @@ export function requirePgbench(): string {
   return installed;
 }
 
-/** Runs pgbench for `seconds` with `clients` connections (the script written into `workDir`). */
-export async function runPgbench(binary: string, endpoint: LocalEndpoint, database: string, clients: number, seconds: number, workDir: string): Promise<PgbenchRun> {
+export interface PgbenchOptions {
+  /** A new connection for every transaction (`--connect`). */
+  readonly reconnect: boolean;
+  /** Connect with TLS (`sslmode=require`). */
+  readonly tls: boolean;
+}
+
+/** Runs pgbench for `seconds` with `clients` clients (the script written into `workDir`). */
+export async function runPgbench(
+  binary: string, endpoint: LocalEndpoint, database: string, clients: number, seconds: number, workDir: string, options: PgbenchOptions,
+): Promise<PgbenchRun> {
   const script = path.join(workDir, 'list-items.sql');
   fs.writeFileSync(script, LIST_ITEMS_SCRIPT);
   const args = [
     '--no-vacuum', `--protocol=${PROTOCOL}`, `--client=${clients}`, `--jobs=${Math.min(THREADS, clients)}`, `--time=${seconds}`, `--file=${script}`,
+    ...options.reconnect ? ['--connect'] : [],
     `--host=${endpoint.host}`, `--port=${endpoint.port}`, `--username=${endpoint.user}`, database,
   ];
   // The password goes in the environment, never on the command line (which other processes can read).
-  const { stdout } = await execFileAsync(binary, args, { env: { ...process.env, PGPASSWORD: endpoint.password }, timeout: (seconds + 60) * 1000 });
+  const env = { ...process.env, PGPASSWORD: endpoint.password, PGSSLMODE: options.tls ? 'require' : 'disable' };
+  const { stdout } = await execFileAsync(binary, args, { env, timeout: (seconds + 60) * 1000 });
   return {
+    reconnect: options.reconnect,
     clients,
     seconds,
     transactions: matchNumber(stdout, /number of transactions actually processed: (\d+)/),
-    tps: matchNumber(stdout, /tps = ([\d.]+) \(without initial connection time\)/),
+    tps: matchNumber(stdout, /tps = ([\d.]+) \((?:without initial connection time|including reconnection times)\)/),
     latencyAverageMillis: matchNumber(stdout, /latency average = ([\d.]+) ms/),
   };
 }

@@ -10,7 +10,8 @@
 import { performance } from 'perf_hooks';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { createItemsHandler, ItemsHandler } from '../../lambda/reference-api/items';
-import { Database, DatabaseUnavailableError, describeError, observability, Observability } from '../../lambda/runtime';
+import { Database, DatabaseUnavailableError, describeError } from '../../lambda/runtime';
+import { observability, Observability } from '../../lambda/runtime/observability';
 import { classifyPostgresError, postgresDatabase } from '../../lambda/runtime/postgres';
 import { lambdaContext } from '../../test/support/lambda';
 import { listItemsEvent } from '../events';

@@ -24,6 +24,8 @@ export interface PatternOptions {
   readonly functionTimeoutMillis: number;
   /** For the back-to-back patterns: how long to keep calling. */
   readonly durationMillis: number;
+  /** A certificate the workers trust besides Node's CA store (NODE_EXTRA_CA_CERTS), for a server with TLS. */
+  readonly caCertificateFile?: string;
 }
 
 export interface PatternRun {
@@ -48,7 +50,7 @@ export async function buildWorker(outDir: string): Promise<string> {
     outfile,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node24',
     format: 'cjs',
     external: ['pg-native'],
     logLevel: 'warning',
@@ -63,7 +65,7 @@ export async function buildWorker(outDir: string): Promise<string> {
  */
 export async function runPattern(workerFile: string, options: PatternOptions): Promise<PatternRun> {
   const count = Math.min(options.workers, options.environments);
-  const workers = Array.from({ length: count }, () => new WorkerProcess(workerFile));
+  const workers = Array.from({ length: count }, () => new WorkerProcess(workerFile, options.caCertificateFile));
   try {
     let firstEnvironment = 0;
     await Promise.all(workers.map((worker, index) => {
@@ -99,12 +101,12 @@ class WorkerProcess {
   private exitDescription?: string;
   private stderrTail = '';
 
-  constructor(file: string) {
+  constructor(file: string, caCertificateFile: string | undefined) {
     this.child = fork(file, [], {
       execArgv: [],
       // Powertools writes JSON logs: warnings and errors to stderr (kept for a crash report), metrics to stdout.
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: workerEnvironment(),
+      env: workerEnvironment(caCertificateFile),
     });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL_CHARS);
@@ -163,16 +165,17 @@ class WorkerProcess {
 
 /**
  * The worker's environment: Powertools as in Lambda but quiet (warnings and
- * errors only, no X-Ray), and no AWS_LAMBDA_FUNCTION_NAME, with which the
- * runtime would refuse the local password login.
+ * errors only), the extra CA certificate if any, and no
+ * AWS_LAMBDA_FUNCTION_NAME, with which the runtime would refuse the local
+ * password login.
  */
-function workerEnvironment(): NodeJS.ProcessEnv {
+function workerEnvironment(caCertificateFile: string | undefined): NodeJS.ProcessEnv {
   const environment: NodeJS.ProcessEnv = {
     ...process.env,
     POWERTOOLS_SERVICE_NAME: 'reference-api',
     POWERTOOLS_METRICS_NAMESPACE: 'BenchStorm',
     POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_TRACE_ENABLED: 'false',
+    ...caCertificateFile ? { NODE_EXTRA_CA_CERTS: caCertificateFile } : {},
   };
   delete environment.AWS_LAMBDA_FUNCTION_NAME;
   return environment;

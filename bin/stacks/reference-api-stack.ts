@@ -8,7 +8,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  AlarmTopic, AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase, UtilizationStatistic,
+  AlarmTopic, AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase, UtilizationStatistic,
 } from '../../lib';
 
 const REFERENCE_API = path.join(__dirname, '..', '..', 'lambda', 'reference-api');
@@ -29,11 +29,6 @@ export const REFERENCE_API_ROUTES: ReadonlyArray<{ readonly path: string; readon
   { path: '/items/{id}', methods: [apigwv2.HttpMethod.GET] },
 ];
 
-export interface ReferenceApiStackProps extends StackProps {
-  /** The dependency layer shared with the other reference stacks. */
-  readonly layer: DependencyLayer;
-}
-
 /**
  * The reference API: an HTTP API (IAM authorization, access logs, throttling)
  * → a database function (with the account's concurrency limit in context and
@@ -49,7 +44,7 @@ export class ReferenceApiStack extends Stack {
   public readonly parameters: AppParameters;
   public readonly alarmTopic: AlarmTopic;
 
-  constructor(scope: Construct, id: string, props: ReferenceApiStackProps) {
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
       description: 'cdk-serverless-rds reference API: HTTP API, Lambda in a VPC, RDS Proxy, Aurora PostgreSQL Serverless v2',
       ...props,
@@ -78,7 +73,6 @@ export class ReferenceApiStack extends Stack {
       depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
       description: 'Reference API: reads and writes the items table through RDS Proxy',
       timeout: Duration.seconds(10),
-      layers: [props.layer],
       alarms,
       // Two warm environments all day, more on weekday business hours, and
       // target tracking on the Maximum statistic, which sees bursts that a

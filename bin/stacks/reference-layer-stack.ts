@@ -7,22 +7,25 @@ import { DependencyLayer } from '../../lib';
 export const SHARED_LAYER_PACKAGE = path.join(__dirname, '..', '..', 'lambda', 'layers', 'shared');
 
 /**
- * The dependency layer both reference stacks share: the database drivers,
- * the token signer, Powertools and the SSM client, versioned with its
- * lockfile. Functions in other stacks read its ARN from Parameter Store, so
- * a new layer version never meets a CloudFormation export in use.
+ * A DependencyLayer of the packages the reference functions use, versioned
+ * with its lockfile, for functions that are not on a latency-critical path
+ * (a function in another stack reads its ARN from Parameter Store, so a new
+ * layer version never meets a CloudFormation export in use). The reference
+ * functions themselves bundle every dependency: loaded from this layer, the
+ * API's cold start measured clearly slower (BENCHMARKS.md). The benchmark
+ * builds its layer variant from the same package.
  */
 export class ReferenceLayerStack extends Stack {
   public readonly layer: DependencyLayer;
 
   constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
-      description: 'cdk-serverless-rds reference layer: the dependencies the reference functions share',
+      description: 'cdk-serverless-rds reference layer: the runtime\'s dependencies as a shared layer',
       ...props,
     });
     this.layer = new DependencyLayer(this, 'SharedDependencies', {
       packageDirectory: SHARED_LAYER_PACKAGE,
-      description: 'pg, mysql2, RDS signer, SSM client and Powertools for the cdk-serverless-rds reference functions',
+      description: 'pg, mysql2, the SigV4 signer and Powertools Logger and Metrics of the cdk-serverless-rds runtime',
     });
   }
 }

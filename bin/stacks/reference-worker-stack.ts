@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { Construct } from 'constructs';
 import {
-  AlarmTopic, DatabaseBootstrap, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, DependencyLayer, ProxiedDatabase,
+  AlarmTopic, DatabaseBootstrap, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges, ProxiedDatabase,
 } from '../../lib';
 
 const REFERENCE_WORKER = path.join(__dirname, '..', '..', 'lambda', 'reference-worker');
@@ -16,11 +16,6 @@ export const REFERENCE_WORKER_USER = 'reference_worker';
 export const REFERENCE_WORKER_MIGRATIONS = path.join(REFERENCE_WORKER, 'migrations');
 /** The events the worker records. */
 export const ORDER_EVENT_PATTERN = { source: ['cdk-serverless-rds.reference'], detailType: ['OrderPlaced'] };
-
-export interface ReferenceWorkerStackProps extends StackProps {
-  /** The dependency layer shared with the other reference stacks. */
-  readonly layer: DependencyLayer;
-}
 
 /**
  * The async reference: an EventBridge rule on the app's event bus → a worker
@@ -36,7 +31,7 @@ export class ReferenceWorkerStack extends Stack {
   public readonly bootstrap: DatabaseBootstrap;
   public readonly alarmTopic: AlarmTopic;
 
-  constructor(scope: Construct, id: string, props: ReferenceWorkerStackProps) {
+  constructor(scope: Construct, id: string, props: StackProps = {}) {
     super(scope, id, {
       description: 'cdk-serverless-rds reference worker: EventBridge, Lambda in a VPC, RDS Proxy, Aurora MySQL Serverless v2',
       ...props,
@@ -66,7 +61,6 @@ export class ReferenceWorkerStack extends Stack {
       depsLockFilePath: path.join(__dirname, '..', '..', 'package-lock.json'),
       description: 'Reference worker: records OrderPlaced events in Aurora MySQL through RDS Proxy',
       timeout: Duration.seconds(30),
-      layers: [props.layer],
       onSuccess: new destinations.EventBridgeDestination(this.eventBus),
       retryAttempts: 2,
       maxEventAge: Duration.hours(1),

@@ -1,4 +1,5 @@
-import { appParameters, observability } from '../runtime';
+import { appParameters } from '../runtime';
+import { observability } from '../runtime/observability';
 import { postgresDatabase } from '../runtime/postgres';
 import { createItemsHandler } from './items';
 

@@ -1,7 +1,8 @@
 import { createHash } from 'crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { Database, DatabaseUnavailableError, describeError, instrumentHandler, Observability, observability } from '../runtime';
+import { Database, DatabaseUnavailableError, describeError } from '../runtime';
+import { instrumentHandler, Observability, observability } from '../runtime/observability';
 
 export type ItemsHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 

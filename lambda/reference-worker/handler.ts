@@ -1,4 +1,4 @@
-import { observability } from '../runtime';
+import { observability } from '../runtime/observability';
 import { mysqlDatabase } from '../runtime/mysql';
 import { createOrdersHandler } from './orders';
 

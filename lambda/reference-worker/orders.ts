@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { Database, DatabaseUnavailableError, describeError, instrumentHandler, Observability, observability } from '../runtime';
+import { Database, DatabaseUnavailableError, describeError } from '../runtime';
+import { instrumentHandler, Observability, observability } from '../runtime/observability';
 
 /** The EventBridge `source` of the events the worker accepts. */
 export const ORDER_EVENT_SOURCE = 'cdk-serverless-rds.reference';

@@ -9,6 +9,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { withParameterStoreReader } from './private/parameter-store-reader';
 import { ProvisionedConcurrencyOptions } from './provisioned-concurrency';
 import { AppParameters } from '../configuration/app-parameters';
 import { EngineFamily } from '../database/engine';
@@ -407,6 +408,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       ...props.bundling,
       // pg requires its optional native binding lazily; it is never installed, so esbuild must not resolve it.
       externalModules: [...new Set(['pg-native', ...props.bundling?.externalModules ?? [], ...layerExternals(props)])],
+      ...(props.parameters ? { commandHooks: withParameterStoreReader(this, props.bundling?.commandHooks) } : {}),
     };
     const timeout = props.timeout ?? Duration.seconds(10);
     this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {

@@ -6,8 +6,9 @@
  *   const client = new Client(bouncer.connectionConfig(database));
  *   afterAll(() => bouncer?.stop());
  *
- * Clients log in as the target's user with its password (SCRAM); any database
- * name passes through to the target. PgBouncer refuses to run as root, so as
+ * Clients log in as the target's user with its password (SCRAM, or the
+ * cleartext password, optionally over TLS); any database name passes through
+ * to the target. PgBouncer refuses to run as root, so as
  * root it runs as the `postgres` user. Its config, log, pid file and unix
  * socket live in a fresh folder under the project's `.tmp/`, removed on stop.
  * Server output is kept quiet (and quoted in start errors) unless
@@ -46,6 +47,18 @@ export interface PgBouncerOptions {
    * @default 1000
    */
   readonly maxClientConnections?: number;
+  /**
+   * How clients log in: `scram-sha-256`, or `plain`, the password in
+   * cleartext (as RDS Proxy takes IAM tokens; give `tls` with it).
+   * @default 'scram-sha-256'
+   */
+  readonly authType?: 'scram-sha-256' | 'plain';
+  /**
+   * TLS for client connections, required when given: PEM files of the
+   * server certificate and its private key.
+   * @default - no TLS
+   */
+  readonly tls?: { readonly certificateFile: string; readonly keyFile: string };
 }
 
 /** A running PgBouncer; connect over TCP with the target's user and password. */
@@ -56,6 +69,8 @@ export interface PgBouncerServer {
   readonly password: string;
   /** Settings for a pg client connected through PgBouncer to `database` (default `postgres`). */
   connectionConfig(database?: string): ClientConfig;
+  /** PgBouncer's process id (one process does all its work), for reading its CPU time from /proc. */
+  serverPid(): number;
   /** Stops PgBouncer (breaking every client connection) and starts it again on the same port. */
   restart(): Promise<void>;
   /** Stops PgBouncer and deletes its files. Safe to call more than once. */
@@ -78,11 +93,17 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   const dir = makeServerDir('pgbouncer', runAs);
   const { user, password } = options.target;
   writePrivateFile(path.join(dir, 'userlist.txt'), `${quote(user)} ${quote(password)}\n`, runAs);
+  // Copied into PgBouncer's folder: as root it runs as the postgres user, who must read the key.
+  const tls = options.tls && {
+    certificateFile: copyPrivateFile(options.tls.certificateFile, path.join(dir, 'client-tls.crt'), runAs),
+    keyFile: copyPrivateFile(options.tls.keyFile, path.join(dir, 'client-tls.key'), runAs),
+  };
 
   let port = 0;
   let server: GuardedProcess | undefined;
   const configFile = path.join(dir, 'pgbouncer.ini');
-  const connectionConfig = (database = 'postgres'): ClientConfig => ({ host: HOST, port, user, password, database });
+  const ssl = options.tls ? { ca: fs.readFileSync(options.tls.certificateFile, 'utf8'), rejectUnauthorized: true } : undefined;
+  const connectionConfig = (database = 'postgres'): ClientConfig => ({ host: HOST, port, user, password, database, ...ssl ? { ssl } : {} });
 
   const run = async () => {
     server = new GuardedProcess({
@@ -103,7 +124,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   try {
     port = await startOnFreePort(async chosen => {
       port = chosen;
-      writePrivateFile(configFile, config(options, dir, port), runAs);
+      writePrivateFile(configFile, config(options, dir, port, tls), runAs);
       await run();
     }, () => server, CANNOT_LISTEN);
   } catch (error) {
@@ -117,6 +138,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     user,
     password,
     connectionConfig,
+    serverPid: () => Number(fs.readFileSync(path.join(dir, 'pgbouncer.pid'), 'utf8').trim()),
     async restart() {
       if (stopped()) throw new Error('PgBouncer was stopped; it cannot restart');
       // SIGTERM is PgBouncer's immediate shutdown: client connections drop, as in a crash or a redeploy.
@@ -127,7 +149,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   };
 }
 
-function config(options: PgBouncerOptions, dir: string, port: number): string {
+function config(options: PgBouncerOptions, dir: string, port: number, tls: PgBouncerOptions['tls']): string {
   const { host, port: targetPort } = options.target;
   return [
     '[databases]',
@@ -140,14 +162,16 @@ function config(options: PgBouncerOptions, dir: string, port: number): string {
     `logfile = ${path.join(dir, 'pgbouncer.log')}`,
     `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
     // The userlist holds the plaintext password, so PgBouncer can answer PostgreSQL's SCRAM challenge itself.
-    'auth_type = scram-sha-256',
+    `auth_type = ${options.authType ?? 'scram-sha-256'}`,
+    ...tls ? ['client_tls_sslmode = require', `client_tls_cert_file = ${tls.certificateFile}`, `client_tls_key_file = ${tls.keyFile}`] : [],
     `auth_file = ${path.join(dir, 'userlist.txt')}`,
     `admin_users = ${options.target.user}`,
     `pool_mode = ${options.poolMode ?? 'transaction'}`,
     `default_pool_size = ${options.defaultPoolSize ?? 20}`,
     `query_wait_timeout = ${options.queryWaitTimeoutSeconds ?? 120}`,
-    // Room for connection storms from many concurrent Lambda-like clients.
+    // Room for connection storms from many concurrent Lambda-like clients, also in the kernel's queue of new connections.
     `max_client_conn = ${options.maxClientConnections ?? 1000}`,
+    'listen_backlog = 4096',
     // Retry a failed server login after 1 s (default 15 s) so a restarted PostgreSQL is used at once.
     'server_login_retry = 1',
     // JDBC-style clients send it; PgBouncer would refuse the connection otherwise.
@@ -159,9 +183,15 @@ function config(options: PgBouncerOptions, dir: string, port: number): string {
 }
 
 /** Writes a file only its owner (`owner`, or this process) can read. */
-function writePrivateFile(file: string, content: string, owner: SystemUser | undefined): void {
+function writePrivateFile(file: string, content: string | Buffer, owner: SystemUser | undefined): void {
   fs.writeFileSync(file, content, { mode: 0o600 });
   if (owner) fs.chownSync(file, owner.uid, owner.gid);
+}
+
+/** Copies `source` to `target`, readable by its owner only; returns `target`. */
+function copyPrivateFile(source: string, target: string, owner: SystemUser | undefined): string {
+  writePrivateFile(target, fs.readFileSync(source), owner);
+  return target;
 }
 
 /** A userlist.txt field: double quotes, with inner ones doubled. */

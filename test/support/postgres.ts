@@ -40,6 +40,8 @@ export interface PostgresServer {
    * connection) and starts it again on the same port with the same data.
    */
   restart(): Promise<void>;
+  /** The postmaster's process id (its children are the backends), for reading its CPU time from /proc. */
+  serverPid(): number;
   /** Stops the server and deletes its files. Safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -259,6 +261,7 @@ async function startOnce(port: number, timeoutMillis: number, serverSettings: Re
     user: USER,
     password,
     connectionConfig,
+    serverPid: () => postmasterPid!,
     async createDatabase(prefix = 'test') {
       const name = `${prefix}_${randomBytes(4).toString('hex')}`;
       const client = new Client(connectionConfig());
