@@ -143,7 +143,7 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     }]);
     expect(read[0].Resource).toHaveLength(3);
     t.hasResourceProperties('AWS::KMS::Key', {
-      Description: Match.stringLikeRegexp('storage, snapshots and admin secret'),
+      Description: Match.stringLikeRegexp('storage, snapshots and secrets'),
       KeyPolicy: {
         Statement: Match.arrayWith([Match.objectLike({
           Action: 'kms:Decrypt',

@@ -10,12 +10,16 @@
  *     Migrations: [{ Version, Name, Checksum, Sql }] }
  *
  * Connects directly to the writer endpoint (not the proxy) with the admin
- * credentials of AdminSecretArn, over verified TLS.
+ * credentials of AdminSecretArn, over verified TLS. RDS rotates that secret
+ * on its own schedule: when the database refuses the password, the handler
+ * reads the secret again and retries, so a rotation that completes while the
+ * handler runs costs a few seconds instead of the deployment.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { bootstrap } from './bootstrap';
-import { BootstrapProperties, DatabaseUser, parseProperties } from './plan';
+import { bootstrap, BootstrapResult } from './bootstrap';
+import { BootstrapPlan, BootstrapProperties, DatabaseUser, parseProperties } from './plan';
+import { AuthenticationError, ConnectionSettings } from './session';
 
 export interface CustomResourceResult {
   readonly PhysicalResourceId: string;
@@ -42,31 +46,48 @@ export interface BootstrapHandlerOptions {
    * @default 30 s
    */
   readonly deadlineMarginMillis?: number;
+  /**
+   * How long to wait before each new login when the database refuses the
+   * admin password; the secret is read again before each. Managed rotation
+   * usually completes within a minute.
+   * @default 2, 5, 10, 20 and 30 s (67 s in all)
+   */
+  readonly loginRetryDelaysMillis?: readonly number[];
+  /** @default a setTimeout-based sleep */
+  readonly sleep?: (millis: number) => Promise<void>;
 }
 
 export type BootstrapHandler = (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<CustomResourceResult>;
 
 const MIN_STATEMENT_TIMEOUT_MILLIS = 1_000;
+const LOGIN_RETRY_DELAYS_MILLIS = [2_000, 5_000, 10_000, 20_000, 30_000];
 
 export function createHandler(options: BootstrapHandlerOptions): BootstrapHandler {
   const deadlineMarginMillis = options.deadlineMarginMillis ?? 30_000;
+  const retryDelays = options.loginRetryDelaysMillis ?? LOGIN_RETRY_DELAYS_MILLIS;
+  const sleep = options.sleep ?? ((millis: number) => new Promise<void>(resolve => setTimeout(resolve, millis)));
 
   return async (event, context) => {
     if (event.RequestType === 'Delete') {
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
     const properties = parseProperties(event.ResourceProperties);
-    const [admin, users] = await Promise.all([
-      adminCredentials(options.readSecret, properties.AdminSecretArn),
-      Promise.all(properties.Users.map(async (user): Promise<DatabaseUser> => ({
-        name: user.Name,
-        privileges: user.Privileges,
-        authentication: user.Authentication,
-        password: user.SecretArn ? await userPassword(options.readSecret, user.SecretArn, user.Name) : undefined,
-      }))),
-    ]);
-
-    const result = await bootstrap({
+    const users = await Promise.all(properties.Users.map(async (user): Promise<DatabaseUser> => ({
+      name: user.Name,
+      privileges: user.Privileges,
+      authentication: user.Authentication,
+      password: user.SecretArn ? await userPassword(options.readSecret, user.SecretArn, user.Name) : undefined,
+    })));
+    const plan: BootstrapPlan = {
+      migrations: properties.Migrations.map(migration => ({
+        version: migration.Version,
+        name: migration.Name,
+        checksum: migration.Checksum,
+        sql: migration.Sql,
+      })),
+      users,
+    };
+    const settings = (admin: Required<Credentials>): ConnectionSettings => ({
       engine: properties.Engine,
       host: properties.Host,
       port: Number(properties.Port),
@@ -77,15 +98,20 @@ export function createHandler(options: BootstrapHandlerOptions): BootstrapHandle
       statementTimeoutMillis: context
         ? Math.max(MIN_STATEMENT_TIMEOUT_MILLIS, context.getRemainingTimeInMillis() - deadlineMarginMillis)
         : undefined,
-    }, {
-      migrations: properties.Migrations.map(migration => ({
-        version: migration.Version,
-        name: migration.Name,
-        checksum: migration.Checksum,
-        sql: migration.Sql,
-      })),
-      users,
     });
+
+    let result: BootstrapResult | undefined;
+    for (let attempt = 0; result === undefined; attempt++) {
+      const admin = await adminCredentials(options.readSecret, properties.AdminSecretArn);
+      try {
+        result = await bootstrap(settings(admin), plan);
+      } catch (error) {
+        const outOfTime = context !== undefined && context.getRemainingTimeInMillis() - retryDelays[attempt] < deadlineMarginMillis;
+        if (!(error instanceof AuthenticationError) || attempt >= retryDelays.length || outOfTime) throw error;
+        console.log(JSON.stringify({ handler: 'bootstrap', event: 'admin-login-refused', attempt: attempt + 1, retryInMillis: retryDelays[attempt] }));
+        await sleep(retryDelays[attempt]);
+      }
+    }
 
     return {
       PhysicalResourceId: physicalResourceId(properties),

@@ -27,6 +27,18 @@ export interface ConnectionSettings {
 export const DEFAULT_CONNECT_TIMEOUT_MILLIS = 10_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MILLIS = 600_000;
 
+/**
+ * The server refused the user name and password. Rotation changes passwords
+ * while other runs hold the old one, so a caller may read the secret again
+ * and retry; nothing ran on the server before this error.
+ */
+export class AuthenticationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthenticationError';
+  }
+}
+
 /** One admin connection and the engine-specific SQL a bootstrap run needs. */
 export interface Session {
   /** Waits until no other bootstrap run works on this database; held until close(). */

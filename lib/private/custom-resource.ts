@@ -19,9 +19,9 @@ const HANDLERS_ROOT = path.join(__dirname, '..', '..', 'dist', 'handlers');
 
 const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
 
-export interface CustomResourceHandlerOptions {
+export interface BundledFunctionOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness';
+  readonly handler: 'bootstrap' | 'proxy-readiness' | 'secret-rotation';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -30,39 +30,36 @@ export interface CustomResourceHandlerOptions {
   readonly environment?: { [key: string]: string };
   /** Why running outside a VPC is right for this handler (required without a placement). */
   readonly outsideVpcReason?: string;
+  readonly reservedConcurrentExecutions?: number;
+}
+
+export type CustomResourceHandlerOptions = Omit<BundledFunctionOptions, 'reservedConcurrentExecutions'>;
+
+/** One of the library's pre-bundled handlers and its execution role. */
+export interface BundledFunction {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
 }
 
 /** A handler function and the provider framework that CloudFormation calls. */
-export interface CustomResourceHandler {
-  readonly function: lambda.Function;
-  readonly role: iam.Role;
+export interface CustomResourceHandler extends BundledFunction {
   readonly provider: cr.Provider;
 }
 
 /**
- * A custom resource handler and its provider, hardened like the library's
- * other functions: arm64 on the newest Node.js runtime, inline least-privilege
- * roles, X-Ray, JSON logs in encrypted log groups with retention, reserved
- * concurrency of one (CloudFormation invokes it once per resource change).
- *
- * The provider framework invokes the handler synchronously and answers
- * CloudFormation; it runs outside the VPC because it only talks to the
- * Lambda API and the response URL, which isolated subnets cannot reach.
+ * One of the library's pre-bundled handlers in `scope`, hardened like the
+ * library's other functions: arm64 on the newest Node.js runtime, an inline
+ * least-privilege role, X-Ray, JSON logs in an encrypted log group with
+ * retention.
  */
-export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
-  const container = new Construct(scope, id);
+export function createBundledFunction(scope: Construct, options: BundledFunctionOptions): BundledFunction {
   const codePath = path.join(HANDLERS_ROOT, options.handler);
   if (!fs.existsSync(path.join(codePath, 'index.js'))) {
-    throw new Error(`${container.node.path}: the pre-bundled ${options.handler} handler is missing at ${codePath}: run 'npm run build' in the cdk-serverless-rds package`);
+    throw new Error(`${scope.node.path}: the pre-bundled ${options.handler} handler is missing at ${codePath}: run 'npm run build' in the cdk-serverless-rds package`);
   }
-  const logGroup = (name: string) => new logs.LogGroup(container, name, {
-    retention: options.logRetention,
-    encryptionKey: options.logEncryptionKey,
-  });
-
-  const handlerLogGroup = logGroup('HandlerLogGroup');
-  const role = createExecutionRole(container, 'HandlerRole', handlerLogGroup, options.placement);
-  const handler = new lambda.Function(container, 'Handler', {
+  const handlerLogGroup = createLogGroup(scope, 'HandlerLogGroup', options);
+  const role = createExecutionRole(scope, 'HandlerRole', handlerLogGroup, options.placement);
+  const handler = new lambda.Function(scope, 'Handler', {
     code: lambda.Code.fromAsset(codePath),
     handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
@@ -74,7 +71,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     logGroup: handlerLogGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-    reservedConcurrentExecutions: 1,
+    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     environment: options.environment,
     ...options.placement ? {
       vpc: options.placement.vpc,
@@ -82,13 +79,28 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
       securityGroups: [options.placement.securityGroup],
     } : {},
   });
-  acknowledgeSynchronousHandler(handler);
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
     Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
   }
+  return { function: handler, role };
+}
 
-  const frameworkLogGroup = logGroup('ProviderLogGroup');
+/**
+ * A custom resource handler and its provider, hardened like the library's
+ * other functions (see `createBundledFunction`), with a reserved concurrency
+ * of one (CloudFormation invokes it once per resource change).
+ *
+ * The provider framework invokes the handler synchronously and answers
+ * CloudFormation; it runs outside the VPC because it only talks to the
+ * Lambda API and the response URL, which isolated subnets cannot reach.
+ */
+export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
+  const container = new Construct(scope, id);
+  const { function: handler, role } = createBundledFunction(container, { ...options, reservedConcurrentExecutions: 1 });
+  acknowledgeSynchronousHandler(handler);
+
+  const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
   const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
   const provider = new cr.Provider(container, 'Provider', {
     onEventHandler: handler,
@@ -119,6 +131,10 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     reason: 'aws-cdk-lib\'s provider framework picks the newest Node.js runtime it supports itself; it is not configurable.',
   });
   return { function: handler, role, provider };
+}
+
+function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
+  return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
 }
 
 function acknowledgeSynchronousHandler(fn: lambda.Function): void {
