@@ -7,13 +7,13 @@
  */
 import { randomBytes } from 'crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
+import { Connection, RowDataPacket } from 'mysql2/promise';
 import { Client, ClientConfig } from 'pg';
 import { createHandler } from '../lambda/bootstrap/handler';
 import { mysqlUserStatements } from '../lambda/bootstrap/mysql';
 import { MigrationProperties, sha256, UserProperties } from '../lambda/bootstrap/plan';
 import { postgresUserStatements } from '../lambda/bootstrap/postgres';
-import { MariaDbServer, startMariaDb } from './support/mariadb';
+import { MariaDbServer, startMariaDb, withConnection } from './support/mariadb';
 import { PostgresServer, startPostgres, withClient } from './support/postgres';
 
 // ---------------------------------------------------------------------------
@@ -433,16 +433,74 @@ describe('PostgreSQL', () => {
       .rejects.toThrow(`cannot connect to PostgreSQL at ${postgres.host}:${postgres.port} (database ${target.database}) as ${adminUser}: The server does not support SSL connections`);
   });
 
-  test('a wrong admin password fails with the server error and without the password', async () => {
+  test('a wrong admin password fails with the server error and without the password, after reading the secret again before each retry', async () => {
     const { target, secrets } = await setup();
     const wrongPassword = password();
-    const handler = createHandler({ readSecret: secrets.readSecret, tls: false });
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, loginRetryDelaysMillis: [10, 20], sleep: async millis => { waits.push(millis); } });
     const adminSecretArn = secrets.put({ username: adminUser, password: wrongPassword });
 
     const failure = handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }));
 
     await expect(failure).rejects.toThrow(`password authentication failed for user "${adminUser}" (SQLSTATE 28P01)`);
     await expect(failure).rejects.not.toThrow(wrongPassword);
+    expect(waits).toEqual([10, 20]);
+    expect(secrets.reads.filter(arn => arn === adminSecretArn)).toHaveLength(3);
+    expect(logLines.map(line => JSON.parse(line))).toEqual([
+      { handler: 'bootstrap', event: 'admin-login-refused', attempt: 1, retryInMillis: 10 },
+      { handler: 'bootstrap', event: 'admin-login-refused', attempt: 2, retryInMillis: 20 },
+    ]);
+  });
+
+  test('when the admin password changes during the run (a rotation), reads the secret again and succeeds', async () => {
+    const { target, secrets, check } = await setup();
+    const oldPassword = password();
+    const newPassword = password();
+    const rotated = await postgres.createDatabase('rotated');
+    const rotatingAdmin = `admin_${suffix()}`;
+    await withClient(postgres.connectionConfig(), async client => {
+      await client.query(`CREATE ROLE ${rotatingAdmin} LOGIN CREATEROLE PASSWORD ${client.escapeLiteral(newPassword)}`);
+      await client.query(`ALTER DATABASE ${client.escapeIdentifier(rotated)} OWNER TO ${rotatingAdmin}`);
+    });
+    // The database already has the new password; the secret answers the old one once, then the new one.
+    const adminSecretArn = secrets.put({ username: rotatingAdmin, password: oldPassword });
+    const readSecret = async (arn: string): Promise<string> => {
+      const value = await secrets.readSecret(arn);
+      if (arn === adminSecretArn) secrets.replace(arn, { username: rotatingAdmin, password: newPassword });
+      return value;
+    };
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+
+    const result = await handler(createEvent({ ...target, database: rotated, adminSecretArn }, { migrations: [createItems] }));
+
+    expect(result.Data).toEqual({ AppliedMigrations: '0001_create_items.sql', SchemaVersion: '0001' });
+    expect(waits).toEqual([2_000]);
+    expect(secrets.reads.filter(arn => arn === adminSecretArn)).toHaveLength(2);
+    expect(await withClient(postgres.connectionConfig(rotated), async client => (await client.query('SELECT count(*)::int AS count FROM schema_migrations')).rows[0].count)).toBe(1);
+    expect(await check(async client => (await client.query("SELECT to_regclass('public.schema_migrations') AS t")).rows[0].t)).toBeNull();
+  });
+
+  test('does not retry errors other than a refused password', async () => {
+    const { target, secrets } = await setup();
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+
+    await expect(handler(createEvent({ ...target, database: 'no_such_database' }, { migrations: [createItems] })))
+      .rejects.toThrow('database "no_such_database" does not exist');
+    expect(waits).toEqual([]);
+  });
+
+  test('stops retrying when the next wait would reach into the time kept back from the Lambda deadline', async () => {
+    const { target, secrets } = await setup();
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+    const adminSecretArn = secrets.put({ username: adminUser, password: password() });
+    // 33 s left: a 2 s wait leaves 31 s, above the 30 s margin; a 5 s wait would not.
+    const context = { getRemainingTimeInMillis: () => 33_000 };
+
+    await expect(handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }), context)).rejects.toThrow('(SQLSTATE 28P01)');
+    expect(waits).toEqual([2_000]);
   });
 
   test('rejects invalid plans before connecting', async () => {
@@ -640,6 +698,31 @@ describe('MariaDB (MySQL)', () => {
     expect(await recordedNames(check)).toEqual(['0001_slow.sql']);
   });
 
+  test('when the admin password changes during the run (a rotation), reads the secret again and succeeds', async () => {
+    const { target, secrets, check } = await setup();
+    const rotatingAdmin = `admin_${suffix()}`;
+    const oldPassword = password();
+    const newPassword = password();
+    await withConnection(mariadb.connectionOptions(), async connection => {
+      await connection.query(`CREATE USER '${rotatingAdmin}'@'%' IDENTIFIED BY '${newPassword}'`);
+      await connection.query(`GRANT ALL ON \`${target.database}\`.* TO '${rotatingAdmin}'@'%'`);
+    });
+    const adminSecretArn = secrets.put({ username: rotatingAdmin, password: oldPassword });
+    const readSecret = async (arn: string): Promise<string> => {
+      const value = await secrets.readSecret(arn);
+      if (arn === adminSecretArn) secrets.replace(arn, { username: rotatingAdmin, password: newPassword });
+      return value;
+    };
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+
+    const result = await handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }));
+
+    expect(result.Data).toEqual({ AppliedMigrations: '0001_create_items.sql', SchemaVersion: '0001' });
+    expect(waits).toEqual([2_000]);
+    expect(await recordedNames(check)).toEqual(['0001_create_items.sql']);
+  });
+
   test('never shows a password in an error, even where MySQL quotes the failing statement', async () => {
     const { target, handler } = await setup();
     const quotesPassword = migration('0001_bad_syntax.sql', `SELEC '${mariadb.password}'`);
@@ -649,15 +732,3 @@ describe('MariaDB (MySQL)', () => {
     await expect(failure).rejects.toThrow("migration 0001_bad_syntax.sql failed: You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'SELEC '***'' at line 1 (ER_PARSE_ERROR, errno 1064, SQLSTATE 42000)");
   });
 });
-
-// ---------------------------------------------------------------------------
-
-
-async function withConnection<T>(options: Parameters<typeof createConnection>[0], work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await createConnection(options as any);
-  try {
-    return await work(connection);
-  } finally {
-    await connection.end();
-  }
-}
