@@ -10,7 +10,16 @@ import { findingKey, violationPerResource, withDetails } from './private/rule-pa
  * CloudFormation and the services run them, on the first deploy, a second
  * deployment of the same stack under another name, an update, or a deploy
  * after `cdk destroy`. It checks synthesized templates, so it works on any
- * app, not only on this library's constructs (which pass it by default).
+ * app, not only on this library's constructs (which pass it by default):
+ *
+ * - `DeployReadiness-PhysicalNameVariesWithStack`: explicit names of
+ *   account-unique resources (log groups, databases, proxies, functions,
+ *   queues, topics, roles, secrets, parameters, buckets, tables, ...) differ
+ *   between two deployments of the stack.
+ * - `DeployReadiness-RetainedNameVariesPerCreate`: a resource that outlives
+ *   its stack has a name the next create of the stack does not reuse.
+ * - `DeployReadiness-SecretRotationAfterReaders`: a secret's first rotation
+ *   waits for the custom resources that read the secret.
  *
  * Add it like the cdk-nag packs, and acknowledge a finding with the pack
  * name as prefix:

@@ -54,3 +54,46 @@ export function referencedLogicalId(node: CfnResource, value: unknown): string |
   const references = referencesIn(resolved);
   return references.length === 1 ? references[0].logicalId : undefined;
 }
+
+/**
+ * A resource's properties as the template renders them, for resources
+ * without typed properties too (custom resources keep theirs in the
+ * protected `cfnProperties` of `CfnResource`).
+ */
+export function resolvedProperties(node: CfnResource): unknown {
+  return Stack.of(node).resolve((node as unknown as { readonly cfnProperties: unknown }).cfnProperties);
+}
+
+/**
+ * The resources of the same template that `node` waits for: its DependsOn
+ * (including dependencies added between constructs, which become DependsOn
+ * at synth) and the resources its properties reference.
+ */
+export function directDependencies(node: CfnResource): CfnResource[] {
+  const stack = Stack.of(node);
+  const fromConstructs: IConstruct[] = [];
+  for (let scope: IConstruct | undefined = node; scope && scope !== stack; scope = scope.node.scope) {
+    fromConstructs.push(...scope.node.dependencies);
+  }
+  const declared = fromConstructs.flatMap(dependency => dependency.node.findAll().filter(CfnResource.isCfnResource));
+  const referencedIds = new Set(referencesIn(resolvedProperties(node)).map(reference => reference.logicalId));
+  const referenced = resourcesInTemplateOf(node, CfnResource.isCfnResource).filter(resource => referencedIds.has(logicalIdOf(resource)));
+  return [...new Set([...node.obtainDependencies().filter(CfnResource.isCfnResource), ...declared, ...referenced])]
+    .filter(resource => resource !== node && Stack.of(resource) === stack);
+}
+
+/** Whether `node` waits, directly or through other resources, for `target`. */
+export function dependsOnTransitively(node: CfnResource, target: CfnResource): boolean {
+  const seen = new Set<CfnResource>([node]);
+  const queue = [node];
+  while (queue.length > 0) {
+    for (const dependency of directDependencies(queue.shift()!)) {
+      if (dependency === target) return true;
+      if (!seen.has(dependency)) {
+        seen.add(dependency);
+        queue.push(dependency);
+      }
+    }
+  }
+  return false;
+}
