@@ -87,9 +87,15 @@ function createEvent(target: Target, plan: Plan): CloudFormationCustomResourceEv
   return { ...eventCommon, RequestType: 'Create', ResourceProperties: resourceProperties(target, plan) as any };
 }
 
-function updateEvent(target: Target, plan: Plan, physicalResourceId: string): CloudFormationCustomResourceEvent {
-  const properties = resourceProperties(target, plan) as any;
-  return { ...eventCommon, RequestType: 'Update', PhysicalResourceId: physicalResourceId, ResourceProperties: properties, OldResourceProperties: properties };
+/** An Update from `oldPlan` (the same plan unless given) to `plan`. */
+function updateEvent(target: Target, plan: Plan, physicalResourceId: string, oldPlan: Plan = plan): CloudFormationCustomResourceEvent {
+  return {
+    ...eventCommon,
+    RequestType: 'Update',
+    PhysicalResourceId: physicalResourceId,
+    ResourceProperties: resourceProperties(target, plan) as any,
+    OldResourceProperties: resourceProperties(target, oldPlan) as any,
+  };
 }
 
 function deleteEvent(target: Target, plan: Plan, physicalResourceId: string): CloudFormationCustomResourceEvent {
@@ -329,34 +335,33 @@ describe('PostgreSQL', () => {
     });
   });
 
-  test('an Update re-applies users exactly: privileges lowered, authentication switched, password rotated', async () => {
+  test('an Update re-applies users exactly: privileges lowered, authentication switched, the password of a replaced secret set', async () => {
     const { target, handler, secrets, check } = await setup();
     const first = `first_${suffix()}`;
     const second = `second_${suffix()}`;
     const firstPassword = password();
     const secondPassword = password();
-    const firstSecret = secrets.put({ username: first, password: firstPassword });
-    const created = await handler(createEvent(target, {
+    const createPlan: Plan = {
       migrations: [createItems],
       users: [
-        { Name: first, Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: firstSecret },
+        { Name: first, Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: secrets.put({ username: first, password: firstPassword }) },
         { Name: second, Privileges: 'READ_WRITE', Authentication: 'IAM' },
       ],
-    }));
-    const rotatedPassword = password();
-    secrets.replace(firstSecret, { username: first, password: rotatedPassword });
+    };
+    const created = await handler(createEvent(target, createPlan));
+    const replacedPassword = password();
 
     await handler(updateEvent(target, {
       migrations: [createItems],
       users: [
-        { Name: first, Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: firstSecret },
+        { Name: first, Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: secrets.put({ username: first, password: replacedPassword }) },
         { Name: second, Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: secrets.put({ username: second, password: secondPassword }) },
       ],
-    }, created.PhysicalResourceId));
+    }, created.PhysicalResourceId, createPlan));
 
     await expect(withClient(userConfig(target.database, first, firstPassword), () => Promise.resolve()))
       .rejects.toThrow(`password authentication failed for user "${first}"`);
-    for (const [user, userPassword] of [[first, rotatedPassword], [second, secondPassword]]) {
+    for (const [user, userPassword] of [[first, replacedPassword], [second, secondPassword]]) {
       await withClient(userConfig(target.database, user, userPassword), async client => {
         expect((await client.query('SELECT count(*)::int AS count FROM items')).rows).toEqual([{ count: 0 }]);
         await expect(client.query("INSERT INTO items (name) VALUES ('no longer allowed')")).rejects.toThrow('permission denied for table items');
@@ -364,6 +369,38 @@ describe('PostgreSQL', () => {
     }
     expect(await check(async client => (await client.query("SELECT pg_has_role($1, 'rds_iam', 'MEMBER') AS iam", [second])).rows)).toEqual([{ iam: false }]);
     expect(logLines.map(line => JSON.parse(line).event)).toEqual(['migration-applied', 'user-created', 'user-created', 'user-updated', 'user-updated']);
+  });
+
+  test('an Update leaves the password of a user whose secret is unchanged to its rotation, even while the secret still holds the old one', async () => {
+    const { target, handler, secrets, check } = await setup();
+    const user = `kept_${suffix()}`;
+    const oldPassword = password();
+    const plan = (privileges: 'READ_ONLY' | 'READ_WRITE'): Plan => ({
+      migrations: [createItems],
+      users: [{ Name: user, Privileges: privileges, Authentication: 'SECRET', SecretArn: secretArn }],
+    });
+    const secretArn = secrets.put({ username: user, password: oldPassword });
+    const created = await handler(createEvent(target, plan('READ_WRITE')));
+    // A rotation is between setSecret and finishSecret: the database has the new password, AWSCURRENT the old one.
+    const rotatingPassword = password();
+    await check(client => client.query(`ALTER ROLE ${client.escapeIdentifier(user)} PASSWORD ${client.escapeLiteral(rotatingPassword)}`));
+
+    await handler(updateEvent(target, plan('READ_ONLY'), created.PhysicalResourceId, plan('READ_WRITE')));
+
+    await expect(withClient(userConfig(target.database, user, oldPassword), () => Promise.resolve()))
+      .rejects.toThrow(`password authentication failed for user "${user}"`);
+    await withClient(userConfig(target.database, user, rotatingPassword), async client => {
+      await expect(client.query("INSERT INTO items (name) VALUES ('no longer allowed')")).rejects.toThrow('permission denied for table items');
+    });
+  });
+
+  test('generates the statements that keep the password of an existing user whose rotation owns it', () => {
+    expect(postgresUserStatements({ name: 'app', privileges: 'READ_ONLY', authentication: 'SECRET', password: 'secret', keepPassword: true }, 'orders', { exists: true, iamMember: false })[0])
+      .toBe('ALTER ROLE "app" WITH LOGIN');
+    expect(postgresUserStatements({ name: 'app', privileges: 'READ_ONLY', authentication: 'SECRET', password: 'secret', keepPassword: true }, 'orders', { exists: false, iamMember: false })[0])
+      .toMatch(/^CREATE ROLE "app" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:/);
+    expect(mysqlUserStatements({ name: 'app', privileges: 'READ_ONLY', authentication: 'SECRET', password: 'secret', keepPassword: true }, 'orders').slice(0, 2))
+      .toEqual(["CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'secret' REQUIRE NONE", "GRANT SELECT ON `orders`.* TO 'app'@'%'"]);
   });
 
   test('generates the statements for a new read-write IAM user', () => {
@@ -654,20 +691,40 @@ describe('MariaDB (MySQL)', () => {
     });
   });
 
-  test('an Update lowers a read-write user to read-only and sets its new password', async () => {
+  test('an Update lowers a read-write user to read-only and sets the password of its replaced secret', async () => {
     const { target, handler, secrets } = await setup();
     const user = `app_${suffix()}`;
-    const secretArn = secrets.put({ username: user, password: password() });
-    const plan = (privileges: 'READ_ONLY' | 'READ_WRITE'): Plan => ({ migrations: [createItems], users: [{ Name: user, Privileges: privileges, Authentication: 'SECRET', SecretArn: secretArn }] });
-    const created = await handler(createEvent(target, plan('READ_WRITE')));
-    const rotatedPassword = password();
-    secrets.replace(secretArn, { username: user, password: rotatedPassword });
+    const plan = (privileges: 'READ_ONLY' | 'READ_WRITE', secretArn: string): Plan => ({
+      migrations: [createItems],
+      users: [{ Name: user, Privileges: privileges, Authentication: 'SECRET', SecretArn: secretArn }],
+    });
+    const createPlan = plan('READ_WRITE', secrets.put({ username: user, password: password() }));
+    const created = await handler(createEvent(target, createPlan));
+    const replacedPassword = password();
 
-    await handler(updateEvent(target, plan('READ_ONLY'), created.PhysicalResourceId));
+    await handler(updateEvent(target, plan('READ_ONLY', secrets.put({ username: user, password: replacedPassword })), created.PhysicalResourceId, createPlan));
 
-    await withConnection({ ...mariadb.connectionOptions(target.database), user, password: rotatedPassword }, async connection => {
+    await withConnection({ ...mariadb.connectionOptions(target.database), user, password: replacedPassword }, async connection => {
       await expect(connection.query("INSERT INTO items (name) VALUES ('not any more')")).rejects.toThrow(`INSERT command denied to user '${user}'`);
       expect((await connection.query<RowDataPacket[]>('SELECT COUNT(*) AS count FROM items'))[0]).toEqual([{ count: 0 }]);
+    });
+  });
+
+  test('an Update leaves the password of a user whose secret is unchanged to its rotation', async () => {
+    const { target, handler, secrets } = await setup();
+    const user = `kept_${suffix()}`;
+    const oldPassword = password();
+    const secretArn = secrets.put({ username: user, password: oldPassword });
+    const plan: Plan = { migrations: [createItems], users: [{ Name: user, Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: secretArn }] };
+    const created = await handler(createEvent(target, plan));
+    const rotatingPassword = password();
+    await withConnection(mariadb.connectionOptions(), connection => connection.query(`ALTER USER '${user}'@'%' IDENTIFIED BY '${rotatingPassword}'`));
+
+    await handler(updateEvent(target, plan, created.PhysicalResourceId));
+
+    await expect(withConnection({ ...mariadb.connectionOptions(target.database), user, password: oldPassword }, async () => undefined)).rejects.toThrow('Access denied');
+    await withConnection({ ...mariadb.connectionOptions(target.database), user, password: rotatingPassword }, async connection => {
+      await connection.query("INSERT INTO items (name) VALUES ('still allowed')");
     });
   });
 

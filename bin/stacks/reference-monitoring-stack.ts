@@ -23,7 +23,8 @@ export class ReferenceMonitoringStack extends Stack {
       ...props,
     });
     this.dashboard = new DatabaseDashboard(this, 'Dashboard', {
-      dashboardName: 'cdk-serverless-rds-reference',
+      // Named after the stack, so a second deployment of the app under other stack names gets its own dashboard.
+      dashboardName: `cdk-serverless-rds-${this.stackName}`,
       databases: props.databases,
       functions: props.functions,
     });

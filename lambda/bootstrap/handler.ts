@@ -72,11 +72,13 @@ export function createHandler(options: BootstrapHandlerOptions): BootstrapHandle
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
     const properties = parseProperties(event.ResourceProperties);
+    const passwordsSetBefore = event.RequestType === 'Update' ? secretsOfLastRun(event.OldResourceProperties) : new Map<string, string>();
     const users = await Promise.all(properties.Users.map(async (user): Promise<DatabaseUser> => ({
       name: user.Name,
       privileges: user.Privileges,
       authentication: user.Authentication,
       password: user.SecretArn ? await userPassword(options.readSecret, user.SecretArn, user.Name) : undefined,
+      keepPassword: user.SecretArn !== undefined && passwordsSetBefore.get(user.Name) === user.SecretArn,
     })));
     const plan: BootstrapPlan = {
       migrations: properties.Migrations.map(migration => ({
@@ -121,6 +123,20 @@ export function createHandler(options: BootstrapHandlerOptions): BootstrapHandle
 }
 
 export const handler: BootstrapHandler = createHandler({ readSecret: secretsManagerReader(new SecretsManagerClient({})) });
+
+/**
+ * The secret of each SECRET user of the last run, by user name. Their
+ * passwords were set from these secrets then; since then their rotation owns
+ * them, and a run that set them again from the secret could undo a rotation
+ * in progress (the database already has the new password, the secret's
+ * AWSCURRENT still the old one).
+ */
+function secretsOfLastRun(oldProperties: Record<string, unknown>): Map<string, string> {
+  const users = Array.isArray(oldProperties.Users) ? oldProperties.Users as Array<Record<string, unknown>> : [];
+  return new Map(users
+    .filter(user => user?.Authentication === 'SECRET' && typeof user.Name === 'string' && typeof user.SecretArn === 'string')
+    .map(user => [user.Name as string, user.SecretArn as string]));
+}
 
 /** Stable for a database, whatever its migrations and users: an Update never replaces the resource. */
 function physicalResourceId(properties: BootstrapProperties): string {

@@ -123,7 +123,8 @@ export async function openMysqlConnection(settings: ConnectionSettings, options:
  * the revoke so a user being re-applied never lacks what it keeps.
  *
  * IAM users authenticate with RDS's AWSAuthenticationPlugin (MySQL on RDS
- * and Aurora only) and must use TLS.
+ * and Aurora only) and must use TLS. A password user whose password rotation
+ * owns (`keepPassword`) keeps it if the account exists.
  */
 export function mysqlUserStatements(user: DatabaseUser, database: string): string[] {
   const account = `${escape(user.name)}@'%'`;
@@ -131,9 +132,10 @@ export function mysqlUserStatements(user: DatabaseUser, database: string): strin
     ? "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL"
     : `IDENTIFIED BY ${escape(user.password!)} REQUIRE NONE`;
   const tables = `${escapeId(database)}.*`;
+  const keepsPassword = user.authentication === 'SECRET' && user.keepPassword === true;
   return [
     `CREATE USER IF NOT EXISTS ${account} ${identification}`,
-    `ALTER USER ${account} ${identification}`,
+    ...(keepsPassword ? [] : [`ALTER USER ${account} ${identification}`]),
     user.privileges === 'READ_WRITE'
       ? `GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables} TO ${account}`
       : `GRANT SELECT ON ${tables} TO ${account}`,

@@ -133,15 +133,18 @@ export async function openPostgresClient(settings: ConnectionSettings, applicati
  * privileges of its level on the tables and sequences of schema public, now
  * and for tables the admin creates later. Never revokes anything outside
  * schema public, and keeps application users out of the migrations table.
+ * An existing password user whose password rotation owns (`keepPassword`)
+ * keeps it.
  */
 export function postgresUserStatements(user: DatabaseUser, database: string, state: PostgresRoleState): string[] {
   const role = escapeIdentifier(user.name);
   const schema = escapeIdentifier(SCHEMA);
   const password = user.authentication === 'IAM' ? 'NULL' : escapeLiteral(postgresPassword(user.password!));
+  const keepsPassword = user.authentication === 'SECRET' && user.keepPassword === true && state.exists && !state.iamMember;
   const readWrite = user.privileges === 'READ_WRITE';
   const tablePrivileges = readWrite ? 'SELECT, INSERT, UPDATE, DELETE' : 'SELECT';
   return [
-    `${state.exists ? 'ALTER' : 'CREATE'} ROLE ${role} WITH LOGIN PASSWORD ${password}`,
+    `${state.exists ? 'ALTER' : 'CREATE'} ROLE ${role} WITH LOGIN${keepsPassword ? '' : ` PASSWORD ${password}`}`,
     ...(user.authentication === 'IAM' ? [`GRANT rds_iam TO ${role}`] : []),
     ...(user.authentication === 'SECRET' && state.iamMember ? [`REVOKE rds_iam FROM ${role}`] : []),
     `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${role}`,

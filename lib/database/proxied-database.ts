@@ -1,5 +1,5 @@
 import {
-  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack, Token, Validations,
+  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack, Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,7 +14,7 @@ import { DatabaseCapacity } from './capacity';
 import { DatabaseEngine, EngineFamily } from './engine';
 import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
-import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
+import { acknowledgeInlinePolicies, acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
@@ -759,15 +759,14 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
       resources: [logGroupArn],
     }));
+    const logStreams = `${logGroupArn}:log-stream:*`;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
-      resources: [`${logGroupArn}:log-stream:*`],
+      resources: [logStreams],
     }));
     acknowledgeInlinePolicies(role);
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]',
-      reason: 'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.',
-    });
+    acknowledgeWildcardResource(role, logStreams,
+      'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.');
     return role;
   }
 
