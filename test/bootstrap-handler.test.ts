@@ -14,6 +14,7 @@ import { mysqlUserStatements } from '../lambda/bootstrap/mysql';
 import { MigrationProperties, sha256, UserProperties } from '../lambda/bootstrap/plan';
 import { postgresUserStatements } from '../lambda/bootstrap/postgres';
 import { MariaDbServer, startMariaDb, withConnection } from './support/mariadb';
+import { captureConsoleLog } from './support/output';
 import { PostgresServer, startPostgres, withClient } from './support/postgres';
 
 // ---------------------------------------------------------------------------
@@ -29,8 +30,22 @@ class FakeSecrets {
     this.reads.push(arn);
     const value = this.values.get(arn);
     if (value === undefined) throw new Error(`ResourceNotFoundException: Secrets Manager can't find the specified secret.`);
+    const next = this.afterFirstRead.get(arn);
+    if (next !== undefined) {
+      this.values.set(arn, next);
+      this.afterFirstRead.delete(arn);
+    }
     return value;
   };
+
+  private readonly afterFirstRead = new Map<string, string>();
+
+  /** Stores a secret that answers `first` once and `then` afterwards: a rotation that completes after the first read. */
+  putRotating(first: object, then: object): string {
+    const arn = this.put(first);
+    this.afterFirstRead.set(arn, JSON.stringify(then));
+    return arn;
+  }
 
   /** Stores a secret: an object as JSON, a string as it is. */
   put(value: object | string): string {
@@ -105,16 +120,7 @@ function deleteEvent(target: Target, plan: Plan, physicalResourceId: string): Cl
 const suffix = () => randomBytes(3).toString('hex');
 const password = () => randomBytes(15).toString('base64url');
 
-let logLines: string[];
-
-beforeEach(() => {
-  logLines = [];
-  jest.spyOn(console, 'log').mockImplementation((line: unknown) => { logLines.push(String(line)); });
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
+const loggedLines = captureConsoleLog();
 
 // ---------------------------------------------------------------------------
 
@@ -188,7 +194,7 @@ describe('PostgreSQL', () => {
       { version: '0002', name: '0002_seed_items.sql', checksum: seedItems.Checksum },
     ]);
     expect(await check(async client => (await client.query('SELECT name FROM items ORDER BY id')).rows)).toEqual([{ name: 'first' }, { name: 'second' }]);
-    expect(logLines.map(line => JSON.parse(line))).toEqual([
+    expect(loggedLines().map(line => JSON.parse(line))).toEqual([
       { handler: 'bootstrap', event: 'migration-applied', migration: '0001_create_items.sql', millis: expect.any(Number) },
       { handler: 'bootstrap', event: 'migration-applied', migration: '0002_seed_items.sql', millis: expect.any(Number) },
     ]);
@@ -269,7 +275,7 @@ describe('PostgreSQL', () => {
       await expect(client.query("UPDATE items SET name = 'changed'")).rejects.toThrow('permission denied for table items');
       await expect(client.query('SELECT * FROM schema_migrations')).rejects.toThrow('permission denied for table schema_migrations');
     });
-    expect(logLines.map(line => JSON.parse(line))).toContainEqual(
+    expect(loggedLines().map(line => JSON.parse(line))).toContainEqual(
       { handler: 'bootstrap', event: 'user-created', user: reader, privileges: 'READ_ONLY', authentication: 'IAM' });
   });
 
@@ -290,8 +296,8 @@ describe('PostgreSQL', () => {
         .rejects.toThrow('permission denied for table schema_migrations');
       await expect(client.query('DROP TABLE items')).rejects.toThrow('must be owner of table items');
     });
-    expect(logLines.join('\n')).not.toContain(writerPassword);
-    expect(logLines.join('\n')).not.toContain(adminPassword);
+    expect(loggedLines().join('\n')).not.toContain(writerPassword);
+    expect(loggedLines().join('\n')).not.toContain(adminPassword);
   });
 
   test('sets non-ASCII passwords too (hashed by the server)', async () => {
@@ -368,7 +374,7 @@ describe('PostgreSQL', () => {
       });
     }
     expect(await check(async client => (await client.query("SELECT pg_has_role($1, 'rds_iam', 'MEMBER') AS iam", [second])).rows)).toEqual([{ iam: false }]);
-    expect(logLines.map(line => JSON.parse(line).event)).toEqual(['migration-applied', 'user-created', 'user-created', 'user-updated', 'user-updated']);
+    expect(loggedLines().map(line => JSON.parse(line).event)).toEqual(['migration-applied', 'user-created', 'user-created', 'user-updated', 'user-updated']);
   });
 
   test('an Update leaves the password of a user whose secret is unchanged to its rotation, even while the secret still holds the old one', async () => {
@@ -483,7 +489,7 @@ describe('PostgreSQL', () => {
     await expect(failure).rejects.not.toThrow(wrongPassword);
     expect(waits).toEqual([10, 20]);
     expect(secrets.reads.filter(arn => arn === adminSecretArn)).toHaveLength(3);
-    expect(logLines.map(line => JSON.parse(line))).toEqual([
+    expect(loggedLines().map(line => JSON.parse(line))).toEqual([
       { handler: 'bootstrap', event: 'admin-login-refused', attempt: 1, retryInMillis: 10 },
       { handler: 'bootstrap', event: 'admin-login-refused', attempt: 2, retryInMillis: 20 },
     ]);
@@ -500,14 +506,9 @@ describe('PostgreSQL', () => {
       await client.query(`ALTER DATABASE ${client.escapeIdentifier(rotated)} OWNER TO ${rotatingAdmin}`);
     });
     // The database already has the new password; the secret answers the old one once, then the new one.
-    const adminSecretArn = secrets.put({ username: rotatingAdmin, password: oldPassword });
-    const readSecret = async (arn: string): Promise<string> => {
-      const value = await secrets.readSecret(arn);
-      if (arn === adminSecretArn) secrets.replace(arn, { username: rotatingAdmin, password: newPassword });
-      return value;
-    };
+    const adminSecretArn = secrets.putRotating({ username: rotatingAdmin, password: oldPassword }, { username: rotatingAdmin, password: newPassword });
     const waits: number[] = [];
-    const handler = createHandler({ readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
 
     const result = await handler(createEvent({ ...target, database: rotated, adminSecretArn }, { migrations: [createItems] }));
 
@@ -764,14 +765,9 @@ describe('MariaDB (MySQL)', () => {
       await connection.query(`CREATE USER '${rotatingAdmin}'@'%' IDENTIFIED BY '${newPassword}'`);
       await connection.query(`GRANT ALL ON \`${target.database}\`.* TO '${rotatingAdmin}'@'%'`);
     });
-    const adminSecretArn = secrets.put({ username: rotatingAdmin, password: oldPassword });
-    const readSecret = async (arn: string): Promise<string> => {
-      const value = await secrets.readSecret(arn);
-      if (arn === adminSecretArn) secrets.replace(arn, { username: rotatingAdmin, password: newPassword });
-      return value;
-    };
+    const adminSecretArn = secrets.putRotating({ username: rotatingAdmin, password: oldPassword }, { username: rotatingAdmin, password: newPassword });
     const waits: number[] = [];
-    const handler = createHandler({ readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
 
     const result = await handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }));
 

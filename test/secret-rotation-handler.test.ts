@@ -20,6 +20,7 @@ import { postgresUserStatements } from '../lambda/bootstrap/postgres';
 import { DatabaseLocation } from '../lambda/secret-rotation/database';
 import { createRotationHandler, locationFromEnvironment, RotationHandler } from '../lambda/secret-rotation/handler';
 import { MariaDbServer, startMariaDb, withConnection } from './support/mariadb';
+import { captureConsoleLog } from './support/output';
 import { PostgresServer, startPostgres, withClient } from './support/postgres';
 
 const CURRENT = 'AWSCURRENT';
@@ -143,16 +144,7 @@ class FakeSecretsManager {
 const suffix = () => randomBytes(3).toString('hex');
 const password = () => randomBytes(15).toString('base64url');
 
-let logLines: string[];
-
-beforeEach(() => {
-  logLines = [];
-  jest.spyOn(console, 'log').mockImplementation((line: unknown) => { logLines.push(String(line)); });
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
+const loggedLines = captureConsoleLog();
 
 /** The behaviour both engines share, against a user created by the bootstrap's statements. */
 interface EngineSetup {
@@ -190,7 +182,7 @@ function rotationTests(engine: string, setup: () => EngineSetup): void {
     expect(secrets.stages(arn)[token]).toEqual([CURRENT, PENDING]);
     await db.canWork(name, current.password);
     await expect(db.canWork(name, oldPassword)).rejects.toThrow(db.refusedLogin);
-    expect(logLines.map(line => JSON.parse(line))).toEqual(STEPS.map(step => ({ handler: 'secret-rotation', event: 'step-done', step, secretId: arn })));
+    expect(loggedLines().map(line => JSON.parse(line))).toEqual(STEPS.map(step => ({ handler: 'secret-rotation', event: 'step-done', step, secretId: arn })));
   });
 
   test(`${engine}: every step can run again after a failure and finds its work done`, async () => {
@@ -203,7 +195,7 @@ function rotationTests(engine: string, setup: () => EngineSetup): void {
     expect(secrets.calls.filter(call => call === 'PutSecretValue' || call === 'GetRandomPassword')).toEqual(['GetRandomPassword', 'PutSecretValue']);
     expect(secrets.calls.filter(call => call.startsWith('UpdateSecretVersionStage'))).toEqual([`UpdateSecretVersionStage ${CURRENT}`]);
     await db.canWork(name, secrets.value(arn, CURRENT)!.password);
-    expect(logLines.map(line => JSON.parse(line).event)).toEqual([...Array(7)].map(() => 'step-done').concat(['already-current']));
+    expect(loggedLines().map(line => JSON.parse(line).event)).toEqual([...Array(7)].map(() => 'step-done').concat(['already-current']));
   });
 
   test(`${engine}: logs in with the previous password when an earlier change never reached AWSCURRENT`, async () => {

@@ -10,7 +10,7 @@
  */
 import { Connection, createConnection, escape, escapeId, RowDataPacket } from 'mysql2/promise';
 import { DatabaseUser, Migration, RecordedMigration, sha256 } from './plan';
-import { AuthenticationError, ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
+import { connectionError, ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
 
 const MIGRATIONS_TABLE = 'schema_migrations';
 /** GET_LOCK names are server-wide (at most 64 characters), so the database is part of the name. */
@@ -107,8 +107,7 @@ export async function openMysqlConnection(settings: ConnectionSettings, options:
       multipleStatements: options.multipleStatements ?? false,
     });
   } catch (error) {
-    const message = `cannot connect to MySQL at ${settings.host}:${settings.port} (database ${settings.database}) as ${settings.user}: ${describeMysqlError(error)}`;
-    throw (error as { errno?: number }).errno === ER_ACCESS_DENIED_ERROR ? new AuthenticationError(message) : new Error(message);
+    throw connectionError('MySQL', settings, describeMysqlError(error), (error as { errno?: number }).errno === ER_ACCESS_DENIED_ERROR);
   }
   // A connection lost between queries is reported as an 'error' event, which
   // would crash the process without a listener; the next query fails anyway.

@@ -1,7 +1,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'crypto';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import type { DatabaseUser, Migration, RecordedMigration } from './plan';
-import { AuthenticationError, ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
+import { connectionError, ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
 
 /**
  * Advisory lock key of bootstrap runs (advisory locks are per database, so
@@ -122,8 +122,7 @@ export async function openPostgresClient(settings: ConnectionSettings, applicati
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    const message = `cannot connect to PostgreSQL at ${settings.host}:${settings.port} (database ${settings.database}) as ${settings.user}: ${describePostgresError(error)}`;
-    throw (error as { code?: string }).code === INVALID_PASSWORD ? new AuthenticationError(message) : new Error(message);
+    throw connectionError('PostgreSQL', settings, describePostgresError(error), (error as { code?: string }).code === INVALID_PASSWORD);
   }
   return client;
 }

@@ -53,3 +53,9 @@ export interface Session {
   describeError(error: unknown): string;
   close(): Promise<void>;
 }
+
+/** A failed login, naming the server and the user but never the password; an `AuthenticationError` when the password was refused. */
+export function connectionError(product: string, settings: ConnectionSettings, description: string, passwordRefused: boolean): Error {
+  const message = `cannot connect to ${product} at ${settings.host}:${settings.port} (database ${settings.database}) as ${settings.user}: ${description}`;
+  return passwordRefused ? new AuthenticationError(message) : new Error(message);
+}
