@@ -240,8 +240,8 @@ describe('Hyperplane ENI sharing', () => {
   test('database functions share the ENIs of the shared placement', () => {
     const { stack, network } = appWithFunctions();
     template(stack);
-    // Two subnets x the shared group, plus two subnets x the rotation function's own group.
-    expect(network.hyperplaneEniCount).toBe(4);
+    // Two subnets x the shared group: the RDS-managed admin secret needs no rotation function.
+    expect(network.hyperplaneEniCount).toBe(2);
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
   });
 
@@ -251,7 +251,7 @@ describe('Hyperplane ENI sharing', () => {
       vpc: network.vpc,
       vpcSubnets: network.functionSubnets,
     });
-    expect(network.hyperplaneEniCount).toBe(6);
+    expect(network.hyperplaneEniCount).toBe(4);
     Annotations.fromStack(stack).hasWarning('/Test/Loner/Resource',
       Match.stringLikeRegexp('uses security groups other than the shared function security group of Test/Network, so Lambda creates 2 more Hyperplane ENI'));
   });
