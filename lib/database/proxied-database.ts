@@ -22,12 +22,12 @@ import {
 } from '../private/engine-rules';
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { createKey } from '../private/keys';
-import { regionalBacktrackWindow } from './private/backtrack';
-import { databasePhysicalName } from './private/physical-name';
 import { defaultMaxConnections, minimumProxyPercent, PROXY_HEADROOM_MAXIMUM_PERCENT } from '../private/max-connections';
 import {
   PropValidationError, requireResolved, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
+import { regionalBacktrackWindow } from './private/backtrack';
+import { databasePhysicalName } from './private/physical-name';
 
 /**
  * Properties of a ProxiedDatabase.

@@ -21,13 +21,13 @@ export const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
  * database, so data kept in a snapshot or a retained database keeps the
  * passwords of its users. Secrets cannot be snapshotted; they are retained.
  */
-export function userSecretRemovalPolicy(database: ProxiedDatabase): RemovalPolicy {
+function userSecretRemovalPolicy(database: ProxiedDatabase): RemovalPolicy {
   return database.removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 }
 
 /** A generated password for `userName`, encrypted with the database key, kept as long as the database's data. */
 export function createUserSecret(scope: Construct, userName: string, database: ProxiedDatabase): secretsmanager.Secret {
-  const secret = new secretsmanager.Secret(scope, `UserSecret-${userName}`, {
+  return new secretsmanager.Secret(scope, `UserSecret-${userName}`, {
     description: `Password of database user ${userName} in ${database.node.path}, used by its RDS Proxy`,
     encryptionKey: database.encryptionKey,
     generateSecretString: {
@@ -38,7 +38,6 @@ export function createUserSecret(scope: Construct, userName: string, database: P
     },
     removalPolicy: userSecretRemovalPolicy(database),
   });
-  return secret;
 }
 
 export interface UserSecretRotationOptions {
