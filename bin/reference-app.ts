@@ -7,6 +7,15 @@ import { ReferenceWorkerStack } from './stacks/reference-worker-stack';
 
 export interface ReferenceAppOptions {
   /**
+   * A suffix for every stack name (`ReferenceApi-<stage>`), so that a second
+   * copy of the app (staging next to production, a developer's own) deploys
+   * into the same account and Region beside the first.
+   *
+   * @default - no suffix: ReferenceLayer, ReferenceApi, ReferenceWorker, ReferenceMonitoring
+   */
+  readonly stage?: string;
+
+  /**
    * Attach every check (the cdk-nag packs, RdsProxyChecks and the Control
    * Tower rules). Off only to measure what the checks cost (bench/).
    *
@@ -19,10 +28,11 @@ export interface ReferenceAppOptions {
 export function buildReferenceApp(app: App, options: ReferenceAppOptions = {}): {
   layer: ReferenceLayerStack; api: ReferenceApiStack; worker: ReferenceWorkerStack; monitoring: ReferenceMonitoringStack;
 } {
-  const layer = new ReferenceLayerStack(app, 'ReferenceLayer');
-  const api = new ReferenceApiStack(app, 'ReferenceApi', { layer: layer.layer });
-  const worker = new ReferenceWorkerStack(app, 'ReferenceWorker', { layer: layer.layer });
-  const monitoring = new ReferenceMonitoringStack(app, 'ReferenceMonitoring', {
+  const name = (stack: string) => (options.stage ? `${stack}-${options.stage}` : stack);
+  const layer = new ReferenceLayerStack(app, name('ReferenceLayer'));
+  const api = new ReferenceApiStack(app, name('ReferenceApi'), { layer: layer.layer });
+  const worker = new ReferenceWorkerStack(app, name('ReferenceWorker'), { layer: layer.layer });
+  const monitoring = new ReferenceMonitoringStack(app, name('ReferenceMonitoring'), {
     databases: [api.database, worker.database],
     functions: [api.itemsFunction, worker.worker],
   });

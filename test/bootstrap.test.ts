@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CfnParameter, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -13,7 +14,7 @@ import {
 } from '../lib';
 import { addChecks } from '../bin/checks';
 import { HANDLER_ENTRY, LOCK_FILE, PROJECT_ROOT, template, testApp, testStack } from './support/app';
-import { findings, synthWithChecks } from './support/checks';
+import { findings, staleAcknowledgements, synthWithChecks } from './support/checks';
 
 type DatabaseOptions = Omit<ProxiedDatabaseProps, 'network'>;
 type BootstrapOptions = Omit<DatabaseBootstrapProps, 'database'>;
@@ -61,6 +62,11 @@ function statementsOfRole(t: Template, roleId: string): Array<{ [key: string]: a
 }
 
 const WITH_SECRETS: DatabaseOptions = { defaultAuthScheme: rds.DefaultAuthScheme.NONE };
+
+/** A VPC the network does not own, with isolated subnets only. */
+const isolatedVpc = (stack: Stack) => new ec2.Vpc(stack, 'Existing', {
+  maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+});
 
 describe('DatabaseBootstrap with users and migrations (proxy authenticates with secrets)', () => {
   const migrations = migrationsFolder({ '0001_create_items.sql': CREATE_ITEMS, '0002_add_price.sql': ADD_PRICE });
@@ -389,14 +395,42 @@ describe('DatabaseBootstrap options', () => {
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
   });
 
-  test('warns when the bootstrap cannot reach Secrets Manager from isolated subnets', () => {
+  test('warns when the bootstrap cannot reach Secrets Manager: an existing VPC without a declared endpoint', () => {
     const stack = testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
-    const network = new DatabaseNetwork(stack, 'Network', { interfaceEndpoints: [] });
+    const network = new DatabaseNetwork(stack, 'Network', { vpc: isolatedVpc(stack) });
     const database = new ProxiedDatabase(stack, 'Database', { network });
     new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
     Annotations.fromStack(stack).hasWarning('/Test/Bootstrap', Match.stringLikeRegexp(
-      '^The bootstrap \\(and the rotation of the users\' secrets\\) runs in isolated subnets without a Secrets Manager endpoint in this network'));
+      '^The bootstrap \\(and the rotation of the users\' secrets\\) calls Secrets Manager from the database subnets, but Test/Network has no Secrets Manager endpoint it may use'));
     Annotations.fromStack(stack).hasNoWarning('/Test/Database', Match.stringLikeRegexp('Secrets Manager'));
+  });
+
+  test('the bootstrap and rotation security group reaches the Secrets Manager endpoint an existing VPC declares', () => {
+    const stack = testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+    const vpc = isolatedVpc(stack);
+    const endpointGroup = new ec2.SecurityGroup(stack, 'EndpointGroup', { vpc, allowAllOutbound: false });
+    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'SecretsManager', {
+      vpcEndpointId: 'vpce-0123456789abcdef0', port: 443, securityGroups: [endpointGroup],
+    });
+    const network = new DatabaseNetwork(stack, 'Network', {
+      vpc,
+      existingInterfaceEndpoints: [{ service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, endpoint }],
+    });
+    const database = new ProxiedDatabase(stack, 'Database', { network, defaultAuthScheme: rds.DefaultAuthScheme.NONE });
+    new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
+    Annotations.fromStack(stack).hasNoWarning('/Test/Bootstrap', Match.stringLikeRegexp('Secrets Manager endpoint'));
+    template(stack).hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: stack.resolve(database.rotationSecurityGroup.securityGroupId), FromPort: 443, ToPort: 443,
+      DestinationSecurityGroupId: stack.resolve(endpointGroup.securityGroupId),
+    });
+  });
+
+  test('a database without a bootstrap needs no Secrets Manager endpoint: RDS rotates the admin password itself', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    new ProxiedDatabase(stack, 'Database', { network });
+    const services = Object.values(template(stack).findResources('AWS::EC2::VPCEndpoint')).map(endpoint => JSON.stringify(endpoint.Properties.ServiceName));
+    expect(services.filter(service => service.includes('secretsmanager'))).toEqual([]);
   });
 
   test('accepts a token for the timeout', () => {
@@ -551,7 +585,7 @@ describe('compliance of a bootstrapped app', () => {
     ['RDS for MySQL, proxy authenticates with secrets', { ...WITH_SECRETS, engine: DatabaseEngine.mysql() }],
   ];
 
-  test.each(variants)('%s: zero unacknowledged findings', (_name, databaseOptions) => {
+  test.each(variants)('%s: zero unacknowledged findings, and no acknowledgement that acknowledges nothing', (_name, databaseOptions) => {
     const app = testApp();
     const stack = new Stack(app, 'Bootstrapped');
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
@@ -565,6 +599,8 @@ describe('compliance of a bootstrapped app', () => {
       database, databaseUser: 'app_user', parameters, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms,
     });
     addChecks(app);
-    expect(findings(synthWithChecks(app))).toEqual([]);
+    const reports = synthWithChecks(app);
+    expect(findings(reports)).toEqual([]);
+    expect(staleAcknowledgements(app, reports)).toEqual([]);
   });
 });

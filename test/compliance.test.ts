@@ -11,7 +11,7 @@ import {
 import { addChecks } from '../bin/checks';
 import { SHARED_LAYER_PACKAGE } from '../bin/stacks/reference-layer-stack';
 import { HANDLER_ENTRY, LOCK_FILE, testApp } from './support/app';
-import { findings, synthWithChecks } from './support/checks';
+import { findings, staleAcknowledgements, synthWithChecks } from './support/checks';
 
 /**
  * Every supported configuration, not only the reference stack, synthesizes
@@ -28,7 +28,7 @@ const variants: Array<[string, DatabaseNetworkProps, Omit<ProxiedDatabaseProps, 
 ];
 
 describe('compliance of every configuration', () => {
-  test.each(variants)('%s: zero unacknowledged findings', (_name, networkProps, databaseProps) => {
+  test.each(variants)('%s: zero unacknowledged findings, and no acknowledgement that acknowledges nothing', (_name, networkProps, databaseProps) => {
     const app = testApp();
     const stack = new Stack(app, 'Variant');
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
@@ -36,7 +36,9 @@ describe('compliance of every configuration', () => {
     const database = new ProxiedDatabase(stack, 'Database', { network, alarms, ...databaseProps });
     new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms });
     addChecks(app);
-    expect(findings(synthWithChecks(app))).toEqual([]);
+    const reports = synthWithChecks(app);
+    expect(findings(reports)).toEqual([]);
+    expect(staleAcknowledgements(app, reports)).toEqual([]);
   });
 });
 
@@ -54,14 +56,15 @@ describe('compliance in every Region', () => {
 });
 
 describe('compliance of the alarms', () => {
-  test('without an alarm topic, the only findings are the packs\' CloudWatchAlarmAction, once per alarm', () => {
+  test('without an alarm topic, the only findings are the packs\' CloudWatchAlarmAction, once per alarm, and every acknowledgement acknowledges something', () => {
     const app = testApp({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
     const stack = new Stack(app, 'Silent');
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network });
     const fn = new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     addChecks(app);
-    const reported = findings(synthWithChecks(app));
+    const reports = synthWithChecks(app);
+    const reported = findings(reports);
     const alarmPaths = [...database.alarms, ...fn.alarms].map(alarm => `${alarm.node.path}/Resource`).sort();
     expect(alarmPaths.length).toBeGreaterThanOrEqual(11);
     const alarmRules = ['HIPAA.Security: HIPAA.Security-CloudWatchAlarmAction', 'NIST.800.53.R5: NIST.800.53.R5-CloudWatchAlarmAction', 'cdk-validator-cfnguard: cloudwatch_alarm_action_check'];
@@ -69,11 +72,12 @@ describe('compliance of the alarms', () => {
       expect(reported.filter(finding => finding.startsWith(`${rule} at `)).map(finding => finding.split(' at ')[1]).sort()).toEqual(alarmPaths);
     }
     expect(reported.filter(finding => !alarmRules.some(rule => finding.startsWith(`${rule} at `)))).toEqual([]);
+    expect(staleAcknowledgements(app, reports)).toEqual([]);
   });
 });
 
 describe('compliance of the Lambda options', () => {
-  test('a layer, provisioned concurrency with scaling, an SQS consumer and the default failure queue: zero unacknowledged findings', () => {
+  test('a layer, provisioned concurrency with scaling, an SQS consumer and the default failure queue: zero unacknowledged findings, and no acknowledgement that acknowledges nothing', () => {
     const app = testApp();
     const stack = new Stack(app, 'Options');
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
@@ -94,6 +98,8 @@ describe('compliance of the Lambda options', () => {
     Validations.of(deadLetters).acknowledge({ id: 'Serverless::Serverless-SQSRedrivePolicy', reason: 'The last queue of the chain: the dead-letter queue of the jobs queue.' });
     fn.consumeQueue(new sqs.Queue(stack, 'Jobs', { ...queueProps, visibilityTimeout: Duration.seconds(60), deadLetterQueue: { queue: deadLetters, maxReceiveCount: 5 } }));
     addChecks(app);
-    expect(findings(synthWithChecks(app))).toEqual([]);
+    const reports = synthWithChecks(app);
+    expect(findings(reports)).toEqual([]);
+    expect(staleAcknowledgements(app, reports)).toEqual([]);
   });
 });

@@ -410,14 +410,32 @@ describe('AlarmTopic', () => {
     });
   });
 
-  test('lets CloudWatch alarms of this account use the key, with exact actions', () => {
+  const fromThisAccountsAlarms = {
+    StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+    ArnLike: { 'aws:SourceArn': { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':alarm:*']] } },
+  };
+
+  test('lets CloudWatch alarms of this account and Region use the key, with exact actions', () => {
     t.hasResourceProperties('AWS::KMS::Key', {
       EnableKeyRotation: true,
       KeyPolicy: { Statement: Match.arrayWith([{
         Sid: 'CloudWatchAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' },
-        Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: '*', Condition: fromThisAccountsAlarms,
       }]) },
     });
   });
-});
 
+  test('lets CloudWatch alarms of this account and Region publish, next to the TLS-only deny that replaced SNS\'s default policy', () => {
+    const topicRef = { Ref: stack.getLogicalId(alarmTopic.topic.node.defaultChild as any) };
+    const policies = Object.values(t.findResources('AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(1);
+    expect(policies[0].Properties.Topics).toEqual([topicRef]);
+    expect(policies[0].Properties.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      {
+        Sid: 'CloudWatchAlarmsPublish', Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish', Resource: topicRef, Condition: fromThisAccountsAlarms,
+      },
+    ]);
+  });
+});

@@ -1,9 +1,15 @@
-import { CfnParameter, Stack } from 'aws-cdk-lib';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { CfnParameter, CfnResource, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { DatabaseFunction, DatabaseNetwork, ProxiedDatabase } from '../lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { IConstruct } from 'constructs';
+import { AppParameters, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, ProxiedDatabase } from '../lib';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, testApp, testStack } from './support/app';
 
 /** Subnet ids in EC2's format: kind 1 = isolated, 2 = private, 3 = public. */
@@ -70,31 +76,18 @@ describe('DatabaseNetwork defaults', () => {
     });
   });
 
-  test('creates a private Secrets Manager endpoint open only to the shared function security group', () => {
-    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
-      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.secretsmanager']] },
-      PrivateDnsEnabled: true,
-      VpcEndpointType: 'Interface',
-    });
-    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 443, ToPort: 443,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkFunctionSecurityGroup'), 'GroupId'] },
-    });
-    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
-      GroupDescription: 'secretsmanager interface endpoint: HTTPS from the functions that need it',
-      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })],
-    });
-    expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)).toBe(true);
-    expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SSM)).toBe(false);
+  test('creates no endpoint while no function or database needs one', () => {
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    expect(network.interfaceEndpoints).toEqual([]);
+    expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)).toBe(false);
   });
 
-  test('the shared function security group allows no outbound traffic except to the endpoints', () => {
+  test('the shared function security group allows no outbound traffic', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroup', {
       GroupDescription: 'Shared by every database function of the app so they share Hyperplane ENIs',
-      SecurityGroupEgress: Match.absent(),
+      SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })],
     });
-    t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 1);
-    t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 443, ToPort: 443 });
+    t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
   });
 
   test('places functions and the database in the isolated subnets', () => {
@@ -151,12 +144,6 @@ describe('DatabaseNetwork options', () => {
     expect(vpc.selectSubnets(network.functionSubnets).subnetIds).toEqual([subnetId(1, 0), subnetId(1, 1)]);
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 1);
     t.hasResourceProperties('AWS::EC2::VPCEndpoint', { ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.ssm']] } });
-  });
-
-  test('interfaceEndpoints: [] creates none', () => {
-    const stack = testStack();
-    new DatabaseNetwork(stack, 'Network', { interfaceEndpoints: [] });
-    template(stack).resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 
   test('logRetention and logEncryptionKey apply to the flow log', () => {
@@ -277,5 +264,235 @@ describe('Hyperplane ENI sharing', () => {
     });
     expect(network.hyperplaneEniCount).toBe(0);
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
+  });
+});
+
+/** The logical id of a construct's CloudFormation resource. */
+function logicalId(stack: Stack, construct: IConstruct): string {
+  return stack.getLogicalId((construct.node.defaultChild ?? construct) as CfnResource);
+}
+
+/** The standalone rules of one kind on a security group, by its logical id. */
+function rulesOf(t: Template, type: 'AWS::EC2::SecurityGroupEgress' | 'AWS::EC2::SecurityGroupIngress', groupId: string): any[] {
+  return Object.values(t.findResources(type, { Properties: { GroupId: { 'Fn::GetAtt': [groupId, 'GroupId'] } } })).map(rule => rule.Properties);
+}
+
+const HTTPS_RULE = { IpProtocol: 'tcp', FromPort: 443, ToPort: 443 };
+const dynamoDbPrefixList = 'pl-02cd2c6b';
+
+describe('DatabaseNetwork service endpoints', () => {
+  function app(networkProps: DatabaseNetworkProps | ((stack: Stack) => DatabaseNetworkProps) = {}) {
+    const stack = testStack(reportOnly);
+    const network = new DatabaseNetwork(stack, 'Network', typeof networkProps === 'function' ? networkProps(stack) : networkProps);
+    const database = new ProxiedDatabase(stack, 'Database', { network });
+    const addFunction = (id: string, options: Partial<DatabaseFunctionProps> = {}) => new DatabaseFunction(stack, id, {
+      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+    });
+    return { stack, network, database, addFunction };
+  }
+
+  describe('a function that reads shared settings, next to the database', () => {
+    const { stack, network, database, addFunction } = app();
+    const parameters = new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } });
+    const fn = addFunction('Items', { parameters });
+    const t = template(stack);
+    const functionGroup = logicalId(stack, network.functionSecurityGroup);
+    const ssm = network.interfaceEndpoints.find(endpoint => stack.resolve(endpoint.vpcEndpointId).Ref.startsWith('Networkssm'))!;
+    const secretsManager = network.interfaceEndpoints.find(endpoint => stack.resolve(endpoint.vpcEndpointId).Ref.startsWith('Networksecretsmanager'))!;
+    const ssmGroup = logicalId(stack, ssm.connections.securityGroups[0]);
+    const secretsManagerGroup = logicalId(stack, secretsManager.connections.securityGroups[0]);
+
+    test('gets a private Parameter Store endpoint, and Secrets Manager one for the secret rotation', () => {
+      expect(network.interfaceEndpoints.map(endpoint => logicalId(stack, endpoint)).sort()).toEqual([
+        expect.stringMatching(/^NetworksecretsmanagerEndpoint/), expect.stringMatching(/^NetworkssmEndpoint/),
+      ]);
+      t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.ssm']] },
+        PrivateDnsEnabled: true,
+        VpcEndpointType: 'Interface',
+      });
+      expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SSM)).toBe(true);
+    });
+
+    test('the shared function security group reaches Parameter Store on 443 and nothing but the proxy besides', () => {
+      expect(rulesOf(t, 'AWS::EC2::SecurityGroupEgress', functionGroup)).toEqual(expect.arrayContaining([
+        expect.objectContaining({ ...HTTPS_RULE, DestinationSecurityGroupId: { 'Fn::GetAtt': [ssmGroup, 'GroupId'] } }),
+      ]));
+      expect(rulesOf(t, 'AWS::EC2::SecurityGroupEgress', functionGroup).map(rule => rule.DestinationSecurityGroupId['Fn::GetAtt'][0]).sort())
+        .toEqual([logicalId(stack, database.proxy.connections.securityGroups[0]), ssmGroup].sort());
+      expect(rulesOf(t, 'AWS::EC2::SecurityGroupIngress', ssmGroup)).toEqual([
+        expect.objectContaining({ ...HTTPS_RULE, SourceSecurityGroupId: { 'Fn::GetAtt': [functionGroup, 'GroupId'] } }),
+      ]);
+    });
+
+    test('only the rotation security group reaches Secrets Manager', () => {
+      expect(rulesOf(t, 'AWS::EC2::SecurityGroupIngress', secretsManagerGroup)).toEqual([
+        expect.objectContaining({ ...HTTPS_RULE, SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, database.rotationSecurityGroup), 'GroupId'] } }),
+      ]);
+      const rotationEgress = rulesOf(t, 'AWS::EC2::SecurityGroupEgress', logicalId(stack, database.rotationSecurityGroup)).filter(rule => rule.FromPort === 443);
+      expect(rotationEgress).toEqual([expect.objectContaining({ DestinationSecurityGroupId: { 'Fn::GetAtt': [secretsManagerGroup, 'GroupId'] } })]);
+    });
+
+    test('the function and the rotation deploy after their endpoints and rules exist', () => {
+      const resources = t.toJSON().Resources;
+      expect(resources[logicalId(stack, fn.lambdaFunction)].DependsOn).toEqual(expect.arrayContaining([
+        logicalId(stack, ssm), ssmGroup,
+        Object.keys(t.findResources('AWS::EC2::SecurityGroupEgress', { Properties: { GroupId: { 'Fn::GetAtt': [functionGroup, 'GroupId'] }, FromPort: 443 } }))[0],
+        Object.keys(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { GroupId: { 'Fn::GetAtt': [ssmGroup, 'GroupId'] } } }))[0],
+      ]));
+      const rotation = Object.values(t.findResources('AWS::Serverless::Application'))[0];
+      expect(rotation.DependsOn).toEqual(expect.arrayContaining([logicalId(stack, secretsManager), secretsManagerGroup]));
+    });
+  });
+
+  test('creates each endpoint once for any number of functions that need it', () => {
+    const { stack, addFunction } = app();
+    const parameters = new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } });
+    addFunction('A', { parameters });
+    addFunction('B', { parameters });
+    const t = template(stack);
+    t.resourceCountIs('AWS::EC2::VPCEndpoint', 2);
+    expect(Object.keys(t.findResources('AWS::EC2::SecurityGroupEgress', { Properties: { FromPort: 443, Description: 'HTTPS to the ssm interface endpoint' } })))
+      .toHaveLength(1);
+  });
+
+  test('counts grants made after the function, and leaves out destinations, the failure queue and the keys SQS uses', () => {
+    const { stack, network, addFunction } = app();
+    const fn = addFunction('Worker', { onSuccess: new destinations.EventBridgeDestination(new events.EventBus(stack, 'Bus')) });
+    const queue = new sqs.Queue(stack, 'Orders', { encryption: sqs.QueueEncryption.KMS });
+    queue.grantSendMessages(fn);
+    template(stack);
+    expect(network.interfaceEndpoints.map(endpoint => endpoint.node.id).sort()).toEqual(['secretsmanagerEndpoint', 'sqsEndpoint']);
+  });
+
+  test('creates endpoints with NAT gateways too, and gives functions no internet egress', () => {
+    const { stack, network, addFunction } = app({ natGateways: 1 });
+    addFunction('Items', { parameters: new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } }) });
+    const t = template(stack);
+    expect(network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SSM)).toBe(true);
+    expect(JSON.stringify(t.findResources('AWS::EC2::SecurityGroup', { Properties: { GroupDescription: Match.stringLikeRegexp('Shared by every') } })))
+      .not.toContain('0.0.0.0/0');
+  });
+
+  test('throws at synth when a function calls DynamoDB, which an isolated network has no endpoint for', () => {
+    const { stack, addFunction } = app();
+    const fn = addFunction('Orders');
+    new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }).grant(fn, 'dynamodb:GetItem');
+    expect(() => template(stack)).toThrow('Test/Orders/Function calls dynamodb (dynamodb:GetItem) but cannot reach it: Test/Network has no dynamodb endpoint '
+      + 'and its function subnets no NAT route with 443 egress; add { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, prefixListId: '
+      + '<the pl- id of com.amazonaws.<region>.dynamodb> } to the network\'s gatewayEndpoints (with endpoint: when the VPC already has one)');
+  });
+
+  test('gatewayEndpoints route DynamoDB through a gateway endpoint on the function subnets and its prefix list', () => {
+    const { stack, network, addFunction } = app({ gatewayEndpoints: [{ service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, prefixListId: dynamoDbPrefixList }] });
+    const fn = addFunction('Orders');
+    new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }).grantReadData(fn);
+    const t = template(stack);
+    t.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      VpcEndpointType: 'Gateway',
+      ServiceName: { 'Fn::Join': ['', ['com.amazonaws.', { Ref: 'AWS::Region' }, '.dynamodb']] },
+      RouteTableIds: network.vpc.isolatedSubnets.map(subnet => stack.resolve(subnet.routeTable.routeTableId)),
+    });
+    expect(rulesOf(t, 'AWS::EC2::SecurityGroupEgress', logicalId(stack, network.functionSecurityGroup))).toEqual(expect.arrayContaining([
+      { ...HTTPS_RULE, GroupId: expect.anything(), DestinationPrefixListId: dynamoDbPrefixList, Description: 'HTTPS to dynamodb through its gateway endpoint' },
+    ]));
+    expect(network.gatewayEndpoints).toHaveLength(1);
+  });
+
+  test('throws at synth for a service it knows no endpoint for', () => {
+    const { stack, addFunction } = app();
+    addFunction('Mailer').role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['mobiletargeting:SendMessages'], resources: ['*'] }));
+    expect(() => template(stack)).toThrow('Test/Mailer/Function calls mobiletargeting (mobiletargeting:SendMessages) but cannot reach it: '
+      + 'Test/Network has no mobiletargeting endpoint and its function subnets no NAT route with 443 egress; no VPC endpoint is known to serve '
+      + '\'mobiletargeting\': list one named \'mobiletargeting\' in the network\'s interfaceEndpoints or existingInterfaceEndpoints, or give the '
+      + 'function subnets a NAT route and the functions 443 egress (fn.connections.allowToAnyIpv4(ec2.Port.tcp(443)))');
+  });
+
+  test('extra interfaceEndpoints are reachable through allowServiceAccess only', () => {
+    const { stack, network } = app({ interfaceEndpoints: [ec2.InterfaceVpcEndpointAwsService.SQS] });
+    const task = new ec2.SecurityGroup(stack, 'Task', { vpc: network.vpc, allowAllOutbound: false });
+    expect(network.allowServiceAccess(task, ec2.InterfaceVpcEndpointAwsService.SQS)).toBe(true);
+    const t = template(stack);
+    const sqsGroup = logicalId(stack, network.interfaceEndpoints.find(endpoint => endpoint.node.id === 'sqsEndpoint')!.connections.securityGroups[0]);
+    expect(rulesOf(t, 'AWS::EC2::SecurityGroupIngress', sqsGroup)).toEqual([
+      expect.objectContaining({ ...HTTPS_RULE, SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, task), 'GroupId'] } }),
+    ]);
+  });
+
+  describe('in an existing VPC', () => {
+    const existingSsm = (stack: Stack) => ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'ExistingSsm', {
+      vpcEndpointId: 'vpce-0123456789abcdef0', port: 443, securityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'SsmGroup', 'sg-0123456789abcdef0')],
+    });
+
+    test('a function reaches a declared endpoint, and nothing is created', () => {
+      const { stack, network, addFunction } = app(s => ({
+        vpc: importedVpc(s), functionSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        existingInterfaceEndpoints: [{ service: ec2.InterfaceVpcEndpointAwsService.SSM, endpoint: existingSsm(s) }],
+      }));
+      addFunction('Items', { parameters: new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } }) });
+      const t = template(stack);
+      t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+      expect(rulesOf(t, 'AWS::EC2::SecurityGroupEgress', logicalId(stack, network.functionSecurityGroup))).toEqual(expect.arrayContaining([
+        expect.objectContaining({ ...HTTPS_RULE, DestinationSecurityGroupId: 'sg-0123456789abcdef0' }),
+      ]));
+      t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { ...HTTPS_RULE, GroupId: 'sg-0123456789abcdef0' });
+    });
+
+    test('throws at synth when the function\'s service has no declared endpoint', () => {
+      const { stack, addFunction } = app(s => ({ vpc: importedVpc(s), functionSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }));
+      addFunction('Items', { parameters: new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } }) });
+      expect(() => template(stack)).toThrow('Test/Items/Function calls ssm (ssm:GetParametersByPath) but cannot reach it: Test/Network has no ssm endpoint '
+        + 'and its function subnets no NAT route with 443 egress; declare the VPC\'s ssm endpoint in the network\'s existingInterfaceEndpoints, '
+        + 'or list ec2.InterfaceVpcEndpointAwsService.SSM in its interfaceEndpoints to create one');
+    });
+
+    test('allowServiceAccess creates nothing for an undeclared service and says so', () => {
+      const { stack, network } = app(s => ({ vpc: importedVpc(s) }));
+      const task = new ec2.SecurityGroup(stack, 'Task', { vpc: network.vpc, allowAllOutbound: false });
+      expect(network.allowServiceAccess(task, ec2.InterfaceVpcEndpointAwsService.SQS)).toBe(false);
+      template(stack).resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    });
+
+    test('a NAT route counts once the functions may send 443 to the internet', () => {
+      const { stack, network, addFunction } = app(s => ({ vpc: importedVpc(s) }));
+      const fn = addFunction('Orders');
+      new dynamodb.Table(stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }).grantReadData(fn);
+      expect(() => template(stack)).toThrow(/Test\/Orders\/Function calls dynamodb/);
+      network.functionSecurityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to the internet through the NAT gateways');
+      expect(() => template(stack)).not.toThrow();
+    });
+  });
+
+  describe('validation', () => {
+    const ssm = { service: ec2.InterfaceVpcEndpointAwsService.SSM, endpoint: {} as ec2.IInterfaceVpcEndpoint };
+
+    test('throws when existingInterfaceEndpoints is given without a vpc', () => {
+      expect(() => new DatabaseNetwork(testStack(), 'Network', { existingInterfaceEndpoints: [ssm] }))
+        .toThrow('Test/Network: existingInterfaceEndpoints declares endpoints of an existing VPC, but no vpc was given: list the services in interfaceEndpoints, or pass the VPC that has them as vpc');
+    });
+
+    test('throws when a service is listed twice', () => {
+      const stack = testStack();
+      expect(() => new DatabaseNetwork(stack, 'Network', { vpc: importedVpc(stack), interfaceEndpoints: [ec2.InterfaceVpcEndpointAwsService.SSM], existingInterfaceEndpoints: [ssm] }))
+        .toThrow('Test/Network: the ssm endpoint is listed more than once across interfaceEndpoints, existingInterfaceEndpoints and gatewayEndpoints: keep one (a VPC has one endpoint per service)');
+    });
+
+    test('throws when a prefix list id is not one', () => {
+      expect(() => new DatabaseNetwork(testStack(), 'Network', { gatewayEndpoints: [{ service: ec2.GatewayVpcEndpointAwsService.S3, prefixListId: 'com.amazonaws.eu-west-1.s3' }] }))
+        .toThrow('Test/Network: gatewayEndpoints: prefixListId \'com.amazonaws.eu-west-1.s3\' of s3 is not a prefix list id: pass the pl-... id of com.amazonaws.<region>.s3 (aws ec2 describe-managed-prefix-lists)');
+    });
+
+    test('accepts a prefix list id that is a token', () => {
+      const stack = testStack();
+      const prefixListId = new CfnParameter(stack, 'S3PrefixList', { type: 'String' }).valueAsString;
+      expect(() => new DatabaseNetwork(stack, 'Network', { gatewayEndpoints: [{ service: ec2.GatewayVpcEndpointAwsService.S3, prefixListId }] })).not.toThrow();
+    });
+
+    test('throws when an existing gateway endpoint is given without a vpc', () => {
+      const stack = testStack();
+      const endpoint = ec2.GatewayVpcEndpoint.fromGatewayVpcEndpointId(stack, 'S3', 'vpce-0123456789abcdef0');
+      expect(() => new DatabaseNetwork(stack, 'Network', { gatewayEndpoints: [{ service: ec2.GatewayVpcEndpointAwsService.S3, prefixListId: 'pl-63a5400a', endpoint }] }))
+        .toThrow('Test/Network: gatewayEndpoints: the s3 entry names an existing endpoint, but no vpc was given: leave endpoint out so the network creates one, or pass the VPC that has it as vpc');
+    });
   });
 });

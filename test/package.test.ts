@@ -27,8 +27,18 @@ describe('packed package', () => {
     expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
   });
 
+  test('ships no source maps: they would point stack traces at lib/*.ts files the package does not contain', () => {
+    const unpacked = path.join(work, 'unpacked');
+    fs.mkdirSync(unpacked);
+    execFileSync('tar', ['-xzf', tarball, '-C', unpacked]);
+    const scripts = fs.readdirSync(path.join(unpacked, 'package', 'dist'), { recursive: true, encoding: 'utf8' }).filter(file => file.endsWith('.js'));
+    expect(scripts).toContain('network/database-network.js');
+    expect(scripts.filter(file => fs.readFileSync(path.join(unpacked, 'package', 'dist', file), 'utf8').includes('sourceMappingURL'))).toEqual([]);
+  });
+
+  const app = path.join(work, 'consumer');
+
   test('works in a fresh CDK app', () => {
-    const app = path.join(work, 'consumer');
     fs.mkdirSync(app);
     fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({
       name: 'consumer',
@@ -89,4 +99,22 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     expect(bundle).toContain('postgresql');
     expect(bundle).not.toMatch(/mysql_clear_password|mysql2/);
   }, 300000);
+
+  test('a validation error\'s stack trace points at files the package ships, even with source maps enabled', () => {
+    fs.writeFileSync(path.join(app, 'invalid.js'), `
+const { App, Stack } = require('aws-cdk-lib');
+const { DatabaseNetwork } = require('${pkg.name}');
+try {
+  new DatabaseNetwork(new Stack(new App(), 'Invalid'), 'Network', { maxAzs: 1 });
+} catch (error) {
+  console.log(error.stack);
+}
+`);
+    const stack = execFileSync('node', ['--enable-source-maps', 'invalid.js'], { cwd: app, encoding: 'utf8', stdio: 'pipe' });
+    expect(stack).toContain('Invalid/Network: maxAzs (1) must be between 2 and 6');
+    const installed = path.join(app, 'node_modules', pkg.name);
+    const frames = [...stack.matchAll(/\((\/[^()]+):\d+:\d+\)/g)].map(match => match[1]).filter(file => file.startsWith(`${installed}/`));
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.filter(file => !file.startsWith(`${installed}/dist/`) || !fs.existsSync(file))).toEqual([]);
+  });
 });

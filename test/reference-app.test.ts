@@ -1,7 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RdsProxyChecks } from '../lib';
 import { buildReferenceApp } from '../bin/reference-app';
-import { acknowledgements, findings, synthWithChecks } from './support/checks';
+import { acknowledgements, findings, staleAcknowledgements, synthWithChecks } from './support/checks';
 import { testApp } from './support/app';
 
 /** Asset hashes change with every dependency bump; the snapshot is about infrastructure. */
@@ -21,6 +21,10 @@ describe('reference app', () => {
 
   test('passes every check with zero unacknowledged findings', () => {
     expect(findings(pluginReports)).toEqual([]);
+  });
+
+  test('declares no acknowledgement that acknowledges nothing', () => {
+    expect(staleAcknowledgements(app, pluginReports)).toEqual([]);
   });
 
   test('records each acknowledged finding in the report with its reason', () => {

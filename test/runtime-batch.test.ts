@@ -6,8 +6,9 @@
  */
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { Client } from 'pg';
-import { Database, DatabaseSettings, DatabaseUnavailableError, processQueueBatch, settingsFromEnvironment } from '../lambda/runtime';
+import { currentDeadline, Database, DatabaseSettings, DatabaseUnavailableError, processQueueBatch, settingsFromEnvironment } from '../lambda/runtime';
 import { postgresDatabase } from '../lambda/runtime/postgres';
+import { lambdaContext } from './support/lambda';
 import { freePort, PostgresServer, startPostgres } from './support/postgres';
 import { rejection } from './support/output';
 
@@ -211,6 +212,48 @@ describe('standard queues', () => {
       ['queue record failed; it is reported for redelivery', { messageId: 'm1', errorName: 'DatabaseError', errorCode: '23514' }],
       ['queue record failed; it is reported for redelivery', { messageId: 'm2', errorName: 'SyntaxError' }],
     ]);
+  });
+});
+
+describe('with the invocation context', () => {
+  test('every record runs under the invocation deadline', async () => {
+    const deadlines: Array<number | undefined> = [];
+    const before = Date.now();
+
+    await processQueueBatch(batch([sqsRecord('m1', note('a')), sqsRecord('m2', note('b'))]), async () => {
+      deadlines.push(currentDeadline()?.expiresAt);
+    }, { context: lambdaContext('queue-consumer', { timeoutMillis: 900 }) });
+
+    expect(deadlines).toHaveLength(2);
+    expect(deadlines[1]).toBe(deadlines[0]);
+    expect(deadlines[0]).toBeGreaterThanOrEqual(before + 800);
+    expect(deadlines[0]).toBeLessThanOrEqual(Date.now() + 800);
+  });
+
+  test('records not started before the deadline are reported as failed without being tried', async () => {
+    const handled: string[] = [];
+    const slowHandler = async (record: SQSRecord) => {
+      await new Promise(resolve => setTimeout(resolve, 300));
+      handled.push(record.messageId);
+    };
+
+    // The deadline is 400 ms away: m2 starts before it, m3 would start after it.
+    const response = await processQueueBatch(batch(['m1', 'm2', 'm3'].map(id => sqsRecord(id, note(id)))), slowHandler, { context: lambdaContext('queue-consumer', { timeoutMillis: 500 }) });
+
+    expect(handled).toEqual(['m1', 'm2']);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm3' }] });
+  });
+});
+
+describe('SQL mistakes', () => {
+  test('a statement with fewer values than placeholders fails its record alone; the batch goes on', async () => {
+    const response = await processQueueBatch(batch([sqsRecord('m1', note('a')), sqsRecord('m2', note('b'))]), async record => {
+      if (record.messageId === 'm1') await database.run('INSERT INTO notes (message_id, note) VALUES ($1, $2)', [record.messageId]);
+      else await storeNote(record);
+    });
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(await storedNotes()).toEqual([{ message_id: 'm2', note: 'b' }]);
   });
 });
 

@@ -185,8 +185,8 @@ describe('classifyPostgresError', () => {
     expect(classifyPostgresError(Object.assign(new Error(message), { code }))).toBe('borrow-timeout');
   });
 
-  test('other PgBouncer errors under 08P01 stay connection failures', () => {
-    expect(classifyPostgresError(Object.assign(new Error('server conn crashed?'), { code: '08P01' }))).toBe('connection');
+  test('other PgBouncer errors under 08P01 (FATAL) stay connection failures', () => {
+    expect(classifyPostgresError(Object.assign(new Error('server conn crashed?'), { code: '08P01', severity: 'FATAL' }))).toBe('connection');
     expect(classifyPostgresError(Object.assign(new Error('query_wait_timeout exceeded by a custom message'), { code: 'P0001' }))).toBe('other');
   });
 });

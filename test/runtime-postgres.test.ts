@@ -5,98 +5,19 @@
  */
 import * as net from 'net';
 import { Client } from 'pg';
-import { Database, DatabaseSettings, DatabaseUnavailableError, settingsFromEnvironment } from '../lambda/runtime';
-import { postgresDatabase } from '../lambda/runtime/postgres';
-import { PgBouncerServer, startPgBouncer } from './support/pgbouncer';
-import { freePort, PostgresServer, startPostgres } from './support/postgres';
+import { Database, DatabaseUnavailableError } from '../lambda/runtime';
 import { rejection } from './support/output';
+import { PgBouncerServer, startPgBouncer } from './support/pgbouncer';
+import { freePort } from './support/postgres';
+import { usePostgresRuntime, waitFor } from './support/runtime-postgres';
 
-let postgres: PostgresServer;
-let checker: Client;
-const opened: Database[] = [];
-let appCount = 0;
-
-beforeAll(async () => {
-  postgres = await startPostgres();
-  checker = await connectChecker();
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map(database => database.close()));
-  await checker?.end().catch(() => undefined);
-  await postgres?.stop();
-});
-
-async function connectChecker(): Promise<Client> {
-  const client = new Client(postgres.connectionConfig());
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
-}
-
-interface Target { readonly host: string; readonly port: number; readonly user: string; readonly password: string }
-
-/** Settings for a local server the way a developer would set them: password login, no TLS. */
-function localSettings(target: Target, database: string, extra: NodeJS.ProcessEnv = {}): DatabaseSettings {
-  return settingsFromEnvironment({
-    DATABASE_HOST: target.host,
-    DATABASE_PORT: String(target.port),
-    DATABASE_NAME: database,
-    DATABASE_USER: target.user,
-    DATABASE_ENGINE: 'postgresql',
-    AWS_REGION: 'eu-west-1',
-    DATABASE_AUTH: 'password',
-    DATABASE_PASSWORD: target.password,
-    DATABASE_TLS: 'disable',
-    ...extra,
-  });
-}
-
-interface TestDatabase {
-  readonly database: Database;
-  /** application_name of its connections. */
-  readonly app: string;
-}
-
-function open(options: { database?: string; password?: () => Promise<string>; extra?: NodeJS.ProcessEnv; target?: Target } = {}): TestDatabase {
-  const app = `runtime-pg-${++appCount}`;
-  const database = postgresDatabase({
-    settings: localSettings(options.target ?? postgres, options.database ?? 'postgres', options.extra),
-    applicationName: app,
-    password: options.password,
-  });
-  opened.push(database);
-  return { database, app };
-}
-
-/** Server process ids of the connections with this application_name. */
-async function backendPids(app: string): Promise<number[]> {
-  const { rows } = await checker.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid', [app]);
-  return rows.map(row => row.pid);
-}
-
-async function terminate(pid: number): Promise<void> {
-  const { rows } = await checker.query('SELECT pg_terminate_backend($1, 5000) AS terminated', [pid]);
-  expect(rows).toEqual([{ terminated: true }]);
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMillis = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMillis;
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise(resolve => setTimeout(resolve, 20));
-  }
-}
-
+const runtime = usePostgresRuntime();
+const { open, backendPids, terminate } = runtime;
 
 describe('queries', () => {
   let name: string;
   beforeAll(async () => {
-    name = await postgres.createDatabase('queries');
-    const admin = new Client(postgres.connectionConfig(name));
-    await admin.connect();
-    await admin.query('CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL UNIQUE)');
-    await admin.end();
+    name = await runtime.createDatabase('queries', 'CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL UNIQUE)');
   });
 
   test('runs statements with $n parameters and returns the rows', async () => {
@@ -211,11 +132,9 @@ describe('connections', () => {
   });
 
   test('a statement whose backend is terminated while it runs is sent again once on a new connection', async () => {
-    const name = await postgres.createDatabase('killed');
-    const admin = new Client(postgres.connectionConfig(name));
+    const name = await runtime.createDatabase('killed', 'CREATE TABLE t (n int)', 'INSERT INTO t VALUES (1)');
+    const admin = new Client(runtime.postgres.connectionConfig(name));
     await admin.connect();
-    await admin.query('CREATE TABLE t (n int)');
-    await admin.query("INSERT INTO t VALUES (1)");
     const { database, app } = open({ database: name });
     await database.query('SELECT 1');
     const [victim] = await backendPids(app);
@@ -223,7 +142,7 @@ describe('connections', () => {
       await admin.query('BEGIN');
       await admin.query('LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
       const pending = database.query<{ n: number }>('SELECT n FROM t');
-      await waitFor(async () => (await checker.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [victim])).rows.length === 1);
+      await waitFor(async () => (await runtime.checker.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'", [victim])).rows.length === 1);
       await terminate(victim);
       await admin.query('ROLLBACK');
 
@@ -243,7 +162,7 @@ describe('connections', () => {
     for (let round = 0; round < 25; round++) {
       await database.query('SELECT 1');
       const [victim] = await backendPids(app);
-      await checker.query('SELECT pg_terminate_backend($1)', [victim]);
+      await runtime.checker.query('SELECT pg_terminate_backend($1)', [victim]);
       for (let i = 0; i < 5; i++) {
         expect(await database.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
       }
@@ -253,11 +172,7 @@ describe('connections', () => {
   });
 
   test('once a transaction has started, a dead connection fails it without running the work again', async () => {
-    const name = await postgres.createDatabase('tx');
-    const admin = new Client(postgres.connectionConfig(name));
-    await admin.connect();
-    await admin.query('CREATE TABLE t (n int)');
-    await admin.end();
+    const name = await runtime.createDatabase('tx', 'CREATE TABLE t (n int)');
     const { database, app } = open({ database: name });
     let runs = 0;
 
@@ -284,7 +199,7 @@ describe('connections', () => {
     await new Promise<void>(resolve => dropper.listen(0, '127.0.0.1', resolve));
     const port = (dropper.address() as net.AddressInfo).port;
     try {
-      const { database } = open({ target: { ...postgres, port } });
+      const { database } = open({ target: { ...runtime.postgres, port } });
       const started = Date.now();
 
       const error = await rejection(database.query('SELECT 1'));
@@ -299,7 +214,7 @@ describe('connections', () => {
   });
 
   test('a refused connection surfaces as DatabaseUnavailableError with the socket error code', async () => {
-    const { database } = open({ target: { ...postgres, port: await freePort() } });
+    const { database } = open({ target: { ...runtime.postgres, port: await freePort() } });
 
     const error = await rejection(database.query('SELECT 1'));
 
@@ -327,9 +242,7 @@ describe('connections', () => {
     const { database, app } = open();
     await database.query('SELECT 1');
     const [before] = await backendPids(app);
-    await checker.end();
-    await postgres.restart();
-    checker = await connectChecker();
+    await runtime.restart();
 
     expect(await database.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
     const after = await backendPids(app);
@@ -342,7 +255,7 @@ describe('passwords', () => {
   test('a refused password is renewed exactly once, and the reconnect succeeds', async () => {
     const password = jest.fn<Promise<string>, []>()
       .mockResolvedValueOnce('an expired token')
-      .mockResolvedValue(postgres.password);
+      .mockResolvedValue(runtime.postgres.password);
     const { database, app } = open({ password });
 
     expect(await database.query('SELECT 1 AS one')).toEqual([{ one: 1 }]);
@@ -363,7 +276,7 @@ describe('passwords', () => {
   });
 
   test('reconnects reuse the cached password', async () => {
-    const password = jest.fn<Promise<string>, []>().mockResolvedValue(postgres.password);
+    const password = jest.fn<Promise<string>, []>().mockResolvedValue(runtime.postgres.password);
     const { database, app } = open({ password });
     await database.query('SELECT 1');
     await terminate((await backendPids(app))[0]);
@@ -378,14 +291,11 @@ describe('through PgBouncer in transaction pooling', () => {
   let name: string;
 
   beforeAll(async () => {
-    bouncer = await startPgBouncer({ target: postgres, poolMode: 'transaction', defaultPoolSize: 3 });
-    name = await postgres.createDatabase('pooled');
-    const admin = new Client(postgres.connectionConfig(name));
-    await admin.connect();
-    await admin.query('CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)');
-    await admin.query('INSERT INTO counters VALUES (1, 0)');
-    await admin.query('CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, worker int NOT NULL)');
-    await admin.end();
+    bouncer = await startPgBouncer({ target: runtime.postgres, poolMode: 'transaction', defaultPoolSize: 3 });
+    name = await runtime.createDatabase('pooled',
+      'CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)',
+      'INSERT INTO counters VALUES (1, 0)',
+      'CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, worker int NOT NULL)');
   });
 
   afterAll(async () => {
@@ -419,7 +329,7 @@ describe('through PgBouncer in transaction pooling', () => {
     const perWorker = await workers[0].database.query<{ worker: number; count: string }>(
       'SELECT worker, count(*) AS count FROM events GROUP BY worker ORDER BY worker');
     expect(perWorker).toEqual(workers.map(({ worker }) => ({ worker, count: '5' })));
-    const { rows } = await checker.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [name]);
+    const { rows } = await runtime.checker.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'", [name]);
     expect(Number(rows[0].n)).toBeLessThanOrEqual(3);
   });
 

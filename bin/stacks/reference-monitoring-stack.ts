@@ -1,4 +1,4 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { DatabaseDashboard, DatabaseFunction, ProxiedDatabase } from '../../lib';
 
@@ -23,8 +23,8 @@ export class ReferenceMonitoringStack extends Stack {
       ...props,
     });
     this.dashboard = new DatabaseDashboard(this, 'Dashboard', {
-      // Named after the stack, so a second deployment of the app under other stack names gets its own dashboard.
-      dashboardName: `cdk-serverless-rds-${this.stackName}`,
+      // Named after the stack, so that a second copy of the app gets its own dashboard.
+      dashboardName: Fn.join('-', [Aws.STACK_NAME, 'dashboard']),
       databases: props.databases,
       functions: props.functions,
     });

@@ -1,7 +1,18 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { describeError, RuntimeLogger } from './database';
+import { deadlineFromContext, InvocationContext, remainingMillis, withDeadline } from './deadline';
 
 export interface QueueBatchOptions {
+  /**
+   * The handler's Lambda context: the batch and every runtime call its
+   * records make then run under the invocation's deadline (its remaining
+   * time minus a margin), and records not started by then are reported as
+   * failed, so the function answers before Lambda stops it (which would
+   * deliver the whole batch again).
+   *
+   * @default - the deadline a handler wrapper set (withInvocationDeadline), if any
+   */
+  readonly context?: InvocationContext;
   /**
    * Where each failed record is reported (message id, error class and code;
    * never the message body or the error message, which can quote data).
@@ -29,6 +40,7 @@ export interface QueueBatchOptions {
  *   as the rest would fail the same way, each after waiting for its own
  *   connect timeout, and could run the function out of time (when the
  *   function times out, SQS delivers the whole batch again).
+ * - Any queue: once the invocation's deadline has passed.
  *
  * A batch that is not an SQS event (no Records array, a record without
  * messageId) throws, so that the whole batch is delivered again: no record
@@ -40,18 +52,23 @@ export async function processQueueBatch(
   options: QueueBatchOptions = {},
 ): Promise<SQSBatchResponse> {
   const records = queueRecords(event);
+  const handle = () => handleRecords(records, handleRecord, options.logger);
+  return options.context ? withDeadline(deadlineFromContext(options.context), handle) : handle();
+}
+
+async function handleRecords(records: SQSRecord[], handleRecord: (record: SQSRecord) => Promise<void>, logger: RuntimeLogger | undefined): Promise<SQSBatchResponse> {
   const fifo = records.some(record => typeof record.eventSourceARN === 'string' && record.eventSourceARN.endsWith('.fifo'));
   const failed: SQSRecord[] = [];
   let skipRest = false;
   for (const record of records) {
-    if (skipRest) {
+    if (skipRest || remainingMillis() === 0) {
       failed.push(record);
       continue;
     }
     try {
       await handleRecord(record);
     } catch (error) {
-      options.logger?.warn('queue record failed; it is reported for redelivery', { messageId: record.messageId, ...describeError(error) });
+      logger?.warn('queue record failed; it is reported for redelivery', { messageId: record.messageId, ...describeError(error) });
       failed.push(record);
       skipRest = fifo || (error as { retryable?: unknown } | null)?.retryable === true;
     }

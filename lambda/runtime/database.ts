@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'async_hooks';
 import { CachedPassword, PasswordSource, passwordSourceFor } from './credentials';
+import { currentDeadline, Deadline, remainingMillis, settleWithin, timeoutWithin } from './deadline';
 import { DatabaseEngine, DatabaseSettings, requireEngine, settingsFromEnvironment } from './settings';
 
 /** What statements can run on: the Database itself, or the `tx` of a transaction. */
@@ -29,15 +30,25 @@ export interface RunResult {
  * use, reused by warm invocations, and re-opened once when it turns out to be
  * dead (server restart, failover, proxy or idle timeout, terminated backend).
  *
+ * Deadline: every call finishes by the invocation's deadline (its remaining
+ * time minus a margin, set by `withInvocationDeadline` or by
+ * `processQueueBatch` given the context; without one, within one attempt's
+ * configured connect and query timeouts, retry included). Connects, password
+ * fetches and statements are cut to the time left; a statement is not sent
+ * when none is left.
+ *
  * Retries: a statement on `query`/`run` is sent again once, after 50-200 ms,
- * when its connection failed. If the connection died while the server was
- * executing an autocommit write, that write may already be applied, so writes
- * through `query`/`run` must be idempotent (e.g. INSERT ... ON CONFLICT with a
- * client-supplied key). Failures that remain after the retry, statement
- * timeouts and proxy borrow timeouts (never retried: the proxy already
- * waited its ConnectionBorrowTimeout) are DatabaseUnavailableError
- * (`retryable: true`); SQL errors are the driver's own errors and are never
- * retried.
+ * when its connection failed, if the time left before the deadline exceeds
+ * the time the failed attempt took (it had not answered by then, so a retry
+ * cut off sooner would most likely fail too). Like the first attempt, the
+ * retry waits for running transactions. If the connection died while the
+ * server was executing an autocommit write, that write may already be
+ * applied, so writes through `query`/`run` must be idempotent (e.g. INSERT
+ * ... ON CONFLICT with a client-supplied key). Failures that remain,
+ * statement timeouts, the deadline and proxy borrow timeouts (never retried:
+ * the proxy already waited its ConnectionBorrowTimeout) are
+ * DatabaseUnavailableError (`retryable: true`); SQL errors are the driver's
+ * own errors and are never retried.
  *
  * Designed for RDS Proxy multiplexing (and PgBouncer transaction pooling):
  * no named prepared statements, no session state; keep it that way in your
@@ -50,7 +61,11 @@ export interface Database extends Queryable {
    * BEGIN is retried after a dead connection; once the transaction has
    * started, nothing is retried automatically, because the work is not known
    * to be idempotent: if the connection fails, even during COMMIT (outcome
-   * unknown), you get DatabaseUnavailableError and decide yourself.
+   * unknown), you get DatabaseUnavailableError and decide yourself. When the
+   * database rolled the transaction back although `work` resolved (`work`
+   * caught the error of a failed statement: PostgreSQL then answers COMMIT
+   * with ROLLBACK; MySQL rolls back at a deadlock, and the statements after
+   * it are not sent), you get TransactionRolledBackError.
    * Use `tx` inside `work`: calls on the Database itself wait until the
    * transaction ends, so they are refused there.
    */
@@ -61,8 +76,8 @@ export interface Database extends Queryable {
 
 /**
  * The database could not be reached, or the connection failed in a way a
- * caller can retry later (ideally with the same idempotency key). The cause
- * stays available as `cause`; the message never quotes it.
+ * caller can retry later (ideally with the same idempotency key), or no time
+ * was left. The cause stays available as `cause`; the message never quotes it.
  */
 export class DatabaseUnavailableError extends Error {
   override readonly name = 'DatabaseUnavailableError';
@@ -73,6 +88,26 @@ export class DatabaseUnavailableError extends Error {
   constructor(message: string, cause: unknown) {
     super(message, { cause });
     this.code = errorCode(cause);
+  }
+}
+
+/**
+ * The database rolled back a transaction whose `work` went on after a
+ * failed statement (it caught the error): PostgreSQL aborts a transaction at
+ * any failed statement and answers COMMIT with ROLLBACK; MySQL rolls the
+ * whole transaction back at a deadlock and would run later statements
+ * outside it, so they are refused with this error instead of being sent.
+ * Nothing of the transaction was applied. The failed statement's error is
+ * the `cause`. Not `retryable`: the same work would most likely fail the
+ * same way.
+ */
+export class TransactionRolledBackError extends Error {
+  override readonly name = 'TransactionRolledBackError';
+  readonly retryable = false;
+
+  constructor(cause: unknown) {
+    super('the database rolled the transaction back: a statement inside it failed (the cause) and work went on, but PostgreSQL'
+      + ' aborts a transaction at any failed statement (unless work rolls back to a SAVEPOINT) and MySQL at a deadlock; let work throw that error', { cause });
   }
 }
 
@@ -143,11 +178,14 @@ export interface StatementResult {
   readonly rows: unknown[];
   readonly rowCount: number;
   readonly insertId?: string;
+  /** PostgreSQL's command tag, such as INSERT or COMMIT (a COMMIT the server rolled back answers ROLLBACK). */
+  readonly command?: string;
 }
 
 /** One open connection, as a driver module wraps it. */
 export interface DriverConnection {
-  execute(sql: string, params: readonly unknown[] | undefined): Promise<StatementResult>;
+  /** Runs one statement; it fails with the driver's timeout error after `timeoutMillis`. Called for one statement at a time. */
+  execute(sql: string, params: readonly unknown[] | undefined, timeoutMillis: number): Promise<StatementResult>;
   /** Ends the connection politely; never rejects. */
   close(): Promise<void>;
   /** Drops the connection at once. */
@@ -156,9 +194,15 @@ export interface DriverConnection {
 
 /** What a driver module (postgres.ts, mysql.ts) provides to the shared connection logic. */
 export interface Driver {
-  /** Opens a connection; `onLost` may be called any number of times once it dies. */
-  connect(password: string, onLost: () => void): Promise<DriverConnection>;
+  /**
+   * Opens a connection, giving up after `timeoutMillis`. `onLost` may be
+   * called any number of times once the opened connection dies, and never
+   * for a connect that failed.
+   */
+  connect(password: string, timeoutMillis: number, onLost: () => void): Promise<DriverConnection>;
   classify(error: unknown): FailureKind;
+  /** Whether the server rolled back the whole transaction when a statement in it failed with `error`, and ended it. */
+  endsTransaction(error: unknown): boolean;
 }
 
 /** Node socket errors of a connect or a connection that failed. */
@@ -170,6 +214,8 @@ const UNAVAILABLE_MESSAGES: Partial<Record<FailureKind, string>> = {
   'timeout': 'the database did not answer in time; the statement may or may not have been applied',
   'borrow-timeout': 'the database proxy had no free connection within its borrow timeout; retry later or raise the proxy pool',
 };
+const NO_TIME_LEFT_MESSAGE = 'no time was left before the invocation deadline: the statement was not sent';
+const NO_PASSWORD_IN_TIME_MESSAGE = 'the database password (IAM token) was not ready in time: the statement was not sent';
 
 const RETRY_DELAY_MIN_MILLIS = 50;
 const RETRY_DELAY_SPREAD_MILLIS = 150;
@@ -181,23 +227,57 @@ export function defaultApplicationName(env: NodeJS.ProcessEnv = process.env): st
   return env.AWS_LAMBDA_FUNCTION_NAME || env.POWERTOOLS_SERVICE_NAME || 'cdk-serverless-rds';
 }
 
+/**
+ * An open connection that runs statements one at a time, in the order they
+ * were queued, each bounded when it is sent by the time left before its
+ * deadline and the configured query timeout.
+ */
+class Connection {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly driver: DriverConnection, private readonly queryTimeoutMillis: number) {}
+
+  /** Queues the statement at once, so that statements run in the order of the calls. */
+  execute(sql: string, params: readonly unknown[] | undefined, deadline: Deadline | undefined): Promise<StatementResult> {
+    const result = this.queue.then(() => {
+      if (remainingMillis(deadline) === 0) throw new DatabaseUnavailableError(NO_TIME_LEFT_MESSAGE, undefined);
+      return this.driver.execute(sql, params, timeoutWithin(this.queryTimeoutMillis, deadline));
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** An attempt that failed with a dead connection, and how long it took. */
+interface FailedAttempt {
+  readonly error: unknown;
+  readonly millis: number;
+}
+
 /** The Database behaviour shared by both engines, on top of a driver. */
 export class SingleConnectionDatabase implements Database {
-  private connection?: Promise<DriverConnection>;
+  private connection?: Promise<Connection>;
   private readonly password: CachedPassword;
+  /** Set when the password source did not answer in time: the next connect asks it again instead of waiting on. */
+  private passwordOverdue = false;
   /** Settles when the most recently started transaction has ended. */
   private transactionsDone: Promise<void> = Promise.resolve();
 
-  constructor(private readonly driver: Driver, password: PasswordSource, private readonly logger?: RuntimeLogger) {
+  constructor(
+    private readonly driver: Driver,
+    private readonly settings: Pick<DatabaseSettings, 'connectTimeoutMillis' | 'queryTimeoutMillis'>,
+    password: PasswordSource,
+    private readonly logger?: RuntimeLogger,
+  ) {
     this.password = new CachedPassword(password);
   }
 
   async query<Row extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<Row[]> {
-    return (await this.outsideTransactions(() => this.withRetry(connection => connection.execute(sql, params)))).rows as Row[];
+    return (await this.statement(sql, params)).rows as Row[];
   }
 
   async run(sql: string, params?: readonly unknown[]): Promise<RunResult> {
-    return toRunResult(await this.outsideTransactions(() => this.withRetry(connection => connection.execute(sql, params))));
+    return toRunResult(await this.statement(sql, params));
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -208,11 +288,11 @@ export class SingleConnectionDatabase implements Database {
     this.transactionsDone = previous.then(() => ended);
     try {
       await previous;
-      const connection = await this.withRetry(async opened => {
-        await opened.execute('BEGIN', undefined);
+      const connection = await this.withRetry(async (opened, deadline) => {
+        await opened.execute('BEGIN', undefined, deadline);
         return opened;
-      });
-      return await this.runTransaction(connection, work);
+      }, false);
+      return await this.runTransaction(connection, work, currentDeadline());
     } finally {
       endTransaction();
     }
@@ -222,30 +302,44 @@ export class SingleConnectionDatabase implements Database {
     const current = this.connection;
     this.connection = undefined;
     const opened = await current?.catch(() => undefined);
-    await opened?.close();
+    await opened?.driver.close();
   }
 
-  /** Waits until no transaction runs; refuses calls from inside one (they would wait forever). */
-  private async outsideTransactions<T>(operation: () => Promise<T>): Promise<T> {
+  private statement(sql: string, params: readonly unknown[] | undefined): Promise<StatementResult> {
     this.refuseInsideTransaction();
+    return this.withRetry((connection, deadline) => connection.execute(sql, params, deadline), true);
+  }
+
+  /** Resolves once every transaction started so far, and any started meanwhile, has ended. */
+  private async transactionsEnded(): Promise<void> {
     for (let done = this.transactionsDone; ; done = this.transactionsDone) {
       await done;
-      if (done === this.transactionsDone) break;
+      if (done === this.transactionsDone) return;
     }
-    return operation();
   }
 
+  /** Refuses calls on the Database from inside its own transaction (they would wait for it forever). */
   private refuseInsideTransaction(): void {
     if (activeTransactions.getStore()?.has(this)) {
       throw new Error('a transaction is running: inside transaction(work), run statements on the tx argument, not on the Database');
     }
   }
 
-  private async runTransaction<T>(connection: DriverConnection, work: (tx: Queryable) => Promise<T>): Promise<T> {
+  private async runTransaction<T>(connection: Connection, work: (tx: Queryable) => Promise<T>, deadline: Deadline | undefined): Promise<T> {
     let open = true;
-    const execute = (sql: string, params?: readonly unknown[]) => {
-      if (!open) return Promise.reject(new Error('the transaction has ended: run statements inside transaction(work) only while work runs'));
-      return this.once(connection, () => connection.execute(sql, params));
+    let failedStatement: { readonly error: unknown } | undefined;
+    let rolledBack: TransactionRolledBackError | undefined;
+    const execute = async (sql: string, params?: readonly unknown[]) => {
+      if (!open) throw new Error('the transaction has ended: run statements inside transaction(work) only while work runs');
+      // The server would run this statement on its own, outside the transaction.
+      if (rolledBack) throw rolledBack;
+      try {
+        return await this.once(connection, () => connection.execute(sql, params, deadline));
+      } catch (error) {
+        failedStatement ??= { error };
+        if (this.driver.endsTransaction(error)) rolledBack = new TransactionRolledBackError(error);
+        throw error;
+      }
     };
     const tx: Queryable = {
       query: async <Row extends object>(sql: string, params?: readonly unknown[]) => (await execute(sql, params)).rows as Row[],
@@ -255,19 +349,21 @@ export class SingleConnectionDatabase implements Database {
     let result: T;
     try {
       result = await activeTransactions.run(inside, () => work(tx));
+      if (rolledBack) throw rolledBack;
     } catch (error) {
       open = false;
-      // A connection whose ROLLBACK failed is in an unknown state: never reuse it.
-      await connection.execute('ROLLBACK', undefined).catch(() => this.drop(connection));
+      // A connection whose ROLLBACK failed (or was not sent for lack of time) is in an unknown state: never reuse it.
+      await connection.execute('ROLLBACK', undefined, deadline).catch(() => this.drop(connection));
       throw error;
     }
     open = false;
-    await this.once(connection, () => connection.execute('COMMIT', undefined));
+    const commit = await this.once(connection, () => connection.execute('COMMIT', undefined, deadline));
+    if (commit.command === 'ROLLBACK') throw new TransactionRolledBackError(failedStatement?.error);
     return result;
   }
 
   /** Runs `statement` on `connection` without retry; a failure that kills the connection drops it. */
-  private async once<T>(connection: DriverConnection, statement: () => Promise<T>): Promise<T> {
+  private async once<T>(connection: Connection, statement: () => Promise<T>): Promise<T> {
     try {
       return await statement();
     } catch (error) {
@@ -275,20 +371,43 @@ export class SingleConnectionDatabase implements Database {
     }
   }
 
-  /** Runs `statement` on the current connection; after a connection failure, reconnects and runs it once more. */
-  private async withRetry<T>(statement: (connection: DriverConnection) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      let connection: DriverConnection | undefined;
+  /**
+   * Runs `statement` on the current connection within the call's deadline;
+   * after a connection failure, reconnects and runs it once more if the retry
+   * fits before the deadline. With `outsideTransactions`, every attempt first
+   * waits until no transaction is open; its statement is then queued on the
+   * connection before the BEGIN of any transaction started later, which
+   * awaits the same connection after this attempt does.
+   */
+  private async withRetry<T>(statement: (connection: Connection, deadline: Deadline) => Promise<T>, outsideTransactions: boolean): Promise<T> {
+    const invocation = currentDeadline();
+    let deadline: Deadline | undefined;
+    let failure: FailedAttempt | undefined;
+    for (;;) {
+      if (outsideTransactions) await this.transactionsEnded();
+      // Without an invocation deadline, the call and its retry get one attempt's configured time.
+      deadline ??= invocation ?? { expiresAt: Date.now() + this.settings.connectTimeoutMillis + this.settings.queryTimeoutMillis };
+      if (failure && !retryFits(failure, deadline, 0)) throw this.failed(failure.error, undefined);
+      const started = Date.now();
+      let connection: Connection | undefined;
       try {
-        connection = await this.current();
-        return await statement(connection);
+        connection = await this.current(deadline);
+        return await statement(connection, deadline);
       } catch (error) {
-        if (attempt > 1 || this.driver.classify(error) !== 'connection') throw this.failed(error, connection);
+        if (failure || this.classify(error) !== 'connection') throw this.failed(error, connection);
         if (connection) this.drop(connection);
+        failure = { error, millis: Date.now() - started };
+        const delay = RETRY_DELAY_MIN_MILLIS + Math.random() * RETRY_DELAY_SPREAD_MILLIS;
+        if (!retryFits(failure, deadline, delay)) throw this.failed(error, undefined);
         this.logger?.warn(LOG_MESSAGES.connectionRetry, describeError(error));
-        await sleep(RETRY_DELAY_MIN_MILLIS + Math.random() * RETRY_DELAY_SPREAD_MILLIS);
+        await sleep(delay);
       }
     }
+  }
+
+  /** How a failure is handled; the runtime's own errors reach the caller as they are. */
+  private classify(error: unknown): FailureKind {
+    return error instanceof DatabaseUnavailableError ? 'other' : this.driver.classify(error);
   }
 
   /**
@@ -298,8 +417,8 @@ export class SingleConnectionDatabase implements Database {
    * is already gone.) Every failure passes here once, so a borrow timeout is
    * reported once.
    */
-  private failed(error: unknown, connection: DriverConnection | undefined): unknown {
-    const kind = this.driver.classify(error);
+  private failed(error: unknown, connection: Connection | undefined): unknown {
+    const kind = this.classify(error);
     const message = UNAVAILABLE_MESSAGES[kind];
     if (message === undefined) return error;
     if (connection) this.drop(connection);
@@ -307,12 +426,14 @@ export class SingleConnectionDatabase implements Database {
     return new DatabaseUnavailableError(message, error);
   }
 
-  private current(): Promise<DriverConnection> {
+  /** The open connection, or a new one if there is time left to open it. */
+  private current(deadline: Deadline): Promise<Connection> {
     if (this.connection) return this.connection;
-    const opening: Promise<DriverConnection> = this.connect(() => {
+    if (remainingMillis(deadline) === 0) return Promise.reject(new DatabaseUnavailableError(NO_TIME_LEFT_MESSAGE, undefined));
+    const opening: Promise<Connection> = this.connect(deadline, () => {
       // Only this connection is dropped: a late report from a dead one must not drop its replacement.
       if (this.connection === opening) this.connection = undefined;
-    });
+    }).then(opened => new Connection(opened, this.settings.queryTimeoutMillis));
     this.connection = opening;
     opening.catch(() => {
       if (this.connection === opening) this.connection = undefined;
@@ -320,25 +441,41 @@ export class SingleConnectionDatabase implements Database {
     return opening;
   }
 
-  private async connect(onLost: () => void): Promise<DriverConnection> {
+  private async connect(deadline: Deadline, onLost: () => void): Promise<DriverConnection> {
+    const connectTimeout = () => timeoutWithin(this.settings.connectTimeoutMillis, deadline);
     try {
-      return await this.driver.connect(await this.password.current(), onLost);
+      return await this.driver.connect(await this.passwordWithin(deadline, false), connectTimeout(), onLost);
     } catch (error) {
-      if (this.driver.classify(error) !== 'authentication') throw error;
+      if (this.classify(error) !== 'authentication') throw error;
       // An expired or revoked token: one new token and one more attempt.
       this.logger?.warn(LOG_MESSAGES.passwordRenewal, describeError(error));
-      return this.driver.connect(await this.password.renew(), onLost);
+      return this.driver.connect(await this.passwordWithin(deadline, true), connectTimeout(), onLost);
     }
   }
 
+  /** The password for a new connection, given up within the connect timeout and the deadline. */
+  private passwordWithin(deadline: Deadline, renew: boolean): Promise<string> {
+    const password = renew || this.passwordOverdue ? this.password.renew() : this.password.current();
+    this.passwordOverdue = false;
+    return settleWithin(password, timeoutWithin(this.settings.connectTimeoutMillis, deadline), () => {
+      this.passwordOverdue = true;
+      return new DatabaseUnavailableError(NO_PASSWORD_IN_TIME_MESSAGE, undefined);
+    });
+  }
+
   /** Destroys `connection` and forgets it if it is still the current one. */
-  private drop(connection: DriverConnection): void {
-    connection.destroy();
+  private drop(connection: Connection): void {
+    connection.driver.destroy();
     const current = this.connection;
     current?.then(opened => {
       if (opened === connection && this.connection === current) this.connection = undefined;
     }, () => undefined);
   }
+}
+
+/** Whether a retry after `failure`, started `afterMillis` from now, leaves it more time than the failed attempt took. */
+function retryFits(failure: FailedAttempt, deadline: Deadline, afterMillis: number): boolean {
+  return remainingMillis(deadline) - afterMillis > failure.millis;
 }
 
 /** Error class and code, safe to log: never the message, which can quote SQL, values or hosts. */
@@ -377,5 +514,5 @@ export function createDatabase(
   const settings = options.settings ?? settingsFromEnvironment();
   requireEngine(settings, engine, caller);
   const driver = createDriver(settings, options.applicationName ?? defaultApplicationName());
-  return new SingleConnectionDatabase(driver, options.password ?? passwordSourceFor(settings), options.logger);
+  return new SingleConnectionDatabase(driver, settings, options.password ?? passwordSourceFor(settings), options.logger);
 }

@@ -47,6 +47,30 @@ export function remainingMillis(deadline: Deadline | undefined = currentDeadline
 }
 
 /**
+ * How long one step may take: its configured timeout, cut to the time left
+ * before `deadline`. At least 1 ms, as drivers read 0 as "no timeout": a
+ * caller that must not start without time left checks remainingMillis first.
+ */
+export function timeoutWithin(configuredMillis: number, deadline: Deadline | undefined, now: number = Date.now()): number {
+  return Math.max(1, Math.min(configuredMillis, remainingMillis(deadline, now)));
+}
+
+/**
+ * Resolves or rejects like `promise`, or rejects with `onTimeout()` once
+ * `millis` have passed. The promise itself goes on: use this for work that
+ * cannot be cancelled.
+ */
+export async function settleWithin<T>(promise: Promise<T>, millis: number, onTimeout: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(onTimeout()), millis); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Wraps a handler so that every runtime call it makes (connect, statement,
  * retry, token, Parameter Store) finishes within the invocation's remaining
  * time minus a margin.

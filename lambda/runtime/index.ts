@@ -8,6 +8,7 @@
 export { currentDeadline, Deadline, deadlineFromContext, deadlineMargin, InvocationContext, remainingMillis, withDeadline, withInvocationDeadline } from './deadline';
 export { CachedPassword, PasswordSource, passwordSourceFor, TOKEN_MAX_AGE_MILLIS } from './credentials';
 export { Database, DatabaseOptions, DatabaseUnavailableError, describeError, LOG_MESSAGES, Queryable, RunResult, RuntimeLogger } from './database';
+export { TransactionRolledBackError } from './database';
 export { instrumentHandler, observability, Observability, ObservabilityOptions } from './observability';
 export { appParameters, AppParametersOptions, DEFAULT_PARAMETERS_MAX_AGE_SECONDS } from './parameters';
 export {

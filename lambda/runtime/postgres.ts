@@ -5,7 +5,7 @@
  *   const rows = await database.query<{ id: string }>('SELECT id FROM items WHERE name = $1', [name]);
  */
 import { isIP } from 'net';
-import { Client, ClientConfig } from 'pg';
+import { Client, ClientConfig, QueryConfig } from 'pg';
 import { createDatabase, Database, DatabaseOptions, defaultApplicationName, DriverConnection, FailureKind, NETWORK_ERROR_CODES } from './database';
 import { DatabaseSettings } from './settings';
 
@@ -18,8 +18,10 @@ export type PostgresDatabaseOptions = DatabaseOptions;
  */
 export function postgresDatabase(options: PostgresDatabaseOptions = {}): Database {
   return createDatabase('postgresql', 'postgresDatabase', options, (settings, applicationName) => ({
-    connect: (password, onLost) => connect(postgresClientConfig(settings, password, applicationName), onLost),
+    connect: (password, timeoutMillis, onLost) => connect({ ...postgresClientConfig(settings, password, applicationName), connectionTimeoutMillis: timeoutMillis }, onLost),
     classify: classifyPostgresError,
+    // PostgreSQL keeps a failed transaction open (aborted) until its end, and answers COMMIT with ROLLBACK.
+    endsTransaction: () => false,
   }));
 }
 
@@ -28,7 +30,8 @@ export function postgresDatabase(options: PostgresDatabaseOptions = {}): Databas
  * store (RDS Proxy presents Amazon Root CA certificates; pinning the RDS CA
  * bundle would fail there), the connect timeout, and a client-side
  * statement timeout (pg `query_timeout`; a server-side statement_timeout
- * would be a session setting, which pins proxy connections).
+ * would be a session setting, which pins proxy connections). The runtime
+ * cuts both to the time left before the invocation's deadline.
  */
 export function postgresClientConfig(settings: DatabaseSettings, password: string, applicationName = defaultApplicationName()): ClientConfig {
   return {
@@ -44,7 +47,7 @@ export function postgresClientConfig(settings: DatabaseSettings, password: strin
   };
 }
 
-/** SQLSTATEs of a connection that is gone or cannot be had right now. */
+/** SQLSTATEs (besides class 08, connection exception) of a connection that is gone or cannot be had right now, when FATAL. */
 const CONNECTION_SQLSTATES = new Set([
   '57P01', // admin_shutdown: terminated backend, server (fast) shutdown
   '57P02', // crash_shutdown
@@ -63,15 +66,23 @@ const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout expired|Client h
  */
 const BORROW_TIMEOUT_MESSAGES = /^(Timed-out waiting to acquire database connection|query_wait_timeout$)/;
 
+/** Severities after which the server closes the connection. */
+const FATAL_SEVERITIES = new Set(['FATAL', 'PANIC']);
+
 export function classifyPostgresError(error: unknown): FailureKind {
   const message = error instanceof Error ? error.message : '';
   if (BORROW_TIMEOUT_MESSAGES.test(message)) return 'borrow-timeout';
-  const code = (error as { code?: unknown } | undefined)?.code;
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
   if (typeof code === 'string') {
     if (AUTHENTICATION_SQLSTATES.has(code)) return 'authentication';
-    // Class 08: connection exception (also what PgBouncer reports when its server connection fails).
-    if (code.startsWith('08') || CONNECTION_SQLSTATES.has(code) || NETWORK_ERROR_CODES.has(code)) return 'connection';
-    return 'other';
+    if (NETWORK_ERROR_CODES.has(code)) return 'connection';
+    // Only a FATAL ends the connection (PgBouncer's class 08 errors are FATAL too). PostgreSQL also
+    // sends class 08 as an ordinary ERROR on a connection that stays usable, such as 08P01 for a
+    // statement given fewer values than it has placeholders: that is the caller's mistake. pg gives
+    // the severity in the server's lc_messages language; a server that translates it has its FATALs
+    // reach the caller unchanged, and the closed connection is replaced on the next call.
+    const dead = typeof severity === 'string' && FATAL_SEVERITIES.has(severity) && (code.startsWith('08') || CONNECTION_SQLSTATES.has(code));
+    return dead ? 'connection' : 'other';
   }
   if (message === 'Query read timeout') return 'timeout';
   return PG_CONNECTION_MESSAGES.test(message) ? 'connection' : 'other';
@@ -79,20 +90,25 @@ export function classifyPostgresError(error: unknown): FailureKind {
 
 async function connect(config: ClientConfig, onLost: () => void): Promise<DriverConnection> {
   const client = new Client(config);
-  // pg reports one termination with up to two 'error' events (and an 'end'); without a listener,
-  // an error on an idle connection would crash the process.
-  client.on('error', onLost);
-  client.on('end', onLost);
+  // pg reports one termination with up to two 'error' events (and an 'end'). Listening from the start:
+  // without a listener an error would crash the process, and one can come in the same read as the end
+  // of the login, before connect() resolves. The listeners report nothing until the login is done: a
+  // client whose connect failed still emits 'end' later, which is not this connection's end.
+  let opened = false;
+  client.once('connect', () => { opened = true; });
+  const lost = () => {
+    if (opened) onLost();
+  };
+  client.on('error', lost);
+  client.on('end', lost);
   await client.connect();
-  // pg deprecates queueing a query while another runs on the client; statements wait their turn here.
-  let previous: Promise<unknown> = Promise.resolve();
   return {
-    execute(sql, params) {
+    async execute(sql, params, timeoutMillis) {
       // Never a `name`: named prepared statements would pin proxy connections and break under PgBouncer.
-      const result = previous.then(() => client.query({ text: sql, values: params as unknown[] | undefined }))
-        .then(({ rows, rowCount }) => ({ rows, rowCount: rowCount ?? 0 }));
-      previous = result.catch(() => undefined);
-      return result;
+      // pg reads a query's own query_timeout, which @types/pg leaves out of QueryConfig.
+      const query: QueryConfig & { query_timeout: number } = { text: sql, values: params as unknown[] | undefined, query_timeout: timeoutMillis };
+      const { rows, rowCount, command } = await client.query(query);
+      return { rows, rowCount: rowCount ?? 0, command };
     },
     close: () => client.end().catch(() => undefined),
     destroy: () => client.connection.stream.destroy(),

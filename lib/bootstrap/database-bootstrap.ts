@@ -150,7 +150,13 @@ export class DatabaseBootstrap extends Construct {
       id: DatabaseNetwork.ENI_SHARING_WARNING,
       reason: 'The bootstrap connects to the database itself as the admin user, which the app\'s functions must not: its own security group keeps that reach off the shared function security group, at the cost of one ENI per subnet, shared with the rotation of the users\' secrets.',
     });
-    this.warnIfSecretsUnreachable(network);
+    if (!network.allowServiceAccess(database.rotationSecurityGroup, ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
+      Annotations.of(this).addWarningV2(DatabaseBootstrap.SECRETS_UNREACHABLE_WARNING,
+        `The bootstrap (and the rotation of the users' secrets) calls Secrets Manager from the database subnets, but ${network.node.path} has no `
+        + 'Secrets Manager endpoint it may use: declare the VPC\'s endpoint in the network\'s existingInterfaceEndpoints, or list '
+        + 'ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER in its interfaceEndpoints to create one; acknowledge '
+        + `'${DatabaseBootstrap.SECRETS_UNREACHABLE_WARNING}' if the database's rotationSecurityGroup reaches Secrets Manager another way.`);
+    }
     database.adminSecret.grantRead(bootstrap.role);
 
     const iamUsers = database.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
@@ -199,21 +205,6 @@ export class DatabaseBootstrap extends Construct {
     }
   }
 
-  /**
-   * The bootstrap and the rotation function call Secrets Manager from the
-   * database subnets; from isolated subnets only an endpoint reaches it.
-   */
-  private warnIfSecretsUnreachable(network: DatabaseNetwork): void {
-    const vpc = network.vpc;
-    const isolated = new Set(vpc.isolatedSubnets.map(subnet => subnet.subnetId));
-    const inIsolatedSubnets = vpc.selectSubnets(network.databaseSubnets).subnetIds.every(id => isolated.has(id));
-    if (inIsolatedSubnets && !network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
-      Annotations.of(this).addWarningV2(DatabaseBootstrap.SECRETS_UNREACHABLE_WARNING,
-        'The bootstrap (and the rotation of the users\' secrets) runs in isolated subnets without a Secrets Manager endpoint in this network, so it cannot read '
-        + 'the admin secret unless the VPC has one: keep Secrets Manager in the network\'s interfaceEndpoints, or, when the VPC provides its own endpoint, let '
-        + `the database's rotationSecurityGroup reach it on 443 and acknowledge '${DatabaseBootstrap.SECRETS_UNREACHABLE_WARNING}'.`);
-    }
-  }
   private readMigrations(folder: string): Migration[] {
     let migrations: Migration[];
     try {

@@ -364,7 +364,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
       vpc, description: `Bootstrap and secret rotation functions of ${this.node.path}`, allowAllOutbound: false,
     });
-    this.network.allowEndpointAccess(this.rotationSecurityGroup);
 
     this.physicalName = databasePhysicalName(this);
     const physicalId = this.physicalName;

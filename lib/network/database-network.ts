@@ -2,12 +2,15 @@ import { Annotations, Arn, ArnFormat, Aspects, Aws, CfnResource, IAspect, Remova
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
 import { eniCombinations, placementOf } from '../private/eni-placement';
 import { createKey } from '../private/keys';
+import { gatewayEndpointFor, gatewayEndpointName, interfaceEndpointFor, interfaceEndpointNames, ServiceCall, servicesCalledBy } from '../private/service-endpoints';
 import { PropValidationError, requireResolved, validateNumber } from '../private/validation';
+import { allowsHttpsToInternet } from '../rules/private/security-groups';
 
 /**
  * Properties of a DatabaseNetwork.
@@ -19,7 +22,7 @@ export interface DatabaseNetworkProps {
    * whoever owns the VPC.
    *
    * @default - a new VPC: isolated subnets in two Availability Zones, no NAT
-   * gateway, flow logs on, and the interface endpoints in `interfaceEndpoints`
+   * gateway, flow logs on, and the interface endpoints its functions need
    */
   readonly vpc?: ec2.IVpc;
 
@@ -50,8 +53,11 @@ export interface DatabaseNetworkProps {
 
   /**
    * NAT gateways for a new VPC. With 0, functions reach AWS services only
-   * through the interface endpoints; with more, the VPC gets public subnets
-   * and functions move to private subnets with egress. Only for a VPC this
+   * through VPC endpoints; with more, the VPC gets public subnets and
+   * functions move to private subnets with egress. Either way functions reach
+   * AWS services through endpoints: the shared security group gets no
+   * internet egress unless a function asks for it
+   * (`fn.connections.allowToAnyIpv4(ec2.Port.tcp(443))`). Only for a VPC this
    * construct creates.
    *
    * @default 0
@@ -66,13 +72,36 @@ export interface DatabaseNetworkProps {
   readonly ipAddresses?: ec2.IIpAddresses;
 
   /**
-   * Interface endpoints to create, reachable on 443 from the shared function
-   * security group (and from security groups passed to `allowEndpointAccess`).
-   * Secrets Manager serves the admin secret's rotation function.
+   * Interface endpoints to create in addition to the ones the network creates
+   * for its functions (in a VPC it creates), for other resources that call
+   * AWS services: reach them with `allowServiceAccess`. The shared function
+   * security group reaches an endpoint only when a function that uses it
+   * calls the service.
    *
-   * @default - Secrets Manager for a new VPC; none for an existing VPC
+   * @default - only the endpoints the functions and the secret rotation need,
+   * and in an existing VPC none
    */
   readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
+
+  /**
+   * Interface endpoints the existing VPC already has, with private DNS on.
+   * Functions and `allowServiceAccess` use them instead of creating new ones:
+   * their security group gets egress to the endpoint's security groups on
+   * 443 and, when those were imported mutable, an ingress rule on them.
+   *
+   * @default - none
+   */
+  readonly existingInterfaceEndpoints?: ExistingInterfaceEndpoint[];
+
+  /**
+   * Gateway endpoints (S3, DynamoDB) for functions that call those services.
+   * Unlike interface endpoints, they are never created unasked: a security
+   * group reaches them only through the service's prefix list, whose id
+   * CloudFormation cannot look up.
+   *
+   * @default - none
+   */
+  readonly gatewayEndpoints?: GatewayEndpoint[];
 
   /**
    * Retention of the VPC flow log and the default retention of the log groups
@@ -104,14 +133,59 @@ export interface FunctionPlacement {
 }
 
 /**
+ * An interface endpoint that an existing VPC already has.
+ */
+export interface ExistingInterfaceEndpoint {
+  /** The AWS service it serves, such as `ec2.InterfaceVpcEndpointAwsService.SSM`. */
+  readonly service: ec2.InterfaceVpcEndpointAwsService;
+
+  /**
+   * The endpoint, such as `ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(scope, 'Ssm', { vpcEndpointId, port: 443, securityGroups })`.
+   */
+  readonly endpoint: ec2.IInterfaceVpcEndpoint;
+}
+
+/**
+ * A gateway endpoint for functions that call S3 or DynamoDB.
+ */
+export interface GatewayEndpoint {
+  /** `ec2.GatewayVpcEndpointAwsService.S3` or `ec2.GatewayVpcEndpointAwsService.DYNAMODB`. */
+  readonly service: ec2.GatewayVpcEndpointAwsService;
+
+  /**
+   * The id of the service's AWS-managed prefix list in the stack's Region
+   * (`aws ec2 describe-managed-prefix-lists --filters Name=prefix-list-name,Values=com.amazonaws.<region>.dynamodb`),
+   * which the security groups of the functions that call the service get 443
+   * egress to. A `CfnParameter` keeps an environment-agnostic stack deployable
+   * in every Region.
+   */
+  readonly prefixListId: string;
+
+  /**
+   * The gateway endpoint an existing VPC already routes the function subnets
+   * through.
+   *
+   * @default - a new gateway endpoint on the route tables of the function subnets
+   */
+  readonly endpoint?: ec2.IGatewayVpcEndpoint;
+}
+
+/**
  * The network placement of an app's functions, proxy and database.
  *
  * It either creates a VPC made for Lambda next to a database (isolated
- * subnets, no NAT, flow logs, interface endpoints) or takes an existing one.
- * It hands every function the same security group and subnets, so that all
- * functions share the same Hyperplane ENIs (one per subnet and security group
- * combination), and it warns at synth about any function in its VPC that
- * breaks that sharing.
+ * subnets, no NAT, flow logs) or takes an existing one. It hands every
+ * function the same security group and subnets, so that all functions share
+ * the same Hyperplane ENIs (one per subnet and security group combination),
+ * and it warns at synth about any function in its VPC that breaks that
+ * sharing.
+ *
+ * At synth it reads which AWS services the functions with the shared
+ * security group call (their roles' policies, without what Lambda does for
+ * them: logs, X-Ray, ENIs, destinations, dead-letter queues, event sources)
+ * and lets the security group reach exactly those services' endpoints on
+ * 443, creating each interface endpoint once, in a VPC it created. A
+ * function that calls a service it cannot reach fails synth.
  */
 export class DatabaseNetwork extends Construct {
   /** Warning id for a function that does not use the shared placement. */
@@ -131,10 +205,24 @@ export class DatabaseNetwork extends Construct {
   public readonly logRetention: logs.RetentionDays;
   /** The flow log, when this construct created the VPC. */
   public readonly flowLog?: ec2.FlowLog;
-  /** The interface endpoints this construct created. */
-  public readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[];
+  /**
+   * The interface endpoints this construct created: the listed ones at once,
+   * the ones functions need at synth.
+   */
+  public readonly interfaceEndpoints: ec2.InterfaceVpcEndpoint[] = [];
+  /** The gateway endpoints this construct created. */
+  public readonly gatewayEndpoints: ec2.GatewayVpcEndpoint[] = [];
 
-  private readonly endpointServices = new Set<string>();
+  /** Whether missing interface endpoints are created (only in a VPC this construct owns). */
+  private readonly createsEndpoints: boolean;
+  /** Every interface endpoint functions may use (created or declared), by service short name. */
+  private readonly interfaceEndpointsByName = new Map<string, ec2.IInterfaceVpcEndpoint>();
+  /** Every gateway endpoint functions may use, by service name (`s3`, `dynamodb`). */
+  private readonly gatewayRoutes = new Map<string, { readonly endpoint: ec2.IVpcEndpoint; readonly prefixListId: string }>();
+  /** What must exist before a function with a given security group (by id) runs: the endpoints it reaches and their rules. */
+  private readonly prerequisitesBySecurityGroup = new Map<string, Set<IConstruct>>();
+  /** Security group id and endpoint name pairs already connected. */
+  private readonly connected = new Set<string>();
 
   constructor(scope: Construct, id: string, props: DatabaseNetworkProps = {}) {
     super(scope, id);
@@ -161,11 +249,20 @@ export class DatabaseNetwork extends Construct {
       allowAllOutbound: false,
     });
 
-    const endpoints = props.interfaceEndpoints ?? (props.vpc ? [] : [ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER]);
-    this.interfaceEndpoints = endpoints.map(service => this.createEndpoint(service));
-    this.allowEndpointAccess(this.functionSecurityGroup);
+    this.createsEndpoints = props.vpc === undefined;
+    for (const existing of props.existingInterfaceEndpoints ?? []) {
+      this.interfaceEndpointsByName.set(existing.service.shortName, existing.endpoint);
+    }
+    for (const service of props.interfaceEndpoints ?? []) {
+      this.createInterfaceEndpoint(service);
+    }
+    for (const gateway of props.gatewayEndpoints ?? []) {
+      this.addGatewayEndpoint(gateway);
+    }
 
-    Aspects.of(Stage.of(this) ?? this.node.root).add(new EniSharingCheck(this));
+    const app = Stage.of(this) ?? this.node.root;
+    Aspects.of(app).add(new EniSharingCheck(this));
+    Aspects.of(app).add({ visit: node => this.reachCalledServices(node) });
   }
 
   /**
@@ -187,18 +284,22 @@ export class DatabaseNetwork extends Construct {
   }
 
   /**
-   * Allow a security group (a rotation function, a task) to reach the
-   * interface endpoints on 443.
+   * Let a security group (a rotation function, a task) reach one AWS service
+   * on 443 through its interface endpoint, which the network creates once in
+   * a VPC it created. Functions placed with that security group deploy after
+   * the endpoint and the rules.
+   *
+   * @returns false, changing nothing, when the network has no endpoint for
+   * the service and may not create one (an existing VPC that does not declare
+   * it in `existingInterfaceEndpoints` or list it in `interfaceEndpoints`)
    */
-  public allowEndpointAccess(peer: ec2.IConnectable): void {
-    for (const endpoint of this.interfaceEndpoints) {
-      peer.connections.allowTo(endpoint, ec2.Port.tcp(443), 'HTTPS to an AWS service interface endpoint');
-    }
+  public allowServiceAccess(peer: ec2.IConnectable, service: ec2.InterfaceVpcEndpointAwsService): boolean {
+    return this.reachInterfaceEndpoint(peer, service.shortName, service);
   }
 
-  /** True when this network created an interface endpoint for the service. */
+  /** True when functions of this network can use an interface endpoint for the service: created or declared. */
   public hasInterfaceEndpoint(service: ec2.InterfaceVpcEndpointAwsService): boolean {
-    return this.endpointServices.has(service.name);
+    return this.interfaceEndpointsByName.has(service.shortName);
   }
 
   private validateProps(props: DatabaseNetworkProps): void {
@@ -208,6 +309,30 @@ export class DatabaseNetwork extends Construct {
           throw new PropValidationError(this,
             `${prop} applies only to a VPC this construct creates, but vpc was given: configure ${prop} on that VPC or remove it`);
         }
+      }
+    }
+    if (!props.vpc && props.existingInterfaceEndpoints?.length) {
+      throw new PropValidationError(this,
+        'existingInterfaceEndpoints declares endpoints of an existing VPC, but no vpc was given: list the services in interfaceEndpoints, or pass the VPC that has them as vpc');
+    }
+    const declared = [
+      ...(props.interfaceEndpoints ?? []).map(service => service.shortName),
+      ...(props.existingInterfaceEndpoints ?? []).map(existing => existing.service.shortName),
+      ...(props.gatewayEndpoints ?? []).map(gateway => gatewayEndpointName(gateway.service)),
+    ];
+    const twice = declared.find((name, index) => declared.indexOf(name) !== index);
+    if (twice !== undefined) {
+      throw new PropValidationError(this,
+        `the ${twice} endpoint is listed more than once across interfaceEndpoints, existingInterfaceEndpoints and gatewayEndpoints: keep one (a VPC has one endpoint per service)`);
+    }
+    for (const gateway of props.gatewayEndpoints ?? []) {
+      if (!Token.isUnresolved(gateway.prefixListId) && !/^pl-[0-9a-f]{8,17}$/.test(gateway.prefixListId)) {
+        throw new PropValidationError(this,
+          `gatewayEndpoints: prefixListId '${gateway.prefixListId}' of ${gatewayEndpointName(gateway.service)} is not a prefix list id: pass the pl-... id of com.amazonaws.<region>.${gatewayEndpointName(gateway.service)} (aws ec2 describe-managed-prefix-lists)`);
+      }
+      if (gateway.endpoint && !props.vpc) {
+        throw new PropValidationError(this,
+          `gatewayEndpoints: the ${gatewayEndpointName(gateway.service)} entry names an existing endpoint, but no vpc was given: leave endpoint out so the network creates one, or pass the VPC that has it as vpc`);
       }
     }
     requireResolved(this, 'maxAzs', props.maxAzs, 'how many subnets the VPC gets');
@@ -341,7 +466,7 @@ export class DatabaseNetwork extends Construct {
     }
   }
 
-  private createEndpoint(service: ec2.InterfaceVpcEndpointAwsService): ec2.InterfaceVpcEndpoint {
+  private createInterfaceEndpoint(service: ec2.InterfaceVpcEndpointAwsService): ec2.InterfaceVpcEndpoint {
     const id = `${service.shortName.replace(/[^A-Za-z0-9]/g, '')}Endpoint`;
     // An endpoint only answers; its security group needs no outbound rules.
     const securityGroup = new ec2.SecurityGroup(this, `${id}SecurityGroup`, {
@@ -357,8 +482,144 @@ export class DatabaseNetwork extends Construct {
       open: false,
       securityGroups: [securityGroup],
     });
-    this.endpointServices.add(service.name);
+    this.interfaceEndpoints.push(endpoint);
+    this.interfaceEndpointsByName.set(service.shortName, endpoint);
     return endpoint;
+  }
+
+  private addGatewayEndpoint(gateway: GatewayEndpoint): void {
+    const name = gatewayEndpointName(gateway.service);
+    let endpoint = gateway.endpoint;
+    if (!endpoint) {
+      const created = new ec2.GatewayVpcEndpoint(this, `${name.replace(/[^A-Za-z0-9]/g, '')}GatewayEndpoint`, {
+        vpc: this.vpc,
+        service: gateway.service,
+        subnets: [this.functionSubnets],
+      });
+      this.gatewayEndpoints.push(created);
+      endpoint = created;
+    }
+    this.gatewayRoutes.set(name, { endpoint, prefixListId: gateway.prefixListId });
+  }
+
+  /**
+   * Open the peer's path to an endpoint once, and remember what functions
+   * with the peer's security groups must wait for: the endpoint, its security
+   * groups and the peer's own (which hold the new rules).
+   */
+  private connect(peer: ec2.IConnectable, endpointName: string, endpoint: IConstruct, prerequisites: IConstruct[], open: () => void): void {
+    const groups = peer.connections.securityGroups;
+    const key = `${groups.map(group => group.securityGroupId).sort().join(',')}|${endpointName}`;
+    if (this.connected.has(key)) {
+      return;
+    }
+    this.connected.add(key);
+    open();
+    for (const group of groups) {
+      const waitFor = this.prerequisitesBySecurityGroup.get(group.securityGroupId) ?? new Set<IConstruct>();
+      [endpoint, ...prerequisites, ...groups].forEach(construct => waitFor.add(construct));
+      this.prerequisitesBySecurityGroup.set(group.securityGroupId, waitFor);
+    }
+  }
+
+  /**
+   * For a function with the shared security group: reach every service it
+   * calls, or fail synth naming what is missing. For any function or
+   * rotation application whose security group was given service access:
+   * deploy after the endpoints and rules, so that nothing it runs while the
+   * stack deploys (a custom resource, a first rotation, provisioned
+   * concurrency) starts before its route exists.
+   */
+  private reachCalledServices(node: IConstruct): void {
+    if (!(node instanceof CfnResource)) {
+      return;
+    }
+    const placement = placementOf(node);
+    if (!placement) {
+      return;
+    }
+    const groupIds = placement.securityGroupKey.split(',');
+    if (node instanceof lambda.CfnFunction && groupIds.includes(this.functionSecurityGroup.securityGroupId)) {
+      servicesCalledBy(node).forEach(call => this.openPathFromFunctions(call.prefix));
+      // Judged when the app is validated, after every aspect: a rule added later (443 egress for NAT) counts.
+      node.node.addValidation({
+        validate: () => servicesCalledBy(node).filter(call => !this.functionsReach(call.prefix))
+          .map(call => this.unreachableMessage(node.node.scope ?? node, call)),
+      });
+    }
+    for (const groupId of groupIds) {
+      for (const prerequisite of this.prerequisitesBySecurityGroup.get(groupId) ?? []) {
+        node.node.addDependency(prerequisite);
+      }
+    }
+  }
+
+  /** Open the shared function security group's path to a service's endpoint, creating an interface endpoint when the network may. */
+  private openPathFromFunctions(prefix: string): void {
+    const gateway = gatewayEndpointFor(prefix);
+    if (gateway) {
+      const name = gatewayEndpointName(gateway.service);
+      const route = this.gatewayRoutes.get(name);
+      if (route) {
+        this.connect(this.functionSecurityGroup, name, route.endpoint, [], () => this.functionSecurityGroup.addEgressRule(
+          ec2.Peer.prefixList(route.prefixListId), ec2.Port.tcp(443), `HTTPS to ${name} through its gateway endpoint`));
+      }
+      return;
+    }
+    const known = interfaceEndpointFor(prefix);
+    const name = interfaceEndpointNames(prefix).find(candidate => this.interfaceEndpointsByName.has(candidate)) ?? known?.service.shortName;
+    if (name !== undefined) {
+      this.reachInterfaceEndpoint(this.functionSecurityGroup, name, known?.service);
+    }
+  }
+
+  /** True when the functions with the shared security group reach the service: through an endpoint of the network, or a NAT route. */
+  private functionsReach(prefix: string): boolean {
+    const gateway = gatewayEndpointFor(prefix);
+    const throughEndpoint = gateway
+      ? this.gatewayRoutes.has(gatewayEndpointName(gateway.service))
+      : interfaceEndpointNames(prefix).some(name => this.interfaceEndpointsByName.has(name));
+    return throughEndpoint || this.hasNatEgress();
+  }
+
+  /**
+   * Open the peer's path to the interface endpoint with this short name,
+   * creating it from `service` when the network may; false when there is none.
+   */
+  private reachInterfaceEndpoint(peer: ec2.IConnectable, name: string, service?: ec2.InterfaceVpcEndpointAwsService): boolean {
+    const endpoint = this.interfaceEndpointsByName.get(name)
+      ?? (service && this.createsEndpoints ? this.createInterfaceEndpoint(service) : undefined);
+    if (!endpoint) {
+      return false;
+    }
+    this.connect(peer, name, endpoint, endpoint.connections.securityGroups,
+      () => peer.connections.allowTo(endpoint, ec2.Port.tcp(443), `HTTPS to the ${name} interface endpoint`));
+    return true;
+  }
+
+  /** True when every function subnet routes to the internet and the shared security group allows 443 out to it. */
+  private hasNatEgress(): boolean {
+    const withEgress = new Set(this.vpc.privateSubnets.map(subnet => subnet.subnetId));
+    return this.vpc.selectSubnets(this.functionSubnets).subnetIds.every(id => withEgress.has(id))
+      && allowsHttpsToInternet(this.functionSecurityGroup.node.defaultChild as ec2.CfnSecurityGroup);
+  }
+
+  private unreachableMessage(fn: IConstruct, call: ServiceCall): string {
+    const gateway = gatewayEndpointFor(call.prefix);
+    const known = interfaceEndpointFor(call.prefix);
+    let fix: string;
+    if (gateway) {
+      const name = gatewayEndpointName(gateway.service);
+      fix = `add { service: ${gateway.code}, prefixListId: <the pl- id of com.amazonaws.<region>.${name}> } to the network's gatewayEndpoints `
+        + '(with endpoint: when the VPC already has one)';
+    } else if (known) {
+      fix = `declare the VPC's ${known.service.shortName} endpoint in the network's existingInterfaceEndpoints, or list ${known.code} in its interfaceEndpoints to create one`;
+    } else {
+      fix = `no VPC endpoint is known to serve '${call.prefix}': list one named '${call.prefix}' in the network's interfaceEndpoints or existingInterfaceEndpoints, `
+        + 'or give the function subnets a NAT route and the functions 443 egress (fn.connections.allowToAnyIpv4(ec2.Port.tcp(443)))';
+    }
+    return `${fn.node.path} calls ${call.prefix} (${call.actions.join(', ')}) but cannot reach it: ${this.node.path} has no ${call.prefix} endpoint `
+      + `and its function subnets no NAT route with 443 egress; ${fix}`;
   }
 }
 

@@ -17,6 +17,9 @@ import { createExecutionRole, VpcPlacement } from './execution-role';
  */
 const HANDLERS_ROOT = path.join(__dirname, '..', '..', 'dist', 'handlers');
 
+/** The packs whose LambdaDLQ rule asks every function for a dead-letter queue. */
+const DEAD_LETTER_PACKS = ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'];
+
 const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
 
 export interface BundledFunctionOptions {
@@ -91,14 +94,17 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
  * other functions (see `createBundledFunction`), with a reserved concurrency
  * of one (CloudFormation invokes it once per resource change).
  *
- * The provider framework invokes the handler synchronously and answers
- * CloudFormation; it runs outside the VPC because it only talks to the
- * Lambda API and the response URL, which isolated subnets cannot reach.
+ * CloudFormation invokes the provider framework asynchronously; the framework
+ * invokes the handler synchronously and answers CloudFormation. It runs
+ * outside the VPC because it only talks to the Lambda API and the response
+ * URL, which isolated subnets cannot reach.
  */
 export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
   const container = new Construct(scope, id);
   const { function: handler, role } = createBundledFunction(container, { ...options, reservedConcurrentExecutions: 1 });
-  acknowledgeSynchronousHandler(handler);
+  acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
+    + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
+    + 'so one would stay empty.');
 
   const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
   const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
@@ -124,22 +130,17 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     },
     { id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON },
   );
-  acknowledgeSynchronousHandler(framework);
+  acknowledgeInPacks(framework, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes the provider framework asynchronously, with a pre-signed '
+    + 'URL for the answer. The framework catches the handler\'s errors and answers FAILED with them, which fails the deployment. If the framework '
+    + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
+    + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
+    + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
-  Validations.of(framework).acknowledge({
-    id: 'AwsSolutions::AwsSolutions-L1',
-    reason: 'aws-cdk-lib\'s provider framework picks the newest Node.js runtime it supports itself; it is not configurable.',
-  });
   return { function: handler, role, provider };
 }
 
 function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
   return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
-}
-
-function acknowledgeSynchronousHandler(fn: lambda.Function): void {
-  acknowledgeInPacks(fn, ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'], 'LambdaDLQ',
-    'CloudFormation custom resources are invoked synchronously (by CloudFormation and by the provider framework); a failure fails the deployment and is reported there, so there is no asynchronous event to dead-letter.');
 }
 
 function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {

@@ -12,6 +12,12 @@ import { findingKey, violationPerResource, withDetails } from './private/rule-pa
  * after `cdk destroy`. It checks synthesized templates, so it works on any
  * app, not only on this library's constructs (which pass it by default):
  *
+ * - `DeployReadiness-FunctionReachesCalledServices`: a Lambda function in a
+ *   VPC reaches every AWS service its role lets it call (through an interface
+ *   endpoint, a gateway endpoint or a NAT route, with the security group
+ *   rules on 443 each needs).
+ * - `DeployReadiness-AlarmTopicAllowsCloudWatch`: an SNS topic that alarms
+ *   notify lets CloudWatch publish (topic policy) and use its key.
  * - `DeployReadiness-PhysicalNameVariesWithStack`: explicit names of
  *   account-unique resources (log groups, databases, proxies, functions,
  *   queues, topics, roles, secrets, parameters, buckets, tables, ...) differ

@@ -1,2 +1,3 @@
 export * from './deploy-readiness-checks';
 export * from './rds-proxy-checks';
+export * from './synth-checks';

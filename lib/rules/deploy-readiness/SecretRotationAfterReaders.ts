@@ -2,7 +2,7 @@ import { parse } from 'path';
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagRuleCompliance, NagRules } from 'cdk-nag';
-import { dependsOnTransitively, logicalIdOf, referencesIn, resolvedProperties, resourcesInTemplateOf } from '../private/template';
+import { dependsOnTransitively, logicalIdOf, referencesIn, renderedResource, resourcesInTemplateOf } from '../private/template';
 
 /**
  * The custom resources of the template that read the rotation schedule's
@@ -21,7 +21,7 @@ export function readersRacingRotation(node: CfnResource): string[] {
   const secretIds = secretAndAttachments(node);
   return resourcesInTemplateOf(node, CfnResource.isCfnResource)
     .filter(resource => isCustomResource(resource)
-      && referencesIn(resolvedProperties(resource)).some(reference => secretIds.has(reference.logicalId))
+      && referencesIn(renderedResource(resource).Properties).some(reference => secretIds.has(reference.logicalId))
       && !dependsOnTransitively(node, resource))
     .map(resource => resource.node.path);
 }

@@ -1,5 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { NagMessageLevel } from 'cdk-nag';
+import { AlarmTopicAllowsCloudWatch, cloudWatchBlockers } from './AlarmTopicAllowsCloudWatch';
+import { FunctionReachesCalledServices, unreachableServices } from './FunctionReachesCalledServices';
 import { PhysicalNameVariesWithStack } from './PhysicalNameVariesWithStack';
 import { RetainedNameVariesPerCreate } from './RetainedNameVariesPerCreate';
 import { readersRacingRotation, SecretRotationAfterReaders } from './SecretRotationAfterReaders';
@@ -18,6 +20,28 @@ const asDetails = (find: (node: CfnResource) => string | undefined) => (node: Cf
  * CloudFormation and the services run it.
  */
 export const DEPLOY_READINESS_RULES: RuleDefinition[] = [
+  {
+    rule: FunctionReachesCalledServices,
+    info: 'The Lambda function in a VPC calls AWS services that its subnets and security groups cannot reach',
+    explanation: 'A function in a VPC reaches AWS APIs only through a NAT route or a VPC endpoint of the service; without one, the call '
+      + 'hangs until the function times out (AWS SDK clients have no connect timeout by default). Give the function subnets an interface '
+      + 'endpoint of each service it calls (private DNS on, 443 allowed from the function\'s security group and to the endpoint\'s), a '
+      + 'gateway endpoint on their route tables for S3 and DynamoDB, or a NAT route with 443 egress. DatabaseNetwork creates the interface '
+      + 'endpoints its functions need.',
+    level: NagMessageLevel.ERROR,
+    details: unreachableServices,
+  },
+  {
+    rule: AlarmTopicAllowsCloudWatch,
+    info: 'The SNS topic that CloudWatch alarms notify does not let CloudWatch deliver to it',
+    explanation: 'An AWS::SNS::TopicPolicy replaces the topic\'s default policy, so a policy with only a TLS-only Deny lets nobody publish; '
+      + 'CloudWatch also needs kms:Decrypt and kms:GenerateDataKey on the key of an encrypted topic, and cannot use the AWS managed '
+      + 'alias/aws/sns key. The alarms then change state without notifying anyone. Allow cloudwatch.amazonaws.com to sns:Publish in the '
+      + 'topic policy and to use the key, both conditioned on aws:SourceAccount and aws:SourceArn (arn:<partition>:cloudwatch:<region>:'
+      + '<account>:alarm:*), or use AlarmTopic, which does.',
+    level: NagMessageLevel.ERROR,
+    details: cloudWatchBlockers,
+  },
   {
     rule: PhysicalNameVariesWithStack,
     info: 'The resource has a physical name that is the same in every deployment of the stack',

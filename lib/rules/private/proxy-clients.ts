@@ -1,7 +1,7 @@
-import { CfnResource, Stack } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import { allowsAction, policyDocumentsByRole, statementsOf } from './policies';
 import { logicalIdOf, referencedLogicalId, referencesIn, ResourceReference, resourcesInTemplateOf } from './template';
 
 const CONNECT_ACTION = 'rds-db:connect';
@@ -32,46 +32,9 @@ export function functionsConnectingTo(proxy: rds.CfnDBProxy): lambda.CfnFunction
 
 /** Logical ids of the roles whose policies allow `rds-db:connect` through the proxy. */
 function rolesAllowedToConnect(proxy: rds.CfnDBProxy, proxyId: string): Set<string> {
-  const stack = Stack.of(proxy);
   const allowsConnect = (document: unknown) => statementsOf(document).some(statement =>
-    statement.Effect === 'Allow'
-    && asArray(statement.Action).some(action => typeof action === 'string' && actionPattern(action).test(CONNECT_ACTION))
-    && referencesIn(statement.Resource).some(reference => reference.logicalId === proxyId));
-  const roleIds = (node: CfnResource, roles: unknown) => asArray(stack.resolve(roles))
-    .map(role => referencedLogicalId(node, role))
-    .filter((id): id is string => id !== undefined);
-
-  const policies: Array<iam.CfnPolicy | iam.CfnManagedPolicy> = [
-    ...resourcesInTemplateOf(proxy, iam.CfnPolicy.isCfnPolicy),
-    ...resourcesInTemplateOf(proxy, iam.CfnManagedPolicy.isCfnManagedPolicy),
-  ];
-  const attached = policies
-    .filter(policy => allowsConnect(stack.resolve(policy.policyDocument)))
-    .flatMap(policy => roleIds(policy, policy.roles));
-  const inline = resourcesInTemplateOf(proxy, iam.CfnRole.isCfnRole)
-    .filter(role => asArray(stack.resolve(role.policies)).some(policy => allowsConnect((policy as { policyDocument?: unknown })?.policyDocument)))
-    .map(logicalIdOf);
-  return new Set([...attached, ...inline]);
-}
-
-interface Statement {
-  readonly Effect?: unknown;
-  readonly Action?: unknown;
-  readonly Resource?: unknown;
-}
-
-function statementsOf(document: unknown): Statement[] {
-  const statements = (document as { Statement?: unknown } | undefined)?.Statement;
-  return asArray(statements).filter((statement): statement is Statement => typeof statement === 'object' && statement !== null);
-}
-
-function asArray(value: unknown): unknown[] {
-  if (value === undefined || value === null) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-/** An IAM action with its wildcards (`rds-db:*`, `*`) as a case-insensitive pattern. */
-function actionPattern(action: string): RegExp {
-  const pattern = action.split('').map(char => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&'))).join('');
-  return new RegExp(`^${pattern}$`, 'i');
+    allowsAction(statement, CONNECT_ACTION) && referencesIn(statement.Resource).some(reference => reference.logicalId === proxyId));
+  return new Set([...policyDocumentsByRole(proxy)]
+    .filter(([, documents]) => documents.some(allowsConnect))
+    .map(([roleId]) => roleId));
 }

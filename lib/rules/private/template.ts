@@ -56,12 +56,25 @@ export function referencedLogicalId(node: CfnResource, value: unknown): string |
 }
 
 /**
- * A resource's properties as the template renders them, for resources
- * without typed properties too (custom resources keep theirs in the
- * protected `cfnProperties` of `CfnResource`).
+ * The resource as its template renders it (every property, overrides
+ * included), resolved: for properties an L1 class does not type, such as any
+ * reference a resource makes to another.
  */
-export function resolvedProperties(node: CfnResource): unknown {
-  return Stack.of(node).resolve((node as unknown as { readonly cfnProperties: unknown }).cfnProperties);
+export function renderedResource(resource: CfnResource): { readonly Type?: string; readonly Properties?: Record<string, unknown> } {
+  const rendered = resource._toCloudFormation() as { Resources?: Record<string, unknown> };
+  return Stack.of(resource).resolve(Object.values(rendered.Resources ?? {})[0] ?? {});
+}
+
+/**
+ * A resolved string value with the intrinsics inside an `Fn::Join` written as
+ * `*` (`com.amazonaws.*.ssm`); undefined for anything else.
+ */
+export function flattenedString(value: unknown): string | undefined {
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] } | undefined)?.['Fn::Join'];
+  if (Array.isArray(join) && Array.isArray(join[1])) {
+    return join[1].map(part => (typeof part === 'string' ? part : '*')).join(join[0]);
+  }
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**
@@ -76,7 +89,7 @@ export function directDependencies(node: CfnResource): CfnResource[] {
     fromConstructs.push(...scope.node.dependencies);
   }
   const declared = fromConstructs.flatMap(dependency => dependency.node.findAll().filter(CfnResource.isCfnResource));
-  const referencedIds = new Set(referencesIn(resolvedProperties(node)).map(reference => reference.logicalId));
+  const referencedIds = new Set(referencesIn(renderedResource(node).Properties).map(reference => reference.logicalId));
   const referenced = resourcesInTemplateOf(node, CfnResource.isCfnResource).filter(resource => referencedIds.has(logicalIdOf(resource)));
   return [...new Set([...node.obtainDependencies().filter(CfnResource.isCfnResource), ...declared, ...referenced])]
     .filter(resource => resource !== node && Stack.of(resource) === stack);
