@@ -47,11 +47,14 @@ function notFound(what: string): Error {
  */
 class FakeSecretsManager {
   readonly calls: string[] = [];
+  /** Whether GetRandomPassword answers with a password. */
+  answersRandomPasswords = true;
   private readonly secrets = new Map<string, Map<string, Version>>();
 
-  create(value: object): string {
+  /** A new secret whose AWSCURRENT holds `value`: an object as JSON, a string as it is. */
+  create(value: object | string): string {
     const arn = `arn:aws:secretsmanager:eu-west-1:123456789012:secret:user-${randomBytes(3).toString('hex')}-AbCdEf`;
-    this.secrets.set(arn, new Map([[randomUUID(), { value: JSON.stringify(value), stages: [CURRENT] }]]));
+    this.secrets.set(arn, new Map([[randomUUID(), { value: typeof value === 'string' ? value : JSON.stringify(value), stages: [CURRENT] }]]));
     return arn;
   }
 
@@ -121,6 +124,7 @@ class FakeSecretsManager {
       this.calls.push('GetRandomPassword');
       const { PasswordLength, ExcludeCharacters } = command.input;
       const allowed = [...Array(94)].map((_, i) => String.fromCharCode(33 + i)).filter(c => !(ExcludeCharacters ?? '').includes(c));
+      if (!this.answersRandomPasswords) return {};
       return { RandomPassword: [...randomBytes(PasswordLength!)].map(byte => allowed[byte % allowed.length]).join('') };
     }
     throw new Error(`the double does not implement ${(command as object).constructor.name}`);
@@ -236,6 +240,41 @@ function rotationTests(engine: string, setup: () => EngineSetup): void {
     await db.canWork(name, userPassword);
     expect(secrets.calls.filter(call => call === 'PutSecretValue')).toEqual([]);
   });
+
+  test(`${engine}: refuses a version that is no longer pending, a pending version for another user, and a step before its value exists`, async () => {
+    const userPassword = password();
+    const { name } = await db.createUser(userPassword);
+    const arn = secrets.create({ username: name, password: userPassword });
+    const [firstId] = Object.keys(secrets.stages(arn));
+    await secrets.rotate(handler, arn);
+
+    await expect(handler({ SecretId: arn, ClientRequestToken: firstId, Step: 'finishSecret' }))
+      .rejects.toThrow(`version ${firstId} of secret ${arn} is not AWSPENDING`);
+    const emptyToken = await secrets.rotate(handler, arn, []);
+    await expect(handler({ SecretId: arn, ClientRequestToken: emptyToken, Step: 'setSecret' }))
+      .rejects.toThrow(`secret ${arn} has no AWSPENDING version ${emptyToken}`);
+    const otherToken = secrets.put(arn, { username: 'someone_else', password: password() }, [PENDING]);
+    await expect(handler({ SecretId: arn, ClientRequestToken: otherToken, Step: 'setSecret' }))
+      .rejects.toThrow(`the pending version of ${arn} is for user 'someone_else', not '${name}'`);
+  });
+
+  test(`${engine}: refuses a secret that does not hold JSON credentials, naming the version but not the value`, async () => {
+    const arn = secrets.create('not-json-but-a-password');
+
+    const failure = secrets.rotate(handler, arn);
+
+    await expect(failure).rejects.toThrow(`AWSCURRENT of ${arn} must hold JSON with a non-empty username and password`);
+    await expect(failure).rejects.not.toThrow('not-json-but-a-password');
+  });
+
+  test(`${engine}: fails when Secrets Manager returns no random password`, async () => {
+    const userPassword = password();
+    const { name } = await db.createUser(userPassword);
+    const arn = secrets.create({ username: name, password: userPassword });
+    secrets.answersRandomPasswords = false;
+
+    await expect(secrets.rotate(handler, arn)).rejects.toThrow('Secrets Manager returned no random password');
+  });
 }
 
 describe('PostgreSQL', () => {
@@ -275,6 +314,44 @@ describe('PostgreSQL', () => {
       });
     },
   }));
+});
+
+describe('PostgreSQL password changes that fail', () => {
+  let postgres: PostgresServer;
+  let database: string;
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    database = await postgres.createDatabase('rotation');
+  });
+
+  afterAll(async () => {
+    await postgres?.stop();
+  });
+
+  test('a user that may not change its password fails the step with the server error, and no password in it', async () => {
+    const name = `readonly_${suffix()}`;
+    const userPassword = password();
+    await withClient(postgres.connectionConfig(database), async client => {
+      await client.query(`CREATE ROLE ${name} LOGIN PASSWORD ${client.escapeLiteral(userPassword)}`);
+      // Every transaction of the role is read-only, and ALTER ROLE cannot run in one.
+      await client.query(`ALTER ROLE ${name} SET default_transaction_read_only = on`);
+    });
+    const secrets = new FakeSecretsManager();
+    const handler = createRotationHandler({
+      secretsManager: secrets,
+      location: { engine: 'postgresql', host: postgres.host, port: postgres.port, database, tls: false },
+      passwordLength: 30,
+      excludeCharacters: EXCLUDE_CHARACTERS,
+    });
+    const arn = secrets.create({ username: name, password: userPassword });
+
+    const failure = secrets.rotate(handler, arn);
+
+    await expect(failure).rejects.toThrow(`changing the password of ${name} failed: cannot execute ALTER ROLE in a read-only transaction`);
+    await expect(failure).rejects.not.toThrow(userPassword);
+    expect(secrets.value(arn, CURRENT)).toEqual({ username: name, password: userPassword });
+  });
 });
 
 describe('MariaDB (MySQL)', () => {
