@@ -314,20 +314,6 @@ describe('PostgreSQL', () => {
       });
     },
   }));
-});
-
-describe('PostgreSQL password changes that fail', () => {
-  let postgres: PostgresServer;
-  let database: string;
-
-  beforeAll(async () => {
-    postgres = await startPostgres();
-    database = await postgres.createDatabase('rotation');
-  });
-
-  afterAll(async () => {
-    await postgres?.stop();
-  });
 
   test('a user that may not change its password fails the step with the server error, and no password in it', async () => {
     const name = `readonly_${suffix()}`;
