@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -8,7 +8,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase } from '../lib';
-import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
 
@@ -182,6 +182,25 @@ describe('consumeQueue', () => {
     });
   });
 
+  test('without a reservation the maximum concurrency is the function\'s share of the proxy pool', () => {
+    const { stack, add } = setup();
+    const fn = add('Consumer');
+    add('Api');
+    add('Admin', { reservedConcurrentExecutions: 76 });
+    fn.consumeQueue(queueWithDlq(stack, 'Jobs'));
+    // (576 connections - 76 reserved by Admin) / 2 functions without a reservation
+    template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 250 } });
+  });
+
+  test('a token reservation leaves the maximum concurrency to the caller', () => {
+    const { stack, add } = setup();
+    const reserved = new CfnParameter(stack, 'Reserved', { type: 'Number', default: 5 }).valueAsNumber;
+    const fn = add('Consumer', { reservedConcurrentExecutions: reserved });
+    fn.consumeQueue(queueWithDlq(stack, 'Jobs'));
+    expect(() => template(stack)).toThrow(
+      'consumeQueue(Test/Jobs) cannot derive maxConcurrency: the function\'s reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; set maxConcurrency');
+  });
+
   test('an explicit maxConcurrency is kept', () => {
     const { stack, add } = setup();
     const fn = add('Consumer', { reservedConcurrentExecutions: 7 });
@@ -235,7 +254,7 @@ describe('kill switch', () => {
   });
 
   test('wraps the derived reserved concurrency too', () => {
-    const { stack, add } = setup();
+    const { stack, add } = setup({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': 1000 } });
     add('Items');
     template(stack).hasResourceProperties('AWS::Lambda::Function', {
       ReservedConcurrentExecutions: { 'Fn::If': ['ItemsKillSwitchOff', Match.anyValue(), 0] },
@@ -264,15 +283,31 @@ describe('kill switch', () => {
 });
 
 describe('account concurrency', () => {
-  test('throws at synth when the app\'s reservations leave fewer than 100 unreserved', () => {
-    const { stack, add } = setup();
+  test('throws at synth when the app\'s reservations leave fewer than 100 unreserved of the account limit in context', () => {
+    const { stack, add } = setup({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': 1000 } });
     add('A', { reservedConcurrentExecutions: 20 });
     const big = new lambda.Function(stack, 'Big', {
       runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => {}'),
-      reservedConcurrentExecutions: 880,
+      reservedConcurrentExecutions: 881,
     });
     expect(big).toBeDefined();
-    expect(() => template(stack)).toThrow(/the app reserves \d+ concurrent executions \(largest: Test\/Big\/Resource: 880.*leaves fewer than the 100 that Lambda keeps unreserved of the account limit 1000/);
+    expect(() => template(stack)).toThrow(/the app reserves 901 concurrent executions \(largest: Test\/Big\/Resource: 881.*leaves fewer than the 100 that Lambda keeps unreserved of the account limit 1000/);
+  });
+
+  test('names the whole limit as what Lambda keeps unreserved of a limit below 100', () => {
+    const { stack, add } = setup({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': 50 } });
+    add('Stopped', { reservedConcurrentExecutions: 0 });
+    inlineFunction(stack, 'Capped', { reservedConcurrentExecutions: 5 });
+    expect(() => template(stack)).toThrow(
+      'the app reserves 5 concurrent executions (largest: Test/Capped/Resource: 5, Test/Stopped/Function/Resource: 0), which leaves fewer than the 50 that Lambda keeps unreserved of the account limit 50 '
+      + '(context cdk-serverless-rds:accountConcurrencyLimit): lower reservedConcurrentExecutions, or raise the account limit (Service Quotas) and the context with it');
+  });
+
+  test('without the account limit in context the app\'s total is not checked: only the account knows what is left', () => {
+    const { stack, add } = setup();
+    add('A', { reservedConcurrentExecutions: 20 });
+    inlineFunction(stack, 'Big', { reservedConcurrentExecutions: 880 });
+    expect(() => template(stack)).not.toThrow();
   });
 
   test('a raised account limit in context admits more reservations', () => {

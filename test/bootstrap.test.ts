@@ -128,7 +128,6 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
       Handler: 'index.handler',
       MemorySize: 512,
       Timeout: 300,
-      ReservedConcurrentExecutions: 1,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapHandlerLogGroup/) } },
       Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } },
@@ -137,6 +136,7 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
         SubnetIds: database.network.vpc.selectSubnets(database.network.databaseSubnets).subnetIds.map(id => stack.resolve(id)),
       },
     });
+    expect(handler.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   test('the handler may read the admin and user secrets and decrypt them through Secrets Manager only', () => {
@@ -172,19 +172,19 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     ]);
   });
 
-  test('the provider framework is hardened: arm64, X-Ray, reserved concurrency 1, JSON logs, outside the VPC', () => {
+  test('the provider framework is hardened: arm64, X-Ray, no reservation (it deploys in any account), JSON logs, outside the VPC', () => {
     const framework = bootstrapped.node.findChild('Bootstrap').node.findChild('Provider').node.findChild('framework-onEvent') as lambda.Function;
     const properties = resourceOf(t, stack, framework).Properties;
     expect(properties).toMatchObject({
       Architectures: ['arm64'],
       Runtime: 'nodejs24.x',
       MemorySize: 256,
-      ReservedConcurrentExecutions: 1,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: expect.objectContaining({ LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapProviderLogGroup/) } }),
       Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [logicalId(stack, bootstrapped.handler), 'Arn'] } } },
     });
     expect(properties.VpcConfig).toBeUndefined();
+    expect(properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(resource.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [logicalId(stack, framework), 'Arn'] });
   });
 

@@ -5,13 +5,14 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  AlarmTopic, DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabaseNetworkProps, DependencyLayer, ProxiedDatabase, ProxiedDatabaseProps,
+  AlarmTopic, DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, DependencyLayer, ProxiedDatabase,
+  ProxiedDatabaseProps,
   UtilizationStatistic,
 } from '../lib';
 import { addChecks } from '../bin/checks';
 import { SHARED_LAYER_PACKAGE } from '../bin/stacks/reference-layer-stack';
 import { HANDLER_ENTRY, LOCK_FILE, testApp } from './support/app';
-import { findings, staleAcknowledgements, synthWithChecks } from './support/checks';
+import { acknowledgements, findings, staleAcknowledgements, synthWithChecks } from './support/checks';
 
 /**
  * Every supported configuration, not only the reference stack, synthesizes
@@ -101,5 +102,55 @@ describe('compliance of the Lambda options', () => {
     const reports = synthWithChecks(app);
     expect(findings(reports)).toEqual([]);
     expect(staleAcknowledgements(app, reports)).toEqual([]);
+  });
+});
+
+describe('compliance of the reservation choices', () => {
+  /** Functions with each reservation choice on one database, in an app whose context gives `limit` (or not). */
+  function synthFunctions(limit: number | undefined, functions: { [id: string]: Partial<DatabaseFunctionProps> }) {
+    const app = testApp(limit === undefined ? {} : { context: { 'cdk-serverless-rds:accountConcurrencyLimit': limit } });
+    const stack = new Stack(app, 'Reservations');
+    const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
+    const database = new ProxiedDatabase(stack, 'Database', { network: new DatabaseNetwork(stack, 'Network'), alarms });
+    for (const [id, props] of Object.entries(functions)) {
+      new DatabaseFunction(stack, id, { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms, ...props });
+    }
+    addChecks(app);
+    return synthWithChecks(app);
+  }
+
+  test('without the account limit: none, none under the kill switch, an explicit one, provisioned concurrency; each acknowledged with what it is', () => {
+    const reports = synthFunctions(undefined, {
+      Plain: { killSwitch: false },
+      Switched: {},
+      Explicit: { killSwitch: false, reservedConcurrentExecutions: 20 },
+      Provisioned: { provisionedConcurrency: { minCapacity: 1, maxCapacity: 3 } },
+    });
+    expect(findings(reports)).toEqual([]);
+    const reasons = Object.fromEntries(acknowledgements(reports)
+      .filter(ack => ack.id === 'HIPAA.Security::HIPAA.Security-LambdaConcurrency' && /^Reservations\/\w+\/Function\//.test(ack.at))
+      .map(ack => [ack.at.split('/')[1], ack.reason]));
+    const none = 'there is no reservation because context cdk-serverless-rds:accountConcurrencyLimit does not give the account\'s concurrency limit';
+    expect(Object.keys(reasons).sort()).toEqual(['Plain', 'Provisioned', 'Switched']);
+    expect(reasons.Plain).toMatch(new RegExp(`^ReservedConcurrentExecutions is unset; ${none}`));
+    expect(reasons.Switched).toMatch(new RegExp(`^ReservedConcurrentExecutions is Fn::If on the kill switch parameter SwitchedKillSwitch: no reservation while it is off, 0 .*; ${none}`));
+    expect(reasons.Provisioned).toMatch(new RegExp(`^ReservedConcurrentExecutions stays unset here: the custom resource Reservations/Provisioned/ConcurrencySettings sets the reservation.*; ${none}`));
+  });
+
+  test('with the account limit in context: derived reservations under the kill switch and with provisioned concurrency', () => {
+    const reports = synthFunctions(1000, { Switched: {}, Provisioned: { provisionedConcurrency: { minCapacity: 1, maxCapacity: 3 } } });
+    expect(findings(reports)).toEqual([]);
+    const reasons = acknowledgements(reports).filter(ack => ack.id === 'HIPAA.Security::HIPAA.Security-LambdaConcurrency' && ack.at.startsWith('Reservations/Switched/Function/'));
+    expect(reasons.map(ack => ack.reason)).toEqual([
+      'ReservedConcurrentExecutions is Fn::If on the kill switch parameter SwitchedKillSwitch: the reservation while it is off, 0 (the function stopped on purpose) '
+      + 'while it is on; the rule cannot evaluate a condition.',
+    ]);
+  });
+
+  test('with a new account\'s limit of 10 in context: no reservation, acknowledged as such', () => {
+    const reports = synthFunctions(10, { Switched: {} });
+    expect(findings(reports)).toEqual([]);
+    expect(acknowledgements(reports).find(ack => ack.id === 'NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency' && ack.at.startsWith('Reservations/Switched/Function/'))?.reason)
+      .toMatch(/no reservation because the account limit in context cdk-serverless-rds:accountConcurrencyLimit \(10\) leaves nothing to reserve/);
   });
 });

@@ -633,11 +633,11 @@ describe('ProxiedDatabase proxy readiness check', () => {
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
       Timeout: 840,
-      ReservedConcurrentExecutions: 1,
       TracingConfig: { Mode: 'Active' },
       LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^DatabaseProxyReadinessHandlerLogGroup/) } },
     });
     expect(properties.VpcConfig).toBeUndefined();
+    expect(properties.ReservedConcurrentExecutions).toBeUndefined();
     t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkLogKey'), 'Arn'] }, RetentionInDays: 365 });
   });
 

@@ -25,9 +25,14 @@ function setup(databaseOptions: Omit<ProxiedDatabaseProps, 'network'> = {}, appO
   return { stack, network, database, add };
 }
 
-/** The reserved concurrency as rendered: the value while the function's kill switch is off, 0 while it is on. */
-function reservedWhileOn(value: number): unknown {
-  return { 'Fn::If': [expect.stringMatching(/KillSwitchOff$/), value, 0] };
+/** The reserved concurrency as rendered: the value (or none) while the function's kill switch is off, 0 while it is on. */
+function reservedWhileOn(value: number | undefined): unknown {
+  return { 'Fn::If': [expect.stringMatching(/KillSwitchOff$/), value ?? { Ref: 'AWS::NoValue' }, 0] };
+}
+
+/** An app whose context gives the account's Lambda concurrency limit. */
+function accountLimit(limit: unknown): TestAppOptions {
+  return { context: { 'cdk-serverless-rds:accountConcurrencyLimit': limit } };
 }
 
 const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
@@ -144,8 +149,16 @@ describe('DatabaseFunction defaults', () => {
     });
   });
 
-  test('reserves the whole proxy pool when it is the only function', () => {
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(576));
+  test('reserves nothing: the kill switch alone can set a reservation, 0, which any account accepts', () => {
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(undefined));
+  });
+
+  test('no other function of the stack reserves concurrency, the custom resource handlers included', () => {
+    const reserving = Object.entries(t.findResources('AWS::Lambda::Function'))
+      .filter(([, resource]) => resource.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([id]) => id);
+    expect(reserving).toEqual([stack.getLogicalId(fn.lambdaFunction.node.defaultChild as lambda.CfnFunction)]);
+    expect(reserving.length).toBeLessThan(Object.keys(t.findResources('AWS::Lambda::Function')).length);
   });
 
   test('is IConnectable and IGrantable and exposes its parts', () => {
@@ -204,8 +217,14 @@ describe('DatabaseFunction options', () => {
     expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(25));
   });
 
+  test('with the account limit in context, an only function reserves the whole proxy pool', () => {
+    const { stack, add } = setup({}, accountLimit(1000));
+    const fn = add('Fn');
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(576));
+  });
+
   test('derived reservations share the pool left by explicit ones', () => {
-    const { stack, add } = setup();
+    const { stack, add } = setup({}, accountLimit(1000));
     const a = add('A');
     const b = add('B');
     const c = add('C', { reservedConcurrentExecutions: 100 });
@@ -214,20 +233,36 @@ describe('DatabaseFunction options', () => {
     expect(functionResource(stack, c).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(100));
   });
 
-  // The proxy readiness handler and its provider framework reserve 1 each.
   test('derived reservations leave the account its 100 unreserved', () => {
-    const { stack, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 300 } });
+    const { stack, add } = setup({}, accountLimit(300));
     const fn = add('Fn');
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(198));
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(200));
   });
 
   test('derived reservations count other reserved functions of the app', () => {
-    const { stack, network, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 500 } });
+    const { stack, network, add } = setup({}, accountLimit(500));
     inlineFunction(stack, 'Other', {
       reservedConcurrentExecutions: 250, vpc: network.vpc, securityGroups: [network.functionSecurityGroup], vpcSubnets: network.functionSubnets,
     });
     const fn = add('Fn');
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(148));
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(150));
+  });
+
+  test('a new account\'s limit of 10 is accepted: nothing is left to reserve, so nothing is derived', () => {
+    const { stack, add } = setup({}, accountLimit(10));
+    const fn = add('Fn');
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(undefined));
+    expect(() => template(stack)).not.toThrow();
+  });
+
+  test('an explicit reservation is used as given without the account limit, above what an assumed default account could reserve', () => {
+    const { stack, network, add } = setup();
+    inlineFunction(stack, 'Other', {
+      reservedConcurrentExecutions: 2000, vpc: network.vpc, securityGroups: [network.functionSecurityGroup], vpcSubnets: network.functionSubnets,
+    });
+    const fn = add('Fn', { reservedConcurrentExecutions: 500 });
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(500));
+    expect(() => template(stack)).not.toThrow();
   });
 
   test('bundling options are merged over the defaults, and pg-native stays external', () => {
@@ -243,10 +278,10 @@ describe('DatabaseFunction options', () => {
     Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp("databaseUser 'dbadmin' is the admin user of Test/Database"));
   });
 
-  test('a reserved concurrency of 0 (kill switch) is allowed with a warning', () => {
+  test('a reserved concurrency of 0 (stopped whatever the kill switch says) is allowed with a warning', () => {
     const { stack, add } = setup({}, reportOnly);
     const fn = add('Fn', { reservedConcurrentExecutions: 0 });
-    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(0));
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toBe(0);
     Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp('reservedConcurrentExecutions is 0: every invocation is throttled'));
   });
 });
@@ -258,7 +293,7 @@ describe('DatabaseFunction validation', () => {
     ['fractional memory', { memorySize: 1000.5 }, 'memorySize (1000.5 MB) must be a whole number'],
     ['a zero timeout', { timeout: Duration.seconds(0) }, 'timeout (0 s) must be between 1 s and 900 s'],
     ['a timeout over 15 minutes', { timeout: Duration.minutes(16) }, 'timeout (960 s) must be between 1 s and 900 s'],
-    ['reserved concurrency eating the unreserved 100', { reservedConcurrentExecutions: 950 }, 'reservedConcurrentExecutions (950) must be between 0 and 900'],
+    ['a negative reserved concurrency', { reservedConcurrentExecutions: -1 }, 'reservedConcurrentExecutions (-1) must be 0 or more: set reservedConcurrentExecutions to at least 0'],
     ['reserved concurrency above the pool', { reservedConcurrentExecutions: 600 }, 'reservedConcurrentExecutions (600) is above the 576 connections the proxy pool of Test/Database can serve'],
     ['fractional reserved concurrency', { reservedConcurrentExecutions: 2.5 }, 'reservedConcurrentExecutions (2.5) must be a whole number'],
     ['a Python runtime', { runtime: lambda.Runtime.PYTHON_3_13 }, 'runtime (python3.13) is not a Node.js runtime: use lambda.Runtime.NODEJS_24_X'],
@@ -270,6 +305,20 @@ describe('DatabaseFunction validation', () => {
   test.each(cases)('throws on %s', (_name, options, message) => {
     const { add } = setup();
     expect(() => add('Fn', options)).toThrow(message);
+  });
+
+  test('throws on a reservation eating into the unreserved 100 of the account limit in context', () => {
+    const { add } = setup({}, accountLimit(1000));
+    expect(() => add('Fn', { reservedConcurrentExecutions: 950 })).toThrow(
+      'Test/Fn: reservedConcurrentExecutions (950) must be between 0 and 900: set reservedConcurrentExecutions within that range');
+  });
+
+  test('throws on any reservation when the account limit in context leaves nothing to reserve', () => {
+    const { add } = setup({}, accountLimit(10));
+    expect(() => add('Fn', { reservedConcurrentExecutions: 5 })).toThrow(
+      'Test/Fn: reservedConcurrentExecutions (5) cannot be reserved: the account limit in context cdk-serverless-rds:accountConcurrencyLimit (10) leaves nothing to reserve, '
+      + 'because Lambda keeps 100 unreserved (all of a limit of 100 or less); remove reservedConcurrentExecutions, or raise the account\'s limit (Service Quotas) and the context with it');
+    expect(() => setup({}, accountLimit(10)).add('Stopped', { reservedConcurrentExecutions: 0 })).not.toThrow();
   });
 
   test('throws when the timeout is not above the proxy borrow timeout', () => {
@@ -289,7 +338,7 @@ describe('DatabaseFunction validation', () => {
   });
 
   test('fails synth when the pool size is unknown and the reservation must be derived', () => {
-    const stack = testStack();
+    const stack = testStack(accountLimit(1000));
     const network = new DatabaseNetwork(stack, 'Network');
     const max = new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber;
     const database = new ProxiedDatabase(stack, 'Database', { network, capacity: DatabaseCapacity.serverlessV2({ maxCapacity: max }) });
@@ -298,15 +347,16 @@ describe('DatabaseFunction validation', () => {
   });
 
   test('fails synth when derived reservations would get nothing', () => {
-    const { stack, add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 101 } });
+    const { stack, add } = setup({}, accountLimit(101));
     add('A');
     add('B');
     expect(() => template(stack)).toThrow(/2 function\(s\) derive their reserved concurrency from a proxy pool of 576 connections and the account's reservable concurrency, which leaves them 0/);
   });
 
-  test('throws on an invalid account concurrency context value', () => {
-    const { add } = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 'lots' } });
-    expect(() => add('Fn')).toThrow('context cdk-serverless-rds:accountConcurrencyLimit (lots) must be a whole number above 100');
+  test.each(['lots', 0, 2.5])('throws on the account concurrency context value %p', value => {
+    const { add } = setup({}, accountLimit(value));
+    expect(() => add('Fn')).toThrow(`Test/Fn: context cdk-serverless-rds:accountConcurrencyLimit (${value}) must be a whole number of 1 or more: `
+      + 'set it to the account\'s Lambda concurrency limit in the Region (Service Quotas, "Concurrent executions"), or remove it to reserve nothing by default');
   });
 
   test('accepts tokens for memory, timeout and reserved concurrency', () => {

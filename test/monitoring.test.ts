@@ -10,13 +10,13 @@ import {
 } from '../lib';
 import { LOG_QUERIES, RUNTIME_LOG_MESSAGES } from '../lib/private/log-queries';
 import { LOG_MESSAGES } from '../lambda/runtime';
-import { HANDLER_ENTRY, LOCK_FILE, template, testStack } from './support/app';
+import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
 type DatabaseOptions = Omit<ProxiedDatabaseProps, 'network'>;
 
-function setup(databaseOptions: DatabaseOptions = {}) {
-  const stack = testStack();
+function setup(databaseOptions: DatabaseOptions = {}, appOptions: TestAppOptions = {}) {
+  const stack = testStack(appOptions);
   const network = new DatabaseNetwork(stack, 'Network');
   const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseOptions });
   const addFunction = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
@@ -119,14 +119,12 @@ describe('default alarms of a DatabaseFunction', () => {
   const t = template(stack);
   const alarms = alarmsById(t, fn);
   const topicRef = ref(stack, topic.topic);
-  const reserved = t.toJSON().Resources[stack.getLogicalId(fn.lambdaFunction.node.defaultChild as lambda.CfnFunction)]
-    .Properties.ReservedConcurrentExecutions['Fn::If'][1];
 
-  test('are created once each, without the ones the function has no metric for', () => {
+  test('are created once each, without the ones the function has no metric or limit for (no reservation by default)', () => {
     expect(Object.keys(alarms).sort()).toEqual([
-      'AsyncEventsDropped', 'Concurrency', 'DestinationDeliveryFailures', 'Duration', 'ErrorRate', 'FailureQueueMessages', 'Throttles',
+      'AsyncEventsDropped', 'DestinationDeliveryFailures', 'Duration', 'ErrorRate', 'FailureQueueMessages', 'Throttles',
     ]);
-    expect(fn.alarms).toHaveLength(7);
+    expect(fn.alarms).toHaveLength(6);
   });
 
   test('notify the topic on ALARM and OK and stay OK without data', () => {
@@ -160,10 +158,15 @@ describe('default alarms of a DatabaseFunction', () => {
     });
   });
 
-  test('concurrency: at 80% of the derived reserved concurrency, sustained 15 minutes', () => {
-    expect(typeof reserved).toBe('number');
-    expect(alarms.Concurrency).toMatchObject({
-      MetricName: 'ConcurrentExecutions', Statistic: 'Maximum', Threshold: Math.ceil(reserved * 0.8), EvaluationPeriods: 3, Period: 300,
+  test('concurrency: at 80% of the reserved concurrency derived from the account limit in context, sustained 15 minutes', () => {
+    const derived = setup({}, { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 1000 } });
+    const reservedFn = derived.addFunction('Items');
+    const derivedTemplate = template(derived.stack);
+    const reserved = derivedTemplate.toJSON().Resources[derived.stack.getLogicalId(reservedFn.lambdaFunction.node.defaultChild as lambda.CfnFunction)]
+      .Properties.ReservedConcurrentExecutions['Fn::If'][1];
+    expect(reserved).toBe(576);
+    expect(alarmsById(derivedTemplate, reservedFn).Concurrency).toMatchObject({
+      MetricName: 'ConcurrentExecutions', Statistic: 'Maximum', Threshold: Math.ceil(576 * 0.8), EvaluationPeriods: 3, Period: 300,
     });
   });
 
@@ -350,9 +353,9 @@ describe('saved Logs Insights queries', () => {
 });
 
 describe('DatabaseDashboard', () => {
-  function dashboard(withAlias: boolean) {
+  function dashboard(withAlias: boolean, options: FunctionOptions = {}) {
     const { stack, database, addFunction } = setup({ maxConnections: 1000 });
-    const fn = addFunction('Items', withAlias ? { provisionedConcurrency: { minCapacity: 1 } } : {});
+    const fn = addFunction('Items', { ...options, ...withAlias ? { provisionedConcurrency: { minCapacity: 1 } } : {} });
     const board = new DatabaseDashboard(stack, 'Board', { databases: [database], functions: [fn] });
     const body = JSON.stringify(stack.resolve(JSON.parse(JSON.stringify(
       Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'),
@@ -377,11 +380,17 @@ describe('DatabaseDashboard', () => {
   });
 
   test('draws the pool, max_connections, timeout and reserved concurrency as lines', () => {
-    const { database, body } = dashboard(false);
+    const { database, body } = dashboard(false, { reservedConcurrentExecutions: 40 });
     expect(body).toContain(`\\"value\\":${database.poolSize},\\"label\\":\\"Pool (${database.poolSize})\\"`);
     expect(body).toContain('\\"value\\":1000,\\"label\\":\\"max_connections (1000)\\"');
     expect(body).toContain('\\"value\\":10000,\\"label\\":\\"Timeout\\"');
-    expect(body).toMatch(/\\"value\\":\d+,\\"label\\":\\"Reserved concurrency\\"/);
+    expect(body).toContain('\\"value\\":40,\\"label\\":\\"Reserved concurrency\\"');
+  });
+
+  test('draws no reserved concurrency line for a function without a reservation', () => {
+    const { body } = dashboard(true);
+    expect(body).toContain('Concurrent executions');
+    expect(body).not.toContain('Reserved concurrency');
   });
 
   test('the alarm widget lists every alarm of the database and the function', () => {

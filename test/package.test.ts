@@ -22,7 +22,8 @@ describe('packed package', () => {
     const files: string[] = packed.files.map((file: { path: string }) => file.path);
     expect(files).toEqual(expect.arrayContaining(['.jsii', 'API.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
       'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js',
-      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js', 'dist/handlers/secret-rotation/index.js',
+      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js',
+      'dist/handlers/function-concurrency/index.js', 'dist/handlers/secret-rotation/index.js',
       'dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/postgres.js', 'dist/runtime/mysql.js']));
     expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
   });
@@ -91,7 +92,8 @@ console.log(network.hyperplaneEniCount, database.poolSize);
     expect(types.filter(r => r.Type === 'AWS::RDS::DBProxy')).toHaveLength(1);
     const fn = types.find(r => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.DATABASE_USER === 'app_user')!;
     expect(fn.Properties).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'] });
-    expect(fn.Properties.ReservedConcurrentExecutions).toEqual({ 'Fn::If': ['ApiKillSwitchOff', 576, 0] });
+    // Without the account's concurrency limit in context, only the kill switch reserves (0).
+    expect(fn.Properties.ReservedConcurrentExecutions).toEqual({ 'Fn::If': ['ApiKillSwitchOff', { Ref: 'AWS::NoValue' }, 0] });
     expect(types.filter(r => r.Type === 'Custom::DatabaseBootstrap')).toHaveLength(1);
     expect(types.filter(r => r.Type === 'Custom::ProxyTargetsAvailable')).toHaveLength(1);
     const fnCode = fn.Properties.Code.S3Key.replace(/\.zip$/, '');

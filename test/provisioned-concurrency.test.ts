@@ -1,7 +1,9 @@
-import { CfnParameter, Stack, TimeZone, Validations } from 'aws-cdk-lib';
+import { CfnParameter, Stack, TimeZone } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import {
   DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProvisionedConcurrencyOptions, ProxiedDatabase, UtilizationStatistic,
 } from '../lib';
@@ -51,20 +53,51 @@ function onlyResource(t: Template, type: string): { [key: string]: any } {
   return resources[0];
 }
 
+/** The account limit that leaves the familiar 900 to reserve. */
+const limit1000: TestAppOptions = { context: { 'cdk-serverless-rds:accountConcurrencyLimit': 1000 } };
+
 describe('provisioned concurrency on an alias', () => {
   const { stack, fn, t, functionOn } = synth({ minCapacity: 2 });
 
-  test('points the alias live at the current version with minCapacity provisioned while the kill switch is off', () => {
-    const version = onlyResource(t, 'AWS::Lambda::Version');
+  test('points the alias live at the current version and leaves its provisioned concurrency and the reservation to a custom resource', () => {
     const versionId = Object.keys(t.findResources('AWS::Lambda::Version'))[0];
-    expect(version.Properties.FunctionName).toEqual({ Ref: functionId(fn) });
-    t.hasResourceProperties('AWS::Lambda::Alias', {
-      Name: 'live',
+    expect(onlyResource(t, 'AWS::Lambda::Version').Properties.FunctionName).toEqual({ Ref: functionId(fn) });
+    const alias = onlyResource(t, 'AWS::Lambda::Alias');
+    expect(alias.Properties).toEqual({ Name: 'live', FunctionName: { Ref: functionId(fn) }, FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] } });
+    expect(t.toJSON().Resources[functionId(fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const concurrency = onlyResource(t, 'Custom::FunctionConcurrency');
+    expect(concurrency.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ItemsConcurrencyProviderframeworkonEvent/), 'Arn'] },
       FunctionName: { Ref: functionId(fn) },
+      Qualifier: 'live',
       FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
-      ProvisionedConcurrencyConfig: { 'Fn::If': [functionOn, { ProvisionedConcurrentExecutions: 2 }, { Ref: 'AWS::NoValue' }] },
+      ProvisionedConcurrentExecutions: 2,
+      KillSwitch: { Ref: 'ItemsKillSwitch' },
     });
+    expect(concurrency.DependsOn).toContain(Object.keys(t.findResources('AWS::Lambda::Alias'))[0]);
     expect(functionOn).toBeDefined();
+  });
+
+  test('its handler may set exactly this function\'s reservation and this alias\'s provisioned concurrency, from outside the VPC', () => {
+    const handler = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ItemsConcurrencyHandler'))![1];
+    expect(handler.Properties.VpcConfig).toBeUndefined();
+    expect(handler.Properties.Environment.Variables.LAMBDA_API_ENDPOINT).toEqual(
+      { 'Fn::Join': ['', ['https://lambda.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }]] });
+    const roleId = handler.Properties.Role['Fn::GetAtt'][0];
+    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+      .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+      .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+      .filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:')));
+    const aliasId = Object.keys(t.findResources('AWS::Lambda::Alias'))[0];
+    expect(statements).toEqual([
+      { Effect: 'Allow', Action: ['lambda:DeleteFunctionConcurrency', 'lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency'], Resource: { 'Fn::GetAtt': [functionId(fn), 'Arn'] } },
+      {
+        Effect: 'Allow',
+        Action: ['lambda:DeleteProvisionedConcurrencyConfig', 'lambda:GetProvisionedConcurrencyConfig', 'lambda:PutProvisionedConcurrencyConfig'],
+        Resource: { Ref: aliasId },
+      },
+    ]);
+    expect(stack.resolve((fn.alias!.node.defaultChild as lambda.CfnAlias).ref)).toEqual({ Ref: aliasId });
   });
 
   test('exposes the alias as what callers invoke, and adds no auto scaling for a fixed capacity', () => {
@@ -89,8 +122,21 @@ describe('provisioned concurrency on an alias', () => {
     });
   });
 
-  test('warns about nothing when the reservation leaves room above the provisioned capacity', () => {
-    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('cdk-serverless-rds:(NoOnDemandHeadroom|ScheduledScaleToZero)'));
+  test('warns about nothing without a reservation to compare with', () => {
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('cdk-serverless-rds:NoOnDemandHeadroom'));
+  });
+});
+
+describe('the reservation the custom resource applies', () => {
+  test('is the explicit reservation', () => {
+    const { t } = synth({ minCapacity: 2 }, { reservedConcurrentExecutions: 30 });
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').Properties.ReservedConcurrentExecutions).toBe(30);
+  });
+
+  test('is the derived pool share when the context gives the account limit', () => {
+    const { fn, t } = synth({ minCapacity: 2 }, {}, limit1000);
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').Properties.ReservedConcurrentExecutions).toBe(576);
+    expect(t.toJSON().Resources[functionId(fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 });
 
@@ -119,7 +165,7 @@ describe('alias options', () => {
 
   test('without the kill switch the provisioned concurrency and the scaling resources are unconditional', () => {
     const { t } = synth({ minCapacity: 2, maxCapacity: 4 }, { killSwitch: false });
-    t.hasResourceProperties('AWS::Lambda::Alias', { ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 } });
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').Properties).toMatchObject({ ProvisionedConcurrentExecutions: 2, KillSwitch: 'off' });
     expect(onlyResource(t, 'AWS::ApplicationAutoScaling::ScalableTarget').Condition).toBeUndefined();
     expect(onlyResource(t, 'AWS::ApplicationAutoScaling::ScalingPolicy').Condition).toBeUndefined();
     expect(Object.values(t.findOutputs('*')).find(o => o.Value === '17.52')!.Condition).toBeUndefined();
@@ -140,6 +186,8 @@ describe('target tracking', () => {
         ':role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency']] },
     });
     expect(JSON.stringify(target.Properties.ResourceId)).toMatch(/"function:".*":live"/);
+    // Registering the target moves the allocation into its range, so only after the custom resource has set the reservation.
+    expect(target.DependsOn).toEqual([Object.keys(t.findResources('Custom::FunctionConcurrency'))[0]]);
     expect(stack.resolve((fn.scalableTarget!.node.defaultChild as appscaling.CfnScalableTarget).minCapacity)).toBe(2);
     const policy = onlyResource(t, 'AWS::ApplicationAutoScaling::ScalingPolicy');
     expect(policy.Condition).toBe(functionOn);
@@ -217,28 +265,13 @@ describe('scheduled scaling', () => {
     });
   });
 
-  test('a schedule may scale to 0 when allowScheduledScaleToZero is set, with a warning about aws-cdk #29992', () => {
-    const { stack, t } = synth({
-      minCapacity: 1, allowScheduledScaleToZero: true, schedules: [{ name: 'night', schedule: weekdays8pm, minCapacity: 0, maxCapacity: 0 }],
-    }, {}, reportOnly);
+  test('a schedule may scale to 0: deploys keep working, since the alias itself holds no provisioned concurrency', () => {
+    const { stack, t } = synth({ minCapacity: 1, schedules: [{ name: 'night', schedule: weekdays8pm, minCapacity: 0, maxCapacity: 0 }] }, {}, reportOnly);
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ScheduledActions: [Match.objectLike({ ScalableTargetAction: { MinCapacity: 0, MaxCapacity: 0 } })],
     });
-    Annotations.fromStack(stack).hasWarning('/Test/Items', Match.stringLikeRegexp(
-      "provisionedConcurrency.schedules\\['night'\\].minCapacity is 0: .*deploys that publish a new version fail \\(aws-cdk #29992\\).*cdk-serverless-rds:ScheduledScaleToZero"));
-  });
-
-  test('the scale-to-zero warning fails a strict synth until it is acknowledged', () => {
-    const options: ProvisionedConcurrencyOptions = {
-      minCapacity: 1, allowScheduledScaleToZero: true, schedules: [{ name: 'night', schedule: weekdays8pm, minCapacity: 0, maxCapacity: 0 }],
-    };
-    const strict = setup();
-    strict.add(options);
-    expect(() => template(strict.stack)).toThrow(/ScheduledScaleToZero/);
-    const acknowledged = setup();
-    const fn = acknowledged.add(options);
-    Validations.of(fn).acknowledge({ id: 'Annotation::cdk-serverless-rds:ScheduledScaleToZero', reason: 'nothing is deployed at night' });
-    expect(() => template(acknowledged.stack)).not.toThrow();
+    expect(onlyResource(t, 'AWS::Lambda::Alias').Properties.ProvisionedConcurrencyConfig).toBeUndefined();
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 });
 
@@ -259,7 +292,7 @@ describe('reserved concurrency', () => {
   });
 
   test('fails synth when maxCapacity exceeds the derived reservation (the proxy pool share)', () => {
-    const { stack, add } = setup();
+    const { stack, add } = setup(limit1000);
     add({ minCapacity: 2, maxCapacity: 600 });
     expect(() => template(stack)).toThrow('provisionedConcurrency.maxCapacity (600) exceeds reservedConcurrentExecutions (576)');
   });
@@ -275,6 +308,19 @@ describe('reserved concurrency', () => {
     const { stack, add } = setup();
     add({ minCapacity: 2, maxCapacity: 4 }, { reservedConcurrentExecutions: 5 });
     expect(() => template(stack)).not.toThrow();
+  });
+
+  test('without a reservation or a known account limit, any capacity passes: it comes out of the unreserved pool', () => {
+    const { stack, add } = setup();
+    add({ minCapacity: 2, maxCapacity: 2000 });
+    expect(() => template(stack)).not.toThrow();
+  });
+
+  test('throws when the account limit in context leaves nothing to set aside for provisioned concurrency', () => {
+    const { add } = setup({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': 10 } });
+    expect(() => add({ minCapacity: 2 })).toThrow(
+      'Test/Items: provisionedConcurrency needs concurrency that the account can set aside, but its limit in context cdk-serverless-rds:accountConcurrencyLimit (10) leaves none: '
+      + 'Lambda keeps 100 unreserved (all of a limit of 100 or less); raise the account\'s limit (Service Quotas) and the context with it, or remove provisionedConcurrency');
   });
 });
 
@@ -312,17 +358,17 @@ describe('validation', () => {
       "provisionedConcurrency.schedules['peak'].maxCapacity (1) is below provisionedConcurrency.minCapacity (3) and the schedule sets no minCapacity: set provisionedConcurrency.schedules['peak'].minCapacity to at most 1"],
     ['a schedule with a negative capacity', { minCapacity: 1, schedules: [peak({ minCapacity: -1, maxCapacity: 2 })] },
       "provisionedConcurrency.schedules['peak'].minCapacity (-1) must be between 0 and 900"],
-    ['a schedule scaling the minimum to 0 without opting in', { minCapacity: 1, schedules: [peak({ minCapacity: 0, maxCapacity: 1 })] },
-      "provisionedConcurrency.schedules['peak'].minCapacity is 0: deploys that update the alias fail while it is scaled to 0 (aws-cdk #29992); use at least 1, or set provisionedConcurrency.allowScheduledScaleToZero to accept that"],
-    ['a schedule scaling the maximum to 0 without opting in', { minCapacity: 1, schedules: [peak({ minCapacity: 0, maxCapacity: 0 }, 'night')] },
-      "provisionedConcurrency.schedules['night'].minCapacity is 0"],
-    ['a schedule setting only the maximum to 0 without opting in', { minCapacity: 1, schedules: [peak({ maxCapacity: 0 })] },
-      "provisionedConcurrency.schedules['peak'].maxCapacity is 0: deploys that update the alias fail"],
   ];
 
   test.each(cases)('throws on %s', (_name, options, message) => {
-    const { add } = setup();
+    const { add } = setup(limit1000);
     expect(() => add(options)).toThrow(`Test/Items: ${message}`);
+  });
+
+  test('without a known account limit, capacities have no upper bound but must be 1 or more', () => {
+    const { add } = setup();
+    expect(() => add({ minCapacity: 0 })).toThrow(
+      'Test/Items: provisionedConcurrency.minCapacity (0) must be 1 or more: set provisionedConcurrency.minCapacity to at least 1');
   });
 
   test('accepts tokens for every validated number and leaves the cost unknown when minCapacity is a token', () => {
@@ -338,9 +384,10 @@ describe('validation', () => {
     const functionOn = killSwitchOff(t, fn);
     expect(fn.provisionedMonthlyCostUsd).toBeUndefined();
     expect(Object.keys(t.findOutputs('*')).filter(id => id.includes('ProvisionedConcurrencyMonthlyCost'))).toEqual([]);
-    t.hasResourceProperties('AWS::Lambda::Alias', {
-      ProvisionedConcurrencyConfig: { 'Fn::If': [functionOn, { ProvisionedConcurrentExecutions: { Ref: 'MinCapacity' } }, { Ref: 'AWS::NoValue' }] },
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').Properties).toMatchObject({
+      ProvisionedConcurrentExecutions: { Ref: 'MinCapacity' }, ReservedConcurrentExecutions: { Ref: 'Reserved' },
     });
+    expect(onlyResource(t, 'AWS::ApplicationAutoScaling::ScalableTarget').Condition).toBe(functionOn);
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       MinCapacity: { Ref: 'MinCapacity' },
       MaxCapacity: { Ref: 'MaxCapacity' },
@@ -366,10 +413,13 @@ describe('validation', () => {
 });
 
 describe('monthly cost by architecture', () => {
+  const plainContext = (stack: Stack, memorySize: number, architecture: lambda.Architecture) => ({
+    memorySize, architecture, reservedConcurrency: () => undefined, logRetention: logs.RetentionDays.ONE_YEAR, logEncryptionKey: new kms.Key(stack, 'LogKey'),
+  });
   const cost = (architecture: lambda.Architecture, memorySize: number, minCapacity: number) => {
     const stack = testStack();
     const fn = inlineFunction(stack, 'Fn', { architecture, memorySize });
-    return addProvisionedConcurrency(stack, fn, { minCapacity }, { memorySize, architecture, reservedConcurrency: () => undefined }).monthlyCostUsd;
+    return addProvisionedConcurrency(stack, fn, { minCapacity }, plainContext(stack, memorySize, architecture)).monthlyCostUsd;
   };
 
   test('x86_64 is priced at $0.0000041667 per GB-second', () => {
@@ -385,9 +435,11 @@ describe('monthly cost by architecture', () => {
   test('works on a plain function without a kill switch and outputs the figure under the scope', () => {
     const stack = new Stack(undefined, 'Plain');
     const fn = inlineFunction(stack, 'Fn', { architecture: lambda.Architecture.ARM_64, memorySize: 1024 });
-    const { alias } = addProvisionedConcurrency(stack, fn, { minCapacity: 1 }, { memorySize: 1024, architecture: lambda.Architecture.ARM_64, reservedConcurrency: () => undefined });
+    const { alias } = addProvisionedConcurrency(stack, fn, { minCapacity: 1 }, plainContext(stack, 1024, lambda.Architecture.ARM_64));
     const t = Template.fromStack(stack);
-    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 1 } });
+    t.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').Properties).toMatchObject({ ProvisionedConcurrentExecutions: 1, KillSwitch: 'off' });
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').Properties.ReservedConcurrentExecutions).toBeUndefined();
     t.hasOutput('ProvisionedConcurrencyMonthlyCost', { Value: '8.76' });
     expect(alias.node.scope).toBe(stack);
   });

@@ -77,20 +77,17 @@ describe('reference app', () => {
     });
   });
 
-  test('the API integrates with the live alias, which has provisioned concurrency scaled on the Maximum statistic and on a schedule', () => {
-    const aliasId = api.getLogicalId(api.itemsFunction.alias!.node.defaultChild as any);
-    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live', ProvisionedConcurrencyConfig: Match.anyValue() });
-    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { Ref: aliasId } });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
-      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
-        TargetValue: 0.7,
-        CustomizedMetricSpecification: Match.objectLike({ MetricName: 'ProvisionedConcurrencyUtilization', Statistic: 'Maximum' }),
-      }),
-    });
-    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
-      MinCapacity: 2, MaxCapacity: 10, ScheduledActions: Match.arrayWith([Match.objectLike({ ScheduledActionName: 'BusinessHours' })]),
-    });
-    expect(api.itemsFunction.provisionedMonthlyCostUsd).toBeGreaterThan(0);
+  test('without the account limit in context, the API reserves nothing and provisions nothing, so it deploys in any account', () => {
+    expect(api.itemsFunction.alias).toBeUndefined();
+    const functionId = api.getLogicalId(api.itemsFunction.lambdaFunction.node.defaultChild as any);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { 'Fn::GetAtt': [functionId, 'Arn'] } });
+    template.resourceCountIs('Custom::FunctionConcurrency', 0);
+    template.resourceCountIs('AWS::ApplicationAutoScaling::ScalableTarget', 0);
+    for (const stack of [api, worker]) {
+      const reserved = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))
+        .map(resource => resource.Properties.ReservedConcurrentExecutions).filter(value => value !== undefined);
+      expect(reserved).toEqual([{ 'Fn::If': [expect.stringMatching(/KillSwitchOff$/), { Ref: 'AWS::NoValue' }, 0] }]);
+    }
   });
 
   test('both stacks use the one shared layer, read from Parameter Store, and leave its packages out of their bundles', () => {
@@ -123,5 +120,30 @@ describe('reference app', () => {
     expect(normalized(workerTemplate.toJSON())).toMatchSnapshot();
     expect(normalized(Template.fromStack(layer).toJSON())).toMatchSnapshot();
     expect(normalized(Template.fromStack(monitoring).toJSON())).toMatchSnapshot();
+  });
+});
+
+describe('reference app with the account\'s concurrency limit in context', () => {
+  test.each([[1000, true], [139, false], [140, true]])('limit %d: the API provisions its live alias: %p', (limit, provisioned) => {
+    const app = testApp({ context: { 'cdk-serverless-rds:accountConcurrencyLimit': limit } });
+    const { api } = buildReferenceApp(app, { checks: false });
+    const template = Template.fromStack(api);
+    expect(api.itemsFunction.alias !== undefined).toBe(provisioned);
+    if (!provisioned) {
+      return;
+    }
+    const aliasId = api.getLogicalId(api.itemsFunction.alias!.node.defaultChild as any);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationUri: { Ref: aliasId } });
+    template.hasResourceProperties('Custom::FunctionConcurrency', { Qualifier: 'live', ProvisionedConcurrentExecutions: 2 });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 0.7,
+        CustomizedMetricSpecification: Match.objectLike({ MetricName: 'ProvisionedConcurrencyUtilization', Statistic: 'Maximum' }),
+      }),
+    });
+    template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 2, MaxCapacity: 10, ScheduledActions: Match.arrayWith([Match.objectLike({ ScheduledActionName: 'BusinessHours' })]),
+    });
+    expect(api.itemsFunction.provisionedMonthlyCostUsd).toBeGreaterThan(0);
   });
 });

@@ -206,6 +206,26 @@ describe('review building blocks', () => {
     expect(costFloor(switchedOn)).toEqual([]);
   });
 
+  test('provisioned concurrency set by DatabaseFunction\'s concurrency resource is priced the same, and not while the kill switch is on', () => {
+    const managed = (killSwitch: string) => new StackTemplate('S', {
+      Parameters: { KillSwitch: { Default: killSwitch } },
+      Resources: {
+        Fn: template.resource('Fn'),
+        Concurrency: {
+          Type: 'Custom::FunctionConcurrency',
+          Properties: { FunctionName: { Ref: 'Fn' }, Qualifier: 'live', ProvisionedConcurrentExecutions: 3, KillSwitch: { Ref: 'KillSwitch' } },
+          Metadata: { 'aws:cdk:path': 'S/Fn/ConcurrencySettings/Default' },
+        },
+      },
+    });
+    const items = costFloor(managed('off'));
+    expect(items.map(item => [item.item, item.quantityText])).toEqual([
+      ['Provisioned concurrency: S/Fn/ConcurrencySettings/Default (1024 MB, arm64)', '3 environment(s) × 1 GB × 730 h × 3600 s'],
+    ]);
+    expect(monthlyUsd(items[0])).toBeCloseTo(3 * 730 * 3600 * 0.0000033334, 6);
+    expect(costFloor(managed('on'))).toEqual([]);
+  });
+
   test('a DB instance class missing from the price table is listed as unpriced, not guessed', () => {
     const item = costFloor(template).find(i => i.item.includes('db.x2g.16xlarge'))!;
     expect(item.unpriced).toBe('price not in table');

@@ -138,27 +138,36 @@ const DEFAULT_MEMORY_MB = 128;
 const DEFAULT_ARCHITECTURE = 'x86_64';
 
 function provisionedConcurrencyItems(template: StackTemplate): CostItem[] {
-  return ['AWS::Lambda::Alias', 'AWS::Lambda::Version'].flatMap(type => template.idsOfType(type))
+  const configured = ['AWS::Lambda::Alias', 'AWS::Lambda::Version'].flatMap(type => template.idsOfType(type))
     .filter(id => template.existsByDefault(id))
-    .flatMap(id => {
+    .map(id => {
       const config = template.resolveDefaults(template.properties(id).ProvisionedConcurrencyConfig);
-      const environments = isObject(config) ? Number(config.ProvisionedConcurrentExecutions) : 0;
-      if (!environments) {
-        return [];
-      }
-      const fn = template.referencedResource(template.properties(id).FunctionName);
-      const fnProperties = fn ? template.properties(fn) : {};
-      const memoryMb = Number(fnProperties.MemorySize ?? DEFAULT_MEMORY_MB);
-      const architecture = String(asList(fnProperties.Architectures)[0] ?? DEFAULT_ARCHITECTURE);
-      const price = provisionedConcurrencyGbSecond(architecture);
-      return [{
-        item: `Provisioned concurrency: ${template.pathOf(id)} (${memoryMb} MB, ${architecture})`,
-        quantity: environments * (memoryMb / 1024) * HOURS_PER_MONTH * 3600,
-        quantityText: `${environments} environment(s) × ${memoryMb / 1024} GB × ${HOURS_PER_MONTH} h × 3600 s`,
-        price,
-        unpriced: price ? undefined : 'price not in table',
-      }];
+      return { id, environments: isObject(config) ? Number(config.ProvisionedConcurrentExecutions) : 0 };
     });
+  // DatabaseFunction provisions its alias through this custom resource, which provisions nothing while the kill switch is on.
+  const managed = template.idsOfType('Custom::FunctionConcurrency')
+    .filter(id => template.existsByDefault(id))
+    .map(id => {
+      const properties = template.properties(id);
+      return { id, environments: template.literal(properties.KillSwitch) === 'on' ? 0 : Number(template.literal(properties.ProvisionedConcurrentExecutions)) };
+    });
+  return [...configured, ...managed].flatMap(({ id, environments }) => {
+    if (!environments) {
+      return [];
+    }
+    const fn = template.referencedResource(template.properties(id).FunctionName);
+    const fnProperties = fn ? template.properties(fn) : {};
+    const memoryMb = Number(fnProperties.MemorySize ?? DEFAULT_MEMORY_MB);
+    const architecture = String(asList(fnProperties.Architectures)[0] ?? DEFAULT_ARCHITECTURE);
+    const price = provisionedConcurrencyGbSecond(architecture);
+    return [{
+      item: `Provisioned concurrency: ${template.pathOf(id)} (${memoryMb} MB, ${architecture})`,
+      quantity: environments * (memoryMb / 1024) * HOURS_PER_MONTH * 3600,
+      quantityText: `${environments} environment(s) × ${memoryMb / 1024} GB × ${HOURS_PER_MONTH} h × 3600 s`,
+      price,
+      unpriced: price ? undefined : 'price not in table',
+    }];
+  });
 }
 
 function networkItems(template: StackTemplate): CostItem[] {

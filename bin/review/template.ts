@@ -197,7 +197,7 @@ export class StackTemplate {
   }
 
   /** A literal, or the default of a parameter; undefined for pseudo parameters and functions. */
-  private literal(value: unknown): string | undefined {
+  literal(value: unknown): string | undefined {
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       return String(value);
     }

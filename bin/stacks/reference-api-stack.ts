@@ -18,6 +18,11 @@ export const REFERENCE_API_USER = 'reference_api';
 export const REFERENCE_API_MIGRATIONS = path.join(REFERENCE_API, 'migrations');
 /** Shared settings of the reference API in Parameter Store (under the stack's path). */
 export const REFERENCE_API_PARAMETERS: Record<string, string> = { 'default-limit': '20', 'max-limit': '100' };
+/** The most provisioned environments the API's alias scales to. */
+const PROVISIONED_MAXIMUM = 10;
+/** The app's functions that derive a reservation (the API and the worker) share what the account leaves to reserve. */
+const FUNCTIONS_SHARING_THE_ACCOUNT = 2;
+
 /** The HTTP API's routes, which the local dev server serves too. */
 export const REFERENCE_API_ROUTES: ReadonlyArray<{ readonly path: string; readonly methods: apigwv2.HttpMethod[] }> = [
   { path: '/items', methods: [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST] },
@@ -31,8 +36,9 @@ export interface ReferenceApiStackProps extends StackProps {
 
 /**
  * The reference API: an HTTP API (IAM authorization, access logs, throttling)
- * → the `live` alias of a database function with provisioned concurrency and
- * auto scaling → RDS Proxy → Aurora PostgreSQL Serverless v2.
+ * → a database function (with the account's concurrency limit in context and
+ * room in it, its `live` alias with provisioned concurrency and auto
+ * scaling) → RDS Proxy → Aurora PostgreSQL Serverless v2.
  */
 export class ReferenceApiStack extends Stack {
   public readonly api: apigwv2.HttpApi;
@@ -76,16 +82,19 @@ export class ReferenceApiStack extends Stack {
       alarms,
       // Two warm environments all day, more on weekday business hours, and
       // target tracking on the Maximum statistic, which sees bursts that a
-      // 3-minute average smooths away.
-      provisionedConcurrency: {
+      // 3-minute average smooths away. Only when the context shows that the
+      // account can hold them: its limit may leave nothing (new accounts
+      // start at 10), and the API's derived reservation must cover them and
+      // as many again for bursts.
+      provisionedConcurrency: (DatabaseFunction.reservableConcurrency(this) ?? 0) >= FUNCTIONS_SHARING_THE_ACCOUNT * 2 * PROVISIONED_MAXIMUM ? {
         minCapacity: 2,
-        maxCapacity: 10,
+        maxCapacity: PROVISIONED_MAXIMUM,
         utilizationStatistic: UtilizationStatistic.MAXIMUM,
         schedules: [
           { name: 'BusinessHours', schedule: appscaling.Schedule.cron({ weekDay: 'MON-FRI', hour: '7', minute: '30' }), minCapacity: 4 },
           { name: 'AfterHours', schedule: appscaling.Schedule.cron({ weekDay: 'MON-FRI', hour: '19', minute: '0' }), minCapacity: 2 },
         ],
-      },
+      } : undefined,
     });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', {

@@ -20,16 +20,7 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { bootstrap, BootstrapResult } from './bootstrap';
 import { BootstrapPlan, BootstrapProperties, DatabaseUser, parseProperties } from './plan';
 import { AuthenticationError, ConnectionSettings } from './session';
-
-export interface CustomResourceResult {
-  readonly PhysicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** The part of the Lambda context this handler uses. */
-export interface RemainingTime {
-  getRemainingTimeInMillis(): number;
-}
+import { CustomResourceResult, polling, RemainingTime } from '../custom-resource/polling';
 
 export interface BootstrapHandlerOptions {
   /** Returns the SecretString of a secret (JSON with username and password). */
@@ -65,7 +56,7 @@ const LOGIN_RETRY_DELAYS_MILLIS = [2_000, 5_000, 10_000, 20_000, 30_000];
 export function createHandler(options: BootstrapHandlerOptions): BootstrapHandler {
   const deadlineMarginMillis = options.deadlineMarginMillis ?? 30_000;
   const retryDelays = options.loginRetryDelaysMillis ?? LOGIN_RETRY_DELAYS_MILLIS;
-  const sleep = options.sleep ?? ((millis: number) => new Promise<void>(resolve => setTimeout(resolve, millis)));
+  const clock = polling({ sleep: options.sleep, deadlineMarginMillis });
 
   return async (event, context) => {
     if (event.RequestType === 'Delete') {
@@ -108,10 +99,10 @@ export function createHandler(options: BootstrapHandlerOptions): BootstrapHandle
       try {
         result = await bootstrap(settings(admin), plan);
       } catch (error) {
-        const outOfTime = context !== undefined && context.getRemainingTimeInMillis() - retryDelays[attempt] < deadlineMarginMillis;
+        const outOfTime = clock.now() + retryDelays[attempt] > clock.deadline(context);
         if (!(error instanceof AuthenticationError) || attempt >= retryDelays.length || outOfTime) throw error;
         console.log(JSON.stringify({ handler: 'bootstrap', event: 'admin-login-refused', attempt: attempt + 1, retryInMillis: retryDelays[attempt] }));
-        await sleep(retryDelays[attempt]);
+        await clock.sleep(retryDelays[attempt]);
       }
     }
 

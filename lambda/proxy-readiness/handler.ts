@@ -21,20 +21,11 @@ import {
   TargetType,
 } from '@aws-sdk/client-rds';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
 
 export interface ProxyReadinessProperties {
   readonly ProxyName: string;
   readonly TargetGroupName: string;
-}
-
-export interface CustomResourceResult {
-  readonly PhysicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** The part of the Lambda context this handler uses. */
-export interface RemainingTime {
-  getRemainingTimeInMillis(): number;
 }
 
 /** The one RDS call this handler makes; an `RDSClient` satisfies it. */
@@ -42,12 +33,8 @@ export interface ProxyTargetsApi {
   send(command: DescribeDBProxyTargetsCommand): Promise<DescribeDBProxyTargetsCommandOutput>;
 }
 
-export interface ProxyReadinessOptions {
+export interface ProxyReadinessOptions extends PollingOptions {
   readonly rds: ProxyTargetsApi;
-  /** @default Date.now */
-  readonly now?: () => number;
-  /** @default a setTimeout-based sleep */
-  readonly sleep?: (millis: number) => Promise<void>;
   /** @default 10 s */
   readonly pollIntervalMillis?: number;
   /**
@@ -56,17 +43,6 @@ export interface ProxyReadinessOptions {
    * @default 3 min
    */
   readonly failureGraceMillis?: number;
-  /**
-   * Time kept back from the Lambda deadline to report the failure (and for
-   * the Provider framework to pass it on).
-   * @default 30 s
-   */
-  readonly deadlineMarginMillis?: number;
-  /**
-   * Longest wait when no Lambda context says how much time is left.
-   * @default 14 min
-   */
-  readonly maxWaitMillis?: number;
 }
 
 export type ProxyReadinessHandler = (
@@ -92,12 +68,9 @@ const FAILURE_HINTS: Partial<Record<TargetHealthReason, string>> = {
 const PHYSICAL_ID_PREFIX = 'proxy-readiness';
 
 export function createHandler(options: ProxyReadinessOptions): ProxyReadinessHandler {
-  const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? (millis => new Promise<void>(resolve => setTimeout(resolve, millis)));
+  const { now, sleep, deadline: deadlineOf } = polling(options);
   const pollIntervalMillis = options.pollIntervalMillis ?? 10_000;
   const failureGraceMillis = options.failureGraceMillis ?? 180_000;
-  const deadlineMarginMillis = options.deadlineMarginMillis ?? 30_000;
-  const maxWaitMillis = options.maxWaitMillis ?? 14 * 60_000;
 
   return async (event, context) => {
     if (event.RequestType === 'Delete') {
@@ -107,10 +80,7 @@ export function createHandler(options: ProxyReadinessOptions): ProxyReadinessHan
     const physicalResourceId = `${PHYSICAL_ID_PREFIX}:${proxyName}:${targetGroupName}`;
 
     const start = now();
-    const waitMillis = context
-      ? Math.min(maxWaitMillis, context.getRemainingTimeInMillis() - deadlineMarginMillis)
-      : maxWaitMillis;
-    const deadline = start + waitMillis;
+    const deadline = deadlineOf(context);
     /** When each target entered its current run of failure states. */
     const failingSince = new Map<string, number>();
 

@@ -607,19 +607,29 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * The reserved concurrency a connected function gets by default: its fair
-   * share of the proxy pool after explicit reservations, and of the account's
-   * reservable concurrency after the app's other reservations. Undefined when
-   * the pool size is unknown at synth.
+   * A connected function's fair share of the proxy pool: what is left after
+   * the explicit reservations, split among the functions without one.
+   * Undefined when the pool size is unknown at synth.
+   *
+   * @internal
+   */
+  public _poolShare(): number | undefined {
+    if (this.poolSize === undefined) {
+      return undefined;
+    }
+    return fairShare(this.poolSize, this.clients.map(({ fn }) => fn.node.defaultChild as lambda.CfnFunction));
+  }
+
+  /**
+   * The reserved concurrency a connected function derives: its pool share,
+   * capped by its share of what the account's limit leaves to reserve after
+   * the app's other reservations. Undefined when the pool size is unknown.
    *
    * @internal
    */
   public _derivedReservedConcurrency(): number | undefined {
-    if (this.poolSize === undefined) {
-      return undefined;
-    }
-    const poolShare = fairShare(this.poolSize, this.clients.map(({ fn }) => fn.node.defaultChild as lambda.CfnFunction));
-    return Math.min(poolShare, appConcurrencyShare(this));
+    const poolShare = this._poolShare();
+    return poolShare === undefined ? undefined : Math.min(poolShare, appConcurrencyShare(this));
   }
 
   private derivedBorrowTimeoutSeconds(): number {

@@ -1,4 +1,4 @@
-import { Annotations, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -17,12 +17,15 @@ import { DependencyLayer } from '../layer/dependency-layer';
 import { FunctionAlarmOptions } from '../monitoring/alarm-options';
 import { acknowledgeInPacks } from '../private/acknowledgements';
 import { AlarmSpec, createAlarms, PROMPT, SUSTAINED, validateFunctionAlarmOptions } from '../private/alarms';
-import { accountConcurrencyLimit, markDerived, resolvedReservedConcurrency, UNRESERVED_MINIMUM, validateAppReservations } from '../private/concurrency';
+import {
+  ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, declareReservation, hasReservation, reservableConcurrency, reservationKnownAtSynth,
+  reservedConcurrency, validateAppReservations,
+} from '../private/concurrency';
 import { createExecutionRole } from '../private/execution-role';
 import { createKey } from '../private/keys';
 import { validateFunctionLayers } from '../private/layer-limits';
 import { addLogQueries } from '../private/log-queries';
-import { addProvisionedConcurrency } from '../private/provisioned-concurrency';
+import { addProvisionedConcurrency, KillSwitch } from '../private/provisioned-concurrency';
 import { isSecretLikeName, SECRET_DYNAMIC_REFERENCE } from '../private/secret-environment';
 import { PropValidationError, validateDuration, validateNumber } from '../private/validation';
 
@@ -74,11 +77,18 @@ export interface DatabaseFunctionProps {
 
   /**
    * Reserved concurrency: a cap on how many environments, and so database
-   * connections, the function can hold, and a kill switch at 0.
+   * connections, the function can hold (0 stops it). It may not exceed the
+   * proxy pool, nor, when context `cdk-serverless-rds:accountConcurrencyLimit`
+   * gives the account's limit, what the limit leaves to reserve (Lambda keeps
+   * 100 unreserved).
    *
-   * @default - a fair share of the proxy pool (after explicit reservations of
-   * other functions on the same proxy), capped so that the app's
-   * reservations leave the account's 100 unreserved
+   * @default - with the account's limit in context, a fair share of the proxy
+   * pool (after explicit reservations of other functions on the same proxy),
+   * capped so that the app's reservations leave the account's 100
+   * unreserved; without it, no reservation: new accounts (limit 10) and
+   * shared ones may have nothing to reserve, and a reservation would fail
+   * the deploy
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
    */
   readonly reservedConcurrentExecutions?: number;
 
@@ -226,9 +236,11 @@ export interface DatabaseFunctionProps {
 
   /**
    * A stack parameter that sets the function's reserved concurrency to 0
-   * (every invocation throttled, provisioned concurrency released) when it
-   * is `on`: `cdk deploy <stack> --parameters <KillSwitchParameter>=on`, and
-   * `=off` to resume. The CLI keeps the value on later deploys until changed.
+   * (every invocation throttled, provisioned concurrency released first) when
+   * it is `on`: `cdk deploy <stack> --parameters <KillSwitchParameter>=on`,
+   * and `=off` to resume (the reservation, or none, comes back before any
+   * provisioned concurrency). The CLI keeps the value on later deploys until
+   * changed.
    *
    * @default true
    */
@@ -267,7 +279,10 @@ export interface QueueConsumerOptions {
    * reserved concurrency, the poller is throttled and messages count receives
    * without being processed, and end in the dead-letter queue.
    *
-   * @default - the function's reserved concurrency (at most 1,000)
+   * @default - the function's reserved concurrency; without one, its share
+   * of the proxy pool (the pool left by explicit reservations, split among
+   * the functions without one), so that the queue cannot take more
+   * connections than the proxy can serve; 2 to 1,000
    */
   readonly maxConcurrency?: number;
 }
@@ -291,14 +306,36 @@ const QUEUE_PRODUCER_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
  * logs in its own encrypted log group with retention, a role with inline
  * least-privilege policies only, ingress to the proxy on the engine port
  * only, `rds-db:connect` for one database user, connection settings (never a
- * password) in its environment, reserved concurrency derived from the
- * proxy pool, a kill switch, and asynchronous failures kept in an encrypted
- * failure queue. Optional: shared dependency layers, provisioned concurrency
- * on an alias with auto scaling, destinations and SQS consumers.
+ * password) in its environment, a kill switch, and asynchronous failures
+ * kept in an encrypted failure queue. Reserved concurrency is derived from
+ * the proxy pool when the context gives the account's concurrency limit,
+ * and left out otherwise, so the app deploys in any account. Optional:
+ * shared dependency layers, provisioned concurrency on an alias with auto
+ * scaling, destinations and SQS consumers.
  */
 export class DatabaseFunction extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** Warning id for a function that connects as the database's admin user. */
   public static readonly ADMIN_USER_WARNING = 'cdk-serverless-rds:ConnectsAsAdmin';
+
+  /**
+   * Context key for the account's Lambda concurrency limit in the Region
+   * (Service Quotas, "Concurrent executions"). With it, functions derive a
+   * reservation and synth checks that the app's reservations fit.
+   */
+  public static readonly ACCOUNT_CONCURRENCY_LIMIT_CONTEXT = ACCOUNT_CONCURRENCY_CONTEXT;
+
+  /**
+   * What the account's concurrency limit in context leaves to reserve, for
+   * reservations and for the provisioned concurrency of functions without
+   * one: the limit less the 100 that Lambda keeps unreserved, 0 for a limit
+   * of 100 or less. Undefined when the context does not give the limit.
+   *
+   * @param scope any construct of the app
+   */
+  public static reservableConcurrency(scope: Construct): number | undefined {
+    const limit = accountConcurrencyLimit(scope);
+    return limit === undefined ? undefined : reservableConcurrency(limit);
+  }
 
   /** The Lambda function. */
   public readonly lambdaFunction: nodejs.NodejsFunction;
@@ -340,10 +377,13 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
    */
   public readonly queryDefinitions: logs.QueryDefinition[];
 
+  private readonly proxiedDatabase: ProxiedDatabase;
+
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
     this.validateProps(props);
     const database = props.database;
+    this.proxiedDatabase = database;
     const network = database.network;
     this.databaseUser = props.databaseUser;
     this.securityGroup = network.functionSecurityGroup;
@@ -368,7 +408,6 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       // pg requires its optional native binding lazily; it is never installed, so esbuild must not resolve it.
       externalModules: [...new Set(['pg-native', ...props.bundling?.externalModules ?? [], ...layerExternals(props)])],
     };
-    const reserved = props.reservedConcurrentExecutions;
     const timeout = props.timeout ?? Duration.seconds(10);
     this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
@@ -389,7 +428,6 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       systemLogLevelV2: lambda.SystemLogLevel.INFO,
       logGroup: this.logGroup,
       deadLetterQueue: props.deadLetterQueue,
-      reservedConcurrentExecutions: reserved ?? Lazy.number({ produce: () => Math.max(1, database._derivedReservedConcurrency() ?? 1) }),
       bundling,
       environment: {
         ...(bundling.sourceMap ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
@@ -406,9 +444,14 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       },
     });
     const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
-    if (reserved === undefined) {
-      markDerived(cfnFunction);
-    }
+    const explicit = props.reservedConcurrentExecutions;
+    const limit = accountConcurrencyLimit(this);
+    // Derived only when the account's limit is known and leaves room: a reservation the account cannot grant fails the deploy.
+    const derive = explicit === undefined && limit !== undefined && reservableConcurrency(limit) > 0
+      ? () => Math.max(1, database._derivedReservedConcurrency() ?? 1)
+      : undefined;
+    declareReservation(cfnFunction, { explicit, derive });
+    const configuredReservation = explicit ?? (derive ? Lazy.number({ produce: derive }) : undefined);
     validateAppReservations(this);
     this.connections = this.lambdaFunction.connections;
 
@@ -422,19 +465,27 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     // aws-cdk-lib grants sqs:SendMessage for a dead-letter queue but not the KMS permissions of its key (aws-cdk #33153).
     props.deadLetterQueue?.encryptionMasterKey?.grant(this.role, ...QUEUE_PRODUCER_KEY_ACTIONS);
 
-    const killSwitch = props.killSwitch === false ? undefined : this.addKillSwitch(cfnFunction);
+    const killSwitch = props.killSwitch === false ? undefined : this.addKillSwitch();
     this.killSwitchParameter = killSwitch?.parameter;
 
     if (props.provisionedConcurrency) {
       const provisioned = addProvisionedConcurrency(this, this.lambdaFunction, props.provisionedConcurrency, {
         memorySize: props.memorySize ?? 1024,
         architecture: lambda.Architecture.ARM_64,
-        reservedConcurrency: () => resolvedReservedConcurrency(cfnFunction),
-        enabledCondition: killSwitch?.functionOn,
+        reservedConcurrency: () => reservedConcurrency(cfnFunction),
+        configuredReservation,
+        killSwitch,
+        logRetention: network.logRetention,
+        logEncryptionKey: network.logEncryptionKey,
       });
       this.alias = provisioned.alias;
       this.scalableTarget = provisioned.scalableTarget;
       this.provisionedMonthlyCostUsd = provisioned.monthlyCostUsd;
+      this.acknowledgeReservation(configuredReservation, limit,
+        `ReservedConcurrentExecutions stays unset here: the custom resource ${provisioned.concurrency.node.path} sets the reservation, in order with the alias's `
+        + 'provisioned concurrency, because Lambda refuses a reservation below it and the function updates before its alias');
+    } else {
+      this.setReservation(cfnFunction, explicit, configuredReservation, limit, killSwitch);
     }
     this.invokeTarget = this.alias ?? this.lambdaFunction;
 
@@ -569,13 +620,14 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         description: `p99 duration stayed at ${percent}% of the ${timeout.toSeconds()} s timeout for 15 minutes: see the saved query "Slowest invocations"`,
       });
     }
-    if (!Token.isUnresolved(props.reservedConcurrentExecutions)) {
+    const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
+    // Derived reservations are known only once every function of the app exists; a token or no reservation gets no alarm.
+    if (reservationKnownAtSynth(cfnFunction)) {
       const percent = options.concurrencyPercentOfReserved ?? 80;
-      const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
       specs.push({
         id: 'Concurrency',
         metric: this.metricConcurrentExecutions(),
-        threshold: Lazy.number({ produce: () => Math.max(1, Math.ceil((resolvedReservedConcurrency(cfnFunction) ?? 1) * percent / 100)) }),
+        threshold: Lazy.number({ produce: () => Math.max(1, Math.ceil((reservedConcurrency(cfnFunction) ?? 1) * percent / 100)) }),
         comparison: AT_LEAST, window: SUSTAINED,
         description: `Concurrent executions stayed at ${percent}% of the reserved concurrency for 15 minutes: throttling is near`,
       });
@@ -651,10 +703,12 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       .filter((c): c is lambda.CfnEventSourceMapping => c instanceof lambda.CfnEventSourceMapping)
       .find(m => JSON.stringify(stack.resolve(m.ref)) === mappingRef)!;
     if (options.maxConcurrency === undefined) {
-      const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
       cfnMapping.addPropertyOverride('ScalingConfig.MaximumConcurrency', Lazy.number({
-        produce: () => Math.min(1000, Math.max(2, resolvedReservedConcurrency(cfnFunction) ?? 2)),
+        produce: () => Math.min(1000, Math.max(2, this.queueConcurrency() ?? 2)),
       }));
+      cfnMapping.node.addValidation({ validate: () => (this.queueConcurrency() === undefined
+        ? [`consumeQueue(${queue.node.path}) cannot derive maxConcurrency: the function's reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; set maxConcurrency`]
+        : []) });
     }
     Validations.of(cfnMapping).acknowledge({
       id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
@@ -666,6 +720,15 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   /** Permit `grantee` to invoke the function through `invokeTarget`. */
   public grantInvoke(grantee: iam.IGrantable): iam.Grant {
     return this.invokeTarget.grantInvoke(grantee);
+  }
+
+  /**
+   * The queue concurrency that the reservation allows, or without one the
+   * function's share of the proxy pool; undefined when neither is known.
+   */
+  private queueConcurrency(): number | undefined {
+    const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
+    return hasReservation(cfnFunction) ? reservedConcurrency(cfnFunction) : this.proxiedDatabase._poolShare();
   }
 
   private validateQueue(queue: sqs.IQueue, options: QueueConsumerOptions): void {
@@ -690,11 +753,10 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   }
 
   /**
-   * A stack parameter that turns the function off: reserved concurrency 0
-   * while it is `on`. Returns the condition that is true while the function
-   * is on, for the provisioned concurrency that must be released with it.
+   * A stack parameter that turns the function off, and the condition that is
+   * true while the function is on (the switch is `off`).
    */
-  private addKillSwitch(cfnFunction: lambda.CfnFunction): { parameter: CfnParameter; functionOn: CfnCondition } {
+  private addKillSwitch(): KillSwitch {
     const stack = Stack.of(this);
     const pathInStack = this.node.scopes.slice(stack.node.scopes.length).map(scope => scope.node.id).join('');
     const name = `${pathInStack.replace(/[^A-Za-z0-9]/g, '')}KillSwitch`;
@@ -705,9 +767,44 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       description: `Kill switch of ${this.node.path}: 'on' sets its reserved concurrency to 0, so every invocation is throttled; 'off' restores it`,
     });
     const functionOn = new CfnCondition(stack, `${name}Off`, { expression: Fn.conditionEquals(parameter.valueAsString, 'off') });
-    const configured = Lazy.any({ produce: () => stack.resolve(cfnFunction.reservedConcurrentExecutions) });
-    cfnFunction.addPropertyOverride('ReservedConcurrentExecutions', Fn.conditionIf(functionOn.logicalId, configured, 0));
     return { parameter, functionOn };
+  }
+
+  /**
+   * The function's own reservation, when no provisioned concurrency needs a
+   * custom resource to order it: the configured one (or none) while the
+   * kill switch is off, 0 while it is on. The property holds exactly what
+   * the template deploys, so rule packs read the real value.
+   */
+  private setReservation(
+    cfnFunction: lambda.CfnFunction, explicit: number | undefined, configured: number | undefined, limit: number | undefined, killSwitch: KillSwitch | undefined,
+  ): void {
+    if (!killSwitch || explicit === 0) {
+      cfnFunction.reservedConcurrentExecutions = configured;
+      if (configured === undefined) {
+        this.acknowledgeReservation(configured, limit, 'ReservedConcurrentExecutions is unset');
+      }
+      return;
+    }
+    cfnFunction.reservedConcurrentExecutions = Token.asNumber(Fn.conditionIf(killSwitch.functionOn.logicalId, configured ?? Aws.NO_VALUE, 0));
+    this.acknowledgeReservation(configured, limit,
+      `ReservedConcurrentExecutions is Fn::If on the kill switch parameter ${killSwitch.parameter.node.id}: `
+      + `${configured === undefined ? 'no reservation' : 'the reservation'} while it is off, 0 (the function stopped on purpose) while it is on; the rule cannot evaluate a condition`);
+  }
+
+  /**
+   * Acknowledge the compliance packs' reserved concurrency rule where the
+   * function's template property cannot satisfy it, with what the property
+   * holds and, without a reservation, why there is none.
+   */
+  private acknowledgeReservation(configured: number | undefined, limit: number | undefined, what: string): void {
+    const none = configured !== undefined ? '' : limit === undefined
+      ? `; there is no reservation because context ${ACCOUNT_CONCURRENCY_CONTEXT} does not give the account's concurrency limit: a reservation would fail the deploy `
+        + 'in an account whose limit leaves nothing to reserve (new accounts start at 10, Lambda keeps 100 unreserved) or that other apps have reserved, '
+        + 'so RDS Proxy\'s pool and borrow timeout bound the database load instead; set the context or reservedConcurrentExecutions to cap the function'
+      : `; there is no reservation because the account limit in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}) leaves nothing to reserve `
+        + '(Lambda keeps 100 unreserved, all of a limit of 100 or less)';
+    acknowledgeInPacks(this.lambdaFunction, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency', `${what}${none}.`);
   }
 
   /**
@@ -747,8 +844,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   private validateProps(props: DatabaseFunctionProps): void {
     validateNumber(this, { prop: 'memorySize', value: props.memorySize, min: 128, max: 10240, integer: true, unit: ' MB' });
     validateDuration(this, { prop: 'timeout', value: props.timeout, min: Duration.seconds(1), max: Duration.minutes(15) });
-    const reservable = accountConcurrencyLimit(this) - UNRESERVED_MINIMUM;
-    validateNumber(this, { prop: 'reservedConcurrentExecutions', value: props.reservedConcurrentExecutions, min: 0, max: reservable, integer: true });
+    this.validateReservation(props.reservedConcurrentExecutions);
     validateNumber(this, { prop: 'retryAttempts', value: props.retryAttempts, min: 0, max: 2, integer: true });
     validateDuration(this, { prop: 'maxEventAge', value: props.maxEventAge, min: Duration.seconds(60), max: Duration.hours(6) });
     validateFunctionAlarmOptions(this, props.alarms ?? {});
@@ -779,6 +875,17 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
           `environment variable ${key} looks like it holds a password or secret: functions authenticate with IAM tokens; keep secrets in Secrets Manager and read them at runtime`);
       }
     }
+  }
+
+  private validateReservation(reserved: number | undefined): void {
+    const limit = accountConcurrencyLimit(this);
+    const reservable = limit === undefined ? undefined : reservableConcurrency(limit);
+    if (reservable === 0 && reserved !== undefined && !Token.isUnresolved(reserved) && reserved > 0) {
+      throw new PropValidationError(this,
+        `reservedConcurrentExecutions (${reserved}) cannot be reserved: the account limit in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}) leaves nothing to reserve, `
+        + 'because Lambda keeps 100 unreserved (all of a limit of 100 or less); remove reservedConcurrentExecutions, or raise the account\'s limit (Service Quotas) and the context with it');
+    }
+    validateNumber(this, { prop: 'reservedConcurrentExecutions', value: reserved, min: 0, max: reservable, integer: true });
   }
 
   private validateEnvironmentValues(environment: { [key: string]: string }): string[] {

@@ -36,8 +36,8 @@ export interface ProvisionedConcurrencySchedule {
 
   /**
    * The minimum provisioned concurrency from this point on. At least one of
-   * `minCapacity` and `maxCapacity` is required; 0 needs
-   * `allowScheduledScaleToZero`.
+   * `minCapacity` and `maxCapacity` is required; 0 releases every
+   * provisioned environment until a later action raises it.
    *
    * @default - the minimum is left as it is
    */
@@ -46,7 +46,7 @@ export interface ProvisionedConcurrencySchedule {
   /**
    * The maximum provisioned concurrency from this point on. It may exceed the
    * options' `maxCapacity` (that is what a peak schedule does), but never
-   * the function's reserved concurrency. 0 needs `allowScheduledScaleToZero`.
+   * the function's reserved concurrency.
    *
    * @default - the maximum is left as it is
    */
@@ -99,7 +99,8 @@ export interface ProvisionedConcurrencyOptions {
   /**
    * The most provisioned environments target tracking may scale out to. It
    * must not exceed the function's reserved concurrency, which provisioned
-   * concurrency counts against.
+   * concurrency counts against; without a reservation it comes out of the
+   * account's unreserved concurrency, of which Lambda keeps 100 free.
    *
    * @default - minCapacity (no target tracking)
    */
@@ -130,14 +131,4 @@ export interface ProvisionedConcurrencyOptions {
    * @default - none
    */
   readonly schedules?: ProvisionedConcurrencySchedule[];
-
-  /**
-   * Allow a schedule to set a capacity of 0. Deploys that update the alias
-   * fail while it is scaled to 0 (aws-cdk #29992), so this comes with a
-   * warning.
-   *
-   * @default false
-   * @see https://github.com/aws/aws-cdk/issues/29992
-   */
-  readonly allowScheduledScaleToZero?: boolean;
 }

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DatabaseFunction } from '../function/database-function';
-import { resolvedReservedConcurrency } from '../private/concurrency';
+import { reservationKnownAtSynth, reservedConcurrency } from '../private/concurrency';
 
 /**
  * Properties of a DatabaseDashboard.
@@ -110,14 +110,16 @@ export class DatabaseDashboard extends Construct {
     this.alarms.push(...fn.alarms);
     const timeout = fn.lambdaFunction.timeout;
     const cfnFunction = fn.lambdaFunction.node.defaultChild as lambda.CfnFunction;
-    // Derived reservations are known only once every function of the app exists.
-    const reserved = Lazy.number({ produce: () => resolvedReservedConcurrency(cfnFunction) ?? 0 });
+    // Derived reservations are known only once every function of the app exists; without one (or for a token) there is no line to draw.
+    const reservationLine = reservationKnownAtSynth(cfnFunction)
+      ? [{ value: Lazy.number({ produce: () => reservedConcurrency(cfnFunction) ?? 0 }), label: 'Reserved concurrency' }]
+      : [];
     this.dashboard.addWidgets(heading(`Function ${fn.node.path}`));
     this.dashboard.addWidgets(
       graph('Invocations, errors, throttles', [fn.metricInvocations(), fn.metricErrors(), fn.metricThrottles()]),
       graph('Duration (ms)', [fn.metricDuration({ statistic: 'p50' }), fn.metricDuration()],
         timeout === undefined || timeout.isUnresolved() ? [] : [{ value: timeout.toMilliseconds(), label: 'Timeout' }]),
-      graph('Concurrent executions', [fn.metricConcurrentExecutions()], [{ value: reserved, label: 'Reserved concurrency' }]),
+      graph('Concurrent executions', [fn.metricConcurrentExecutions()], reservationLine),
     );
     const asyncWidgets = [
       graph('Asynchronous failures', [fn.metricAsyncEventsDropped(), fn.metricDestinationDeliveryFailures(), fn.metricDeadLetterErrors()]),

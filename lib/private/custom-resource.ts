@@ -24,7 +24,7 @@ const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active 
 
 export interface BundledFunctionOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness' | 'secret-rotation';
+  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency' | 'secret-rotation';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -33,10 +33,7 @@ export interface BundledFunctionOptions {
   readonly environment?: { [key: string]: string };
   /** Why running outside a VPC is right for this handler (required without a placement). */
   readonly outsideVpcReason?: string;
-  readonly reservedConcurrentExecutions?: number;
 }
-
-export type CustomResourceHandlerOptions = Omit<BundledFunctionOptions, 'reservedConcurrentExecutions'>;
 
 /** One of the library's pre-bundled handlers and its execution role. */
 export interface BundledFunction {
@@ -53,7 +50,8 @@ export interface CustomResourceHandler extends BundledFunction {
  * One of the library's pre-bundled handlers in `scope`, hardened like the
  * library's other functions: arm64 on the newest Node.js runtime, an inline
  * least-privilege role, X-Ray, JSON logs in an encrypted log group with
- * retention.
+ * retention. It reserves no concurrency: a reservation fails to deploy in
+ * accounts whose limit leaves none.
  */
 export function createBundledFunction(scope: Construct, options: BundledFunctionOptions): BundledFunction {
   const codePath = path.join(HANDLERS_ROOT, options.handler);
@@ -74,7 +72,6 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
     logGroup: handlerLogGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
     tracing: lambda.Tracing.ACTIVE,
-    reservedConcurrentExecutions: options.reservedConcurrentExecutions,
     environment: options.environment,
     ...options.placement ? {
       vpc: options.placement.vpc,
@@ -91,20 +88,21 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
 
 /**
  * A custom resource handler and its provider, hardened like the library's
- * other functions (see `createBundledFunction`), with a reserved concurrency
- * of one (CloudFormation invokes it once per resource change).
+ * other functions (see `createBundledFunction`). Neither reserves
+ * concurrency: CloudFormation invokes them once per resource change.
  *
  * CloudFormation invokes the provider framework asynchronously; the framework
  * invokes the handler synchronously and answers CloudFormation. It runs
  * outside the VPC because it only talks to the Lambda API and the response
  * URL, which isolated subnets cannot reach.
  */
-export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
+export function createCustomResourceHandler(scope: Construct, id: string, options: BundledFunctionOptions): CustomResourceHandler {
   const container = new Construct(scope, id);
-  const { function: handler, role } = createBundledFunction(container, { ...options, reservedConcurrentExecutions: 1 });
+  const { function: handler, role } = createBundledFunction(container, options);
   acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
     + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
     + 'so one would stay empty.');
+  acknowledgeNoReservation(handler);
 
   const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
   const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
@@ -116,7 +114,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
   const cfnFramework = framework.node.defaultChild as lambda.CfnFunction;
   cfnFramework.tracingConfig = { mode: 'Active' };
-  cfnFramework.reservedConcurrentExecutions = 1;
   cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
   cfnFramework.memorySize = 256;
   frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -135,12 +132,19 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
     + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
     + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
+  acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
   return { function: handler, role, provider };
 }
 
 function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
   return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
+}
+
+function acknowledgeNoReservation(fn: lambda.Function): void {
+  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
+    'Only CloudFormation\'s custom resource requests invoke it (directly or through the provider framework), one per change of its resources, so its concurrency stays that small without a cap; a reservation would fail the deploy '
+    + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 
 function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {

@@ -1,13 +1,15 @@
-import { Annotations, Aspects, Aws, CfnCondition, CfnOutput, Fn, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, Aws, CfnCondition, CfnOutput, CfnParameter, CustomResource, Duration, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { accountConcurrencyLimit, UNRESERVED_MINIMUM } from './concurrency';
+import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from './concurrency';
+import { createCustomResourceHandler } from './custom-resource';
 import { PropValidationError, validateNumber } from './validation';
 import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../function/provisioned-concurrency';
 
-/** Warning id for a schedule that scales the alias to 0 (opted in with `allowScheduledScaleToZero`). */
-export const SCHEDULED_SCALE_TO_ZERO_WARNING = 'cdk-serverless-rds:ScheduledScaleToZero';
 /** Warning id for a reservation that provisioned concurrency can use up entirely. */
 export const NO_ON_DEMAND_HEADROOM_WARNING = 'cdk-serverless-rds:NoOnDemandHeadroom';
 
@@ -37,24 +39,35 @@ const ALIAS_NAME = /^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$/;
 const SCHEDULED_ACTION_NAME = /^(?! )(?!.* $)[^\u0000-\u001f\u007f-\u009f:/|]{1,256}$/;
 const PROP = 'provisionedConcurrency';
 
+/** The function's kill switch: a stack parameter and the condition that is true while it is off. */
+export interface KillSwitch {
+  readonly parameter: CfnParameter;
+  readonly functionOn: CfnCondition;
+}
+
 export interface ProvisionedConcurrencyContext {
   /** Memory of the function in MB; may be a token. */
   readonly memorySize: number;
   readonly architecture: lambda.Architecture;
-  /** Resolves the function's reserved concurrency at synth (explicit or derived); undefined when unknown or a token. */
+  /** Resolves the function's reserved concurrency at synth (explicit or derived); undefined when there is none or it is a token. */
   readonly reservedConcurrency: () => number | undefined;
+  /** The reservation to apply while the kill switch is off (explicit, a token, or a lazily derived value); undefined for none. */
+  readonly configuredReservation?: number;
   /**
-   * When given, the alias's provisioned concurrency and every scaling
-   * resource exist only while this condition is true (the function's kill
-   * switch is off).
+   * When given, it turns the function off: reservation 0, and neither the
+   * alias's provisioned concurrency nor any scaling resource.
    */
-  readonly enabledCondition?: CfnCondition;
+  readonly killSwitch?: KillSwitch;
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey: kms.IKey;
 }
 
 export interface ProvisionedConcurrencyResources {
   readonly alias: lambda.Alias;
   /** The scalable target, when auto scaling (target tracking or schedules) is configured. */
   readonly scalableTarget?: appscaling.ScalableTarget;
+  /** The custom resource that sets the reservation and the alias's provisioned concurrency. */
+  readonly concurrency: CustomResource;
   /** USD per month for minCapacity kept all month; undefined when memory or minCapacity is a token. */
   readonly monthlyCostUsd?: number;
 }
@@ -65,24 +78,30 @@ export interface ProvisionedConcurrencyResources {
  * target tracking and scheduled scaling, and a monthly cost estimate in the
  * stack outputs. Everything is created under `scope`, whose path the error
  * messages name.
+ *
+ * The function's reservation and the alias's provisioned concurrency are set
+ * by one custom resource, after the alias and before any scaling resource:
+ * Lambda refuses a reservation below the provisioned concurrency and the
+ * reverse, and only a handler can release one before lowering the other
+ * (kill switch on) and restore one before requesting the other (off). The
+ * function's and the alias's own properties leave both unset.
  */
 export function addProvisionedConcurrency(
   scope: Construct, fn: lambda.Function, options: ProvisionedConcurrencyOptions, context: ProvisionedConcurrencyContext,
 ): ProvisionedConcurrencyResources {
   validateOptions(scope, options);
-  const condition = context.enabledCondition;
-  const minCapacity = options.minCapacity;
+  const condition = context.killSwitch?.functionOn;
   const alias = new lambda.Alias(scope, 'Alias', {
     aliasName: options.aliasName ?? DEFAULT_ALIAS_NAME,
     version: fn.currentVersion,
-    provisionedConcurrentExecutions: minCapacity,
   });
-  if (condition) {
-    (alias.node.defaultChild as lambda.CfnAlias).provisionedConcurrencyConfig =
-      Fn.conditionIf(condition.logicalId, { ProvisionedConcurrentExecutions: minCapacity }, Aws.NO_VALUE);
-  }
+  const concurrency = addConcurrencyResource(scope, fn, alias, options, context);
 
   const scalableTarget = addAutoScaling(alias, options);
+  if (scalableTarget) {
+    // Registering the target moves the allocation into its range: only after the reservation allows it.
+    scalableTarget.node.addDependency(concurrency);
+  }
   if (scalableTarget && condition) {
     (scalableTarget.node.defaultChild as appscaling.CfnScalableTarget).cfnOptions.condition = condition;
     for (const policy of scalableTarget.node.findAll().filter(c => c instanceof appscaling.CfnScalingPolicy)) {
@@ -93,17 +112,62 @@ export function addProvisionedConcurrency(
   fn.node.addValidation({ validate: () => validateReservation(options, context) });
   Aspects.of(scope).add({ visit: node => node === scope && warnOnNoHeadroom(scope, options, context) });
 
-  const monthlyCostUsd = monthlyCost(minCapacity, context);
+  const monthlyCostUsd = monthlyCost(options.minCapacity, context);
   if (monthlyCostUsd !== undefined) {
     new CfnOutput(scope, 'ProvisionedConcurrencyMonthlyCost', {
       value: monthlyCostUsd.toFixed(2),
-      description: `Estimated USD per month for ${minCapacity} provisioned environment(s) of ${context.memorySize} MB (${context.architecture.name}) `
+      description: `Estimated USD per month for ${options.minCapacity} provisioned environment(s) of ${context.memorySize} MB (${context.architecture.name}) `
         + `kept warm ${HOURS_PER_MONTH} hours at $${PROVISIONED_PRICE_PER_GB_SECOND_USD[context.architecture.name]} per GB-second, the ${PRICE_REGION} price; `
         + 'requests, invocation duration and capacity above minCapacity are billed on top',
       condition,
     });
   }
-  return { alias, scalableTarget, monthlyCostUsd };
+  return { alias, scalableTarget, concurrency, monthlyCostUsd };
+}
+
+/**
+ * The custom resource that owns the function's reservation and the alias's
+ * provisioned concurrency (lambda/function-concurrency), with a role allowed
+ * exactly those settings of this function and alias. It depends on the
+ * alias and its version, so it runs again after every new version: it waits
+ * for the allocation to follow, and re-applies the stop while the kill
+ * switch is on.
+ */
+function addConcurrencyResource(
+  scope: Construct, fn: lambda.Function, alias: lambda.Alias, options: ProvisionedConcurrencyOptions, context: ProvisionedConcurrencyContext,
+): CustomResource {
+  const handler = createCustomResourceHandler(scope, 'Concurrency', {
+    handler: 'function-concurrency',
+    description: `Sets the reserved concurrency of ${scope.node.path} and the provisioned concurrency of its alias, in the order Lambda accepts`,
+    timeout: Duration.minutes(14),
+    logRetention: context.logRetention,
+    logEncryptionKey: context.logEncryptionKey,
+    environment: { LAMBDA_API_ENDPOINT: `https://lambda.${Aws.REGION}.${Aws.URL_SUFFIX}` },
+    outsideVpcReason: 'The handler only calls the Lambda API (the function\'s reserved concurrency and its alias\'s provisioned concurrency); it never connects to the database, and the isolated subnets have no route to that API.',
+  });
+  handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
+    resources: [fn.functionArn],
+  }));
+  handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
+    actions: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:PutProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig'],
+    resources: [alias.functionArn],
+  }));
+  const resource = new CustomResource(scope, 'ConcurrencySettings', {
+    serviceToken: handler.provider.serviceToken,
+    resourceType: 'Custom::FunctionConcurrency',
+    properties: {
+      FunctionName: fn.functionName,
+      Qualifier: alias.aliasName,
+      FunctionVersion: fn.currentVersion.version,
+      ProvisionedConcurrentExecutions: options.minCapacity,
+      ReservedConcurrentExecutions: context.configuredReservation,
+      KillSwitch: context.killSwitch?.parameter.valueAsString ?? 'off',
+    },
+  });
+  // The alias resource alone: its scaling resources, below it in the tree, come after this one.
+  resource.node.addDependency(alias.node.defaultChild as lambda.CfnAlias);
+  return resource;
 }
 
 /** Target tracking runs when the range is wider than the minimum, or may be (tokens). */
@@ -145,7 +209,13 @@ function addAutoScaling(alias: lambda.Alias, options: ProvisionedConcurrencyOpti
 }
 
 function validateOptions(scope: Construct, options: ProvisionedConcurrencyOptions): void {
-  const reservable = accountConcurrencyLimit(scope) - UNRESERVED_MINIMUM;
+  const limit = accountConcurrencyLimit(scope);
+  const reservable = limit === undefined ? undefined : reservableConcurrency(limit);
+  if (reservable === 0) {
+    throw new PropValidationError(scope,
+      `${PROP} needs concurrency that the account can set aside, but its limit in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}) leaves none: `
+      + `Lambda keeps 100 unreserved (all of a limit of 100 or less); raise the account's limit (Service Quotas) and the context with it, or remove ${PROP}`);
+  }
   const { aliasName, minCapacity, maxCapacity } = options;
   if (aliasName !== undefined && !Token.isUnresolved(aliasName) && !ALIAS_NAME.test(aliasName)) {
     throw new PropValidationError(scope,
@@ -173,7 +243,7 @@ function validateOptions(scope: Construct, options: ProvisionedConcurrencyOption
   }
 }
 
-function validateSchedule(scope: Construct, schedule: ProvisionedConcurrencySchedule, options: ProvisionedConcurrencyOptions, reservable: number): void {
+function validateSchedule(scope: Construct, schedule: ProvisionedConcurrencySchedule, options: ProvisionedConcurrencyOptions, reservable: number | undefined): void {
   const { name, minCapacity, maxCapacity } = schedule;
   const prop = `${PROP}.schedules['${name}']`;
   if (!SCHEDULED_ACTION_NAME.test(name)) {
@@ -188,15 +258,6 @@ function validateSchedule(scope: Construct, schedule: ProvisionedConcurrencySche
   if (resolved(minCapacity) && resolved(maxCapacity) && minCapacity > maxCapacity) {
     throw new PropValidationError(scope,
       `${prop}.minCapacity (${minCapacity}) is above its maxCapacity (${maxCapacity}): raise maxCapacity to at least ${minCapacity} or lower minCapacity`);
-  }
-  const zero = minCapacity === 0 ? 'minCapacity' : maxCapacity === 0 ? 'maxCapacity' : undefined;
-  if (zero && !options.allowScheduledScaleToZero) {
-    throw new PropValidationError(scope,
-      `${prop}.${zero} is 0: deploys that update the alias fail while it is scaled to 0 (aws-cdk #29992); use at least 1, or set ${PROP}.allowScheduledScaleToZero to accept that`);
-  }
-  if (zero) {
-    Annotations.of(scope).addWarningV2(SCHEDULED_SCALE_TO_ZERO_WARNING,
-      `${prop}.${zero} is 0: while the alias is scaled to 0, deploys that publish a new version fail (aws-cdk #29992); deploy outside that window or scale it back up first`);
   }
   // A one-sided action must stay inside the range it leaves in place, or the range would be inverted.
   const baseMax = options.maxCapacity ?? options.minCapacity;

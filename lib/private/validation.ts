@@ -35,7 +35,8 @@ export interface NumberRule {
   readonly prop: string;
   readonly value: number | undefined;
   readonly min: number;
-  readonly max: number;
+  /** No upper bound when undefined. */
+  readonly max?: number;
   /** Unit appended to numbers in the message, e.g. ' MB'. */
   readonly unit?: string;
   /** Require a whole number. */
@@ -51,7 +52,10 @@ export function validateNumber(scope: IConstruct, rule: NumberRule): void {
     return;
   }
   const unit = rule.unit ?? '';
-  if (!Number.isFinite(value) || value < min || value > max) {
+  if (max === undefined && (!Number.isFinite(value) || value < min)) {
+    throw new PropValidationError(scope, `${prop} (${value}${unit}) must be ${min}${unit} or more: set ${prop} to at least ${min}${unit}`);
+  }
+  if (max !== undefined && (!Number.isFinite(value) || value < min || value > max)) {
     throw new PropValidationError(scope,
       `${prop} (${value}${unit}) must be between ${min}${unit} and ${max}${unit}: set ${prop} within that range`);
   }

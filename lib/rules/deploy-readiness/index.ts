@@ -6,6 +6,7 @@ import { PhysicalNameVariesWithStack } from './PhysicalNameVariesWithStack';
 import { RetainedNameVariesPerCreate } from './RetainedNameVariesPerCreate';
 import { readersRacingRotation, SecretRotationAfterReaders } from './SecretRotationAfterReaders';
 import { nameFixedAcrossStacks, retainedUnderFixedName } from '../private/physical-names';
+import { reservationsBelowProvisioned, ReservedConcurrencyCoversProvisioned } from './ReservedConcurrencyCoversProvisioned';
 import { RuleDefinition } from '../private/rule-pack';
 
 /** A single finding as a one-item list, for the pack's details. */
@@ -41,6 +42,17 @@ export const DEPLOY_READINESS_RULES: RuleDefinition[] = [
       + '<account>:alarm:*), or use AlarmTopic, which does.',
     level: NagMessageLevel.ERROR,
     details: cloudWatchBlockers,
+  },
+  {
+    rule: ReservedConcurrencyCoversProvisioned,
+    info: 'The Lambda function can reserve less concurrency than its aliases and versions can provision',
+    explanation: 'Lambda refuses a reserved concurrency below the provisioned concurrency configured on the function\'s versions and aliases '
+      + '(and provisioned concurrency above the reservation). A lower reservation fails the deploy; one that a condition can lower (a kill switch '
+      + 'through Fn::If) fails the update that lowers it, because CloudFormation updates the function before the aliases and versions that depend on '
+      + 'it, while they still hold their provisioned concurrency. Reserve at least the highest provisioned concurrency (auto scaling\'s maximum and '
+      + 'scheduled actions included), or let one custom resource set both, releasing one before lowering the other (DatabaseFunction does).',
+    level: NagMessageLevel.ERROR,
+    details: reservationsBelowProvisioned,
   },
   {
     rule: PhysicalNameVariesWithStack,
