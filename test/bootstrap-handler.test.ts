@@ -7,13 +7,14 @@
  */
 import { randomBytes } from 'crypto';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { Connection, createConnection, RowDataPacket } from 'mysql2/promise';
+import { Connection, RowDataPacket } from 'mysql2/promise';
 import { Client, ClientConfig } from 'pg';
 import { createHandler } from '../lambda/bootstrap/handler';
 import { mysqlUserStatements } from '../lambda/bootstrap/mysql';
 import { MigrationProperties, sha256, UserProperties } from '../lambda/bootstrap/plan';
 import { postgresUserStatements } from '../lambda/bootstrap/postgres';
-import { MariaDbServer, startMariaDb } from './support/mariadb';
+import { MariaDbServer, startMariaDb, withConnection } from './support/mariadb';
+import { captureConsoleLog } from './support/output';
 import { PostgresServer, startPostgres, withClient } from './support/postgres';
 
 // ---------------------------------------------------------------------------
@@ -29,8 +30,22 @@ class FakeSecrets {
     this.reads.push(arn);
     const value = this.values.get(arn);
     if (value === undefined) throw new Error(`ResourceNotFoundException: Secrets Manager can't find the specified secret.`);
+    const next = this.afterFirstRead.get(arn);
+    if (next !== undefined) {
+      this.values.set(arn, next);
+      this.afterFirstRead.delete(arn);
+    }
     return value;
   };
+
+  private readonly afterFirstRead = new Map<string, string>();
+
+  /** Stores a secret that answers `first` once and `then` afterwards: a rotation that completes after the first read. */
+  putRotating(first: object, then: object): string {
+    const arn = this.put(first);
+    this.afterFirstRead.set(arn, JSON.stringify(then));
+    return arn;
+  }
 
   /** Stores a secret: an object as JSON, a string as it is. */
   put(value: object | string): string {
@@ -87,9 +102,15 @@ function createEvent(target: Target, plan: Plan): CloudFormationCustomResourceEv
   return { ...eventCommon, RequestType: 'Create', ResourceProperties: resourceProperties(target, plan) as any };
 }
 
-function updateEvent(target: Target, plan: Plan, physicalResourceId: string): CloudFormationCustomResourceEvent {
-  const properties = resourceProperties(target, plan) as any;
-  return { ...eventCommon, RequestType: 'Update', PhysicalResourceId: physicalResourceId, ResourceProperties: properties, OldResourceProperties: properties };
+/** An Update from `oldPlan` (the same plan unless given) to `plan`. */
+function updateEvent(target: Target, plan: Plan, physicalResourceId: string, oldPlan: Plan = plan): CloudFormationCustomResourceEvent {
+  return {
+    ...eventCommon,
+    RequestType: 'Update',
+    PhysicalResourceId: physicalResourceId,
+    ResourceProperties: resourceProperties(target, plan) as any,
+    OldResourceProperties: resourceProperties(target, oldPlan) as any,
+  };
 }
 
 function deleteEvent(target: Target, plan: Plan, physicalResourceId: string): CloudFormationCustomResourceEvent {
@@ -99,16 +120,7 @@ function deleteEvent(target: Target, plan: Plan, physicalResourceId: string): Cl
 const suffix = () => randomBytes(3).toString('hex');
 const password = () => randomBytes(15).toString('base64url');
 
-let logLines: string[];
-
-beforeEach(() => {
-  logLines = [];
-  jest.spyOn(console, 'log').mockImplementation((line: unknown) => { logLines.push(String(line)); });
-});
-
-afterEach(() => {
-  jest.restoreAllMocks();
-});
+const loggedLines = captureConsoleLog();
 
 // ---------------------------------------------------------------------------
 
@@ -182,7 +194,7 @@ describe('PostgreSQL', () => {
       { version: '0002', name: '0002_seed_items.sql', checksum: seedItems.Checksum },
     ]);
     expect(await check(async client => (await client.query('SELECT name FROM items ORDER BY id')).rows)).toEqual([{ name: 'first' }, { name: 'second' }]);
-    expect(logLines.map(line => JSON.parse(line))).toEqual([
+    expect(loggedLines().map(line => JSON.parse(line))).toEqual([
       { handler: 'bootstrap', event: 'migration-applied', migration: '0001_create_items.sql', millis: expect.any(Number) },
       { handler: 'bootstrap', event: 'migration-applied', migration: '0002_seed_items.sql', millis: expect.any(Number) },
     ]);
@@ -263,7 +275,7 @@ describe('PostgreSQL', () => {
       await expect(client.query("UPDATE items SET name = 'changed'")).rejects.toThrow('permission denied for table items');
       await expect(client.query('SELECT * FROM schema_migrations')).rejects.toThrow('permission denied for table schema_migrations');
     });
-    expect(logLines.map(line => JSON.parse(line))).toContainEqual(
+    expect(loggedLines().map(line => JSON.parse(line))).toContainEqual(
       { handler: 'bootstrap', event: 'user-created', user: reader, privileges: 'READ_ONLY', authentication: 'IAM' });
   });
 
@@ -284,8 +296,8 @@ describe('PostgreSQL', () => {
         .rejects.toThrow('permission denied for table schema_migrations');
       await expect(client.query('DROP TABLE items')).rejects.toThrow('must be owner of table items');
     });
-    expect(logLines.join('\n')).not.toContain(writerPassword);
-    expect(logLines.join('\n')).not.toContain(adminPassword);
+    expect(loggedLines().join('\n')).not.toContain(writerPassword);
+    expect(loggedLines().join('\n')).not.toContain(adminPassword);
   });
 
   test('sets non-ASCII passwords too (hashed by the server)', async () => {
@@ -329,41 +341,72 @@ describe('PostgreSQL', () => {
     });
   });
 
-  test('an Update re-applies users exactly: privileges lowered, authentication switched, password rotated', async () => {
+  test('an Update re-applies users exactly: privileges lowered, authentication switched, the password of a replaced secret set', async () => {
     const { target, handler, secrets, check } = await setup();
     const first = `first_${suffix()}`;
     const second = `second_${suffix()}`;
     const firstPassword = password();
     const secondPassword = password();
-    const firstSecret = secrets.put({ username: first, password: firstPassword });
-    const created = await handler(createEvent(target, {
+    const createPlan: Plan = {
       migrations: [createItems],
       users: [
-        { Name: first, Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: firstSecret },
+        { Name: first, Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: secrets.put({ username: first, password: firstPassword }) },
         { Name: second, Privileges: 'READ_WRITE', Authentication: 'IAM' },
       ],
-    }));
-    const rotatedPassword = password();
-    secrets.replace(firstSecret, { username: first, password: rotatedPassword });
+    };
+    const created = await handler(createEvent(target, createPlan));
+    const replacedPassword = password();
 
     await handler(updateEvent(target, {
       migrations: [createItems],
       users: [
-        { Name: first, Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: firstSecret },
+        { Name: first, Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: secrets.put({ username: first, password: replacedPassword }) },
         { Name: second, Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: secrets.put({ username: second, password: secondPassword }) },
       ],
-    }, created.PhysicalResourceId));
+    }, created.PhysicalResourceId, createPlan));
 
     await expect(withClient(userConfig(target.database, first, firstPassword), () => Promise.resolve()))
       .rejects.toThrow(`password authentication failed for user "${first}"`);
-    for (const [user, userPassword] of [[first, rotatedPassword], [second, secondPassword]]) {
+    for (const [user, userPassword] of [[first, replacedPassword], [second, secondPassword]]) {
       await withClient(userConfig(target.database, user, userPassword), async client => {
         expect((await client.query('SELECT count(*)::int AS count FROM items')).rows).toEqual([{ count: 0 }]);
         await expect(client.query("INSERT INTO items (name) VALUES ('no longer allowed')")).rejects.toThrow('permission denied for table items');
       });
     }
     expect(await check(async client => (await client.query("SELECT pg_has_role($1, 'rds_iam', 'MEMBER') AS iam", [second])).rows)).toEqual([{ iam: false }]);
-    expect(logLines.map(line => JSON.parse(line).event)).toEqual(['migration-applied', 'user-created', 'user-created', 'user-updated', 'user-updated']);
+    expect(loggedLines().map(line => JSON.parse(line).event)).toEqual(['migration-applied', 'user-created', 'user-created', 'user-updated', 'user-updated']);
+  });
+
+  test('an Update leaves the password of a user whose secret is unchanged to its rotation, even while the secret still holds the old one', async () => {
+    const { target, handler, secrets, check } = await setup();
+    const user = `kept_${suffix()}`;
+    const oldPassword = password();
+    const plan = (privileges: 'READ_ONLY' | 'READ_WRITE'): Plan => ({
+      migrations: [createItems],
+      users: [{ Name: user, Privileges: privileges, Authentication: 'SECRET', SecretArn: secretArn }],
+    });
+    const secretArn = secrets.put({ username: user, password: oldPassword });
+    const created = await handler(createEvent(target, plan('READ_WRITE')));
+    // A rotation is between setSecret and finishSecret: the database has the new password, AWSCURRENT the old one.
+    const rotatingPassword = password();
+    await check(client => client.query(`ALTER ROLE ${client.escapeIdentifier(user)} PASSWORD ${client.escapeLiteral(rotatingPassword)}`));
+
+    await handler(updateEvent(target, plan('READ_ONLY'), created.PhysicalResourceId, plan('READ_WRITE')));
+
+    await expect(withClient(userConfig(target.database, user, oldPassword), () => Promise.resolve()))
+      .rejects.toThrow(`password authentication failed for user "${user}"`);
+    await withClient(userConfig(target.database, user, rotatingPassword), async client => {
+      await expect(client.query("INSERT INTO items (name) VALUES ('no longer allowed')")).rejects.toThrow('permission denied for table items');
+    });
+  });
+
+  test('generates the statements that keep the password of an existing user whose rotation owns it', () => {
+    expect(postgresUserStatements({ name: 'app', privileges: 'READ_ONLY', authentication: 'SECRET', password: 'secret', keepPassword: true }, 'orders', { exists: true, iamMember: false })[0])
+      .toBe('ALTER ROLE "app" WITH LOGIN');
+    expect(postgresUserStatements({ name: 'app', privileges: 'READ_ONLY', authentication: 'SECRET', password: 'secret', keepPassword: true }, 'orders', { exists: false, iamMember: false })[0])
+      .toMatch(/^CREATE ROLE "app" WITH LOGIN PASSWORD 'SCRAM-SHA-256\$4096:/);
+    expect(mysqlUserStatements({ name: 'app', privileges: 'READ_ONLY', authentication: 'SECRET', password: 'secret', keepPassword: true }, 'orders').slice(0, 2))
+      .toEqual(["CREATE USER IF NOT EXISTS 'app'@'%' IDENTIFIED BY 'secret' REQUIRE NONE", "GRANT SELECT ON `orders`.* TO 'app'@'%'"]);
   });
 
   test('generates the statements for a new read-write IAM user', () => {
@@ -433,16 +476,69 @@ describe('PostgreSQL', () => {
       .rejects.toThrow(`cannot connect to PostgreSQL at ${postgres.host}:${postgres.port} (database ${target.database}) as ${adminUser}: The server does not support SSL connections`);
   });
 
-  test('a wrong admin password fails with the server error and without the password', async () => {
+  test('a wrong admin password fails with the server error and without the password, after reading the secret again before each retry', async () => {
     const { target, secrets } = await setup();
     const wrongPassword = password();
-    const handler = createHandler({ readSecret: secrets.readSecret, tls: false });
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, loginRetryDelaysMillis: [10, 20], sleep: async millis => { waits.push(millis); } });
     const adminSecretArn = secrets.put({ username: adminUser, password: wrongPassword });
 
     const failure = handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }));
 
     await expect(failure).rejects.toThrow(`password authentication failed for user "${adminUser}" (SQLSTATE 28P01)`);
     await expect(failure).rejects.not.toThrow(wrongPassword);
+    expect(waits).toEqual([10, 20]);
+    expect(secrets.reads.filter(arn => arn === adminSecretArn)).toHaveLength(3);
+    expect(loggedLines().map(line => JSON.parse(line))).toEqual([
+      { handler: 'bootstrap', event: 'admin-login-refused', attempt: 1, retryInMillis: 10 },
+      { handler: 'bootstrap', event: 'admin-login-refused', attempt: 2, retryInMillis: 20 },
+    ]);
+  });
+
+  test('when the admin password changes during the run (a rotation), reads the secret again and succeeds', async () => {
+    const { target, secrets, check } = await setup();
+    const oldPassword = password();
+    const newPassword = password();
+    const rotated = await postgres.createDatabase('rotated');
+    const rotatingAdmin = `admin_${suffix()}`;
+    await withClient(postgres.connectionConfig(), async client => {
+      await client.query(`CREATE ROLE ${rotatingAdmin} LOGIN CREATEROLE PASSWORD ${client.escapeLiteral(newPassword)}`);
+      await client.query(`ALTER DATABASE ${client.escapeIdentifier(rotated)} OWNER TO ${rotatingAdmin}`);
+    });
+    // The database already has the new password; the secret answers the old one once, then the new one.
+    const adminSecretArn = secrets.putRotating({ username: rotatingAdmin, password: oldPassword }, { username: rotatingAdmin, password: newPassword });
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+
+    const result = await handler(createEvent({ ...target, database: rotated, adminSecretArn }, { migrations: [createItems] }));
+
+    expect(result.Data).toEqual({ AppliedMigrations: '0001_create_items.sql', SchemaVersion: '0001' });
+    expect(waits).toEqual([2_000]);
+    expect(secrets.reads.filter(arn => arn === adminSecretArn)).toHaveLength(2);
+    expect(await withClient(postgres.connectionConfig(rotated), async client => (await client.query('SELECT count(*)::int AS count FROM schema_migrations')).rows[0].count)).toBe(1);
+    expect(await check(async client => (await client.query("SELECT to_regclass('public.schema_migrations') AS t")).rows[0].t)).toBeNull();
+  });
+
+  test('does not retry errors other than a refused password', async () => {
+    const { target, secrets } = await setup();
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+
+    await expect(handler(createEvent({ ...target, database: 'no_such_database' }, { migrations: [createItems] })))
+      .rejects.toThrow('database "no_such_database" does not exist');
+    expect(waits).toEqual([]);
+  });
+
+  test('stops retrying when the next wait would reach into the time kept back from the Lambda deadline', async () => {
+    const { target, secrets } = await setup();
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+    const adminSecretArn = secrets.put({ username: adminUser, password: password() });
+    // 33 s left: a 2 s wait leaves 31 s, above the 30 s margin; a 5 s wait would not.
+    const context = { getRemainingTimeInMillis: () => 33_000 };
+
+    await expect(handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }), context)).rejects.toThrow('(SQLSTATE 28P01)');
+    expect(waits).toEqual([2_000]);
   });
 
   test('rejects invalid plans before connecting', async () => {
@@ -596,20 +692,40 @@ describe('MariaDB (MySQL)', () => {
     });
   });
 
-  test('an Update lowers a read-write user to read-only and sets its new password', async () => {
+  test('an Update lowers a read-write user to read-only and sets the password of its replaced secret', async () => {
     const { target, handler, secrets } = await setup();
     const user = `app_${suffix()}`;
-    const secretArn = secrets.put({ username: user, password: password() });
-    const plan = (privileges: 'READ_ONLY' | 'READ_WRITE'): Plan => ({ migrations: [createItems], users: [{ Name: user, Privileges: privileges, Authentication: 'SECRET', SecretArn: secretArn }] });
-    const created = await handler(createEvent(target, plan('READ_WRITE')));
-    const rotatedPassword = password();
-    secrets.replace(secretArn, { username: user, password: rotatedPassword });
+    const plan = (privileges: 'READ_ONLY' | 'READ_WRITE', secretArn: string): Plan => ({
+      migrations: [createItems],
+      users: [{ Name: user, Privileges: privileges, Authentication: 'SECRET', SecretArn: secretArn }],
+    });
+    const createPlan = plan('READ_WRITE', secrets.put({ username: user, password: password() }));
+    const created = await handler(createEvent(target, createPlan));
+    const replacedPassword = password();
 
-    await handler(updateEvent(target, plan('READ_ONLY'), created.PhysicalResourceId));
+    await handler(updateEvent(target, plan('READ_ONLY', secrets.put({ username: user, password: replacedPassword })), created.PhysicalResourceId, createPlan));
 
-    await withConnection({ ...mariadb.connectionOptions(target.database), user, password: rotatedPassword }, async connection => {
+    await withConnection({ ...mariadb.connectionOptions(target.database), user, password: replacedPassword }, async connection => {
       await expect(connection.query("INSERT INTO items (name) VALUES ('not any more')")).rejects.toThrow(`INSERT command denied to user '${user}'`);
       expect((await connection.query<RowDataPacket[]>('SELECT COUNT(*) AS count FROM items'))[0]).toEqual([{ count: 0 }]);
+    });
+  });
+
+  test('an Update leaves the password of a user whose secret is unchanged to its rotation', async () => {
+    const { target, handler, secrets } = await setup();
+    const user = `kept_${suffix()}`;
+    const oldPassword = password();
+    const secretArn = secrets.put({ username: user, password: oldPassword });
+    const plan: Plan = { migrations: [createItems], users: [{ Name: user, Privileges: 'READ_WRITE', Authentication: 'SECRET', SecretArn: secretArn }] };
+    const created = await handler(createEvent(target, plan));
+    const rotatingPassword = password();
+    await withConnection(mariadb.connectionOptions(), connection => connection.query(`ALTER USER '${user}'@'%' IDENTIFIED BY '${rotatingPassword}'`));
+
+    await handler(updateEvent(target, plan, created.PhysicalResourceId));
+
+    await expect(withConnection({ ...mariadb.connectionOptions(target.database), user, password: oldPassword }, async () => undefined)).rejects.toThrow('Access denied');
+    await withConnection({ ...mariadb.connectionOptions(target.database), user, password: rotatingPassword }, async connection => {
+      await connection.query("INSERT INTO items (name) VALUES ('still allowed')");
     });
   });
 
@@ -640,6 +756,26 @@ describe('MariaDB (MySQL)', () => {
     expect(await recordedNames(check)).toEqual(['0001_slow.sql']);
   });
 
+  test('when the admin password changes during the run (a rotation), reads the secret again and succeeds', async () => {
+    const { target, secrets, check } = await setup();
+    const rotatingAdmin = `admin_${suffix()}`;
+    const oldPassword = password();
+    const newPassword = password();
+    await withConnection(mariadb.connectionOptions(), async connection => {
+      await connection.query(`CREATE USER '${rotatingAdmin}'@'%' IDENTIFIED BY '${newPassword}'`);
+      await connection.query(`GRANT ALL ON \`${target.database}\`.* TO '${rotatingAdmin}'@'%'`);
+    });
+    const adminSecretArn = secrets.putRotating({ username: rotatingAdmin, password: oldPassword }, { username: rotatingAdmin, password: newPassword });
+    const waits: number[] = [];
+    const handler = createHandler({ readSecret: secrets.readSecret, tls: false, sleep: async millis => { waits.push(millis); } });
+
+    const result = await handler(createEvent({ ...target, adminSecretArn }, { migrations: [createItems] }));
+
+    expect(result.Data).toEqual({ AppliedMigrations: '0001_create_items.sql', SchemaVersion: '0001' });
+    expect(waits).toEqual([2_000]);
+    expect(await recordedNames(check)).toEqual(['0001_create_items.sql']);
+  });
+
   test('never shows a password in an error, even where MySQL quotes the failing statement', async () => {
     const { target, handler } = await setup();
     const quotesPassword = migration('0001_bad_syntax.sql', `SELEC '${mariadb.password}'`);
@@ -649,15 +785,3 @@ describe('MariaDB (MySQL)', () => {
     await expect(failure).rejects.toThrow("migration 0001_bad_syntax.sql failed: You have an error in your SQL syntax; check the manual that corresponds to your MariaDB server version for the right syntax to use near 'SELEC '***'' at line 1 (ER_PARSE_ERROR, errno 1064, SQLSTATE 42000)");
   });
 });
-
-// ---------------------------------------------------------------------------
-
-
-async function withConnection<T>(options: Parameters<typeof createConnection>[0], work: (connection: Connection) => Promise<T>): Promise<T> {
-  const connection = await createConnection(options as any);
-  try {
-    return await work(connection);
-  } finally {
-    await connection.end();
-  }
-}

@@ -1,8 +1,9 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CfnParameter, CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -60,9 +61,16 @@ function statementsOfRole(t: Template, roleId: string): Array<{ [key: string]: a
     .flatMap(policy => policy.Properties.PolicyDocument.Statement);
 }
 
+const WITH_SECRETS: DatabaseOptions = { defaultAuthScheme: rds.DefaultAuthScheme.NONE };
+
+/** A VPC the network does not own, with isolated subnets only. */
+const isolatedVpc = (stack: Stack) => new ec2.Vpc(stack, 'Existing', {
+  maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
+});
+
 describe('DatabaseBootstrap with users and migrations (proxy authenticates with secrets)', () => {
   const migrations = migrationsFolder({ '0001_create_items.sql': CREATE_ITEMS, '0002_add_price.sql': ADD_PRICE });
-  const { stack, database, bootstrap } = setup();
+  const { stack, database, bootstrap } = setup(WITH_SECRETS);
   const bootstrapped = bootstrap({
     migrationsPath: migrations,
     users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }, { name: 'reporting' }],
@@ -143,7 +151,7 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     }]);
     expect(read[0].Resource).toHaveLength(3);
     t.hasResourceProperties('AWS::KMS::Key', {
-      Description: Match.stringLikeRegexp('storage, snapshots and admin secret'),
+      Description: Match.stringLikeRegexp('storage, snapshots and secrets'),
       KeyPolicy: {
         Statement: Match.arrayWith([Match.objectLike({
           Action: 'kms:Decrypt',
@@ -154,14 +162,14 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     });
   });
 
-  test('reaching the database adds no security group rule: it shares the rotation function\'s', () => {
+  test('the bootstrap and the rotation function reach the database through one rule, from the rotation security group', () => {
     const ingress = t.findResources('AWS::EC2::SecurityGroupIngress', {
       Properties: { GroupId: stack.resolve(database.databaseSecurityGroup.securityGroupId) },
     });
-    expect(Object.values(ingress).map(rule => rule.Properties.SourceSecurityGroupId)).toEqual(expect.arrayContaining([
+    expect(Object.values(ingress).map(rule => rule.Properties.SourceSecurityGroupId)).toEqual([
+      stack.resolve(database.proxy.connections.securityGroups[0].securityGroupId),
       stack.resolve(database.rotationSecurityGroup.securityGroupId),
-    ]));
-    expect(Object.keys(ingress)).toHaveLength(2);
+    ]);
   });
 
   test('the provider framework is hardened: arm64, X-Ray, no reservation (it deploys in any account), JSON logs, outside the VPC', () => {
@@ -191,42 +199,105 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     t.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
   });
 
-  test('handler and provider log to encrypted log groups kept as long as the network\'s', () => {
+  test('handler, provider and rotation function log to encrypted log groups kept as long as the network\'s', () => {
     const logGroups = Object.entries(t.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Bootstrap'));
-    expect(logGroups).toHaveLength(2);
+    expect(logGroups).toHaveLength(3);
     for (const [, logGroup] of logGroups) {
       expect(logGroup.Properties).toEqual({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLogKey/), 'Arn'] }, RetentionInDays: 365 });
     }
   });
 
-  test('each user gets a generated secret encrypted with the database key and attached to the cluster', () => {
-    t.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Description: 'Password of database user app_user in Test/Database, used by its RDS Proxy',
-      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
-      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"app_user"}', GenerateStringKey: 'password', PasswordLength: 30 }),
+  test('each user gets a generated secret encrypted with the database key, kept with the database\'s snapshot', () => {
+    t.hasResource('AWS::SecretsManager::Secret', {
+      Properties: {
+        Description: 'Password of database user app_user in Test/Database, used by its RDS Proxy',
+        KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
+        GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"app_user"}', GenerateStringKey: 'password', PasswordLength: 30 }),
+        Name: Match.absent(),
+      },
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
     });
-    t.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
-      SecretId: { Ref: Match.stringLikeRegexp('^BootstrapUserSecretreporting') },
-      TargetType: 'AWS::RDS::DBCluster',
-    });
+    t.resourceCountIs('AWS::SecretsManager::Secret', 2);
+    t.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 0);
     expect(Object.keys(bootstrapped.userSecrets).sort()).toEqual(['app_user', 'reporting']);
   });
 
-  test('each user secret rotates every 30 days with the single-user application in the rotation placement', () => {
-    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
-      SecretId: { Ref: userSecretId('app_user') },
+  test('each user secret rotates every 30 days with the library\'s rotation function, first one interval after the bootstrap ran', () => {
+    const handlerArn = { 'Fn::GetAtt': [logicalId(stack, bootstrapped.rotationHandler!), 'Arn'] };
+    const schedules = Object.values(t.findResources('AWS::SecretsManager::RotationSchedule'));
+    expect(schedules.map(schedule => schedule.Properties)).toEqual(['app_user', 'reporting'].map(name => ({
+      SecretId: { Ref: userSecretId(name) },
+      RotationLambdaARN: handlerArn,
       RotationRules: { ScheduleExpression: 'rate(30 days)' },
-    });
-    const applications = Object.entries(t.findResources('AWS::Serverless::Application')).filter(([id]) => id.startsWith('BootstrapUserSecretRotation'));
-    expect(applications).toHaveLength(2);
-    for (const [, application] of applications) {
-      expect(application.Properties.Parameters).toMatchObject({
-        vpcSecurityGroupIds: stack.resolve(database.rotationSecurityGroup.securityGroupId),
-        kmsKeyArn: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseKey/), 'Arn'] },
-      });
+      RotateImmediatelyOnUpdate: false,
+    })));
+    for (const schedule of schedules) {
+      expect(schedule.DependsOn).toEqual(expect.arrayContaining([logicalId(stack, bootstrapped.resource), logicalId(stack, bootstrapped.rotationHandler!)]));
     }
-    const mapping = Object.entries<any>(t.toJSON().Mappings).find(([id]) => id.startsWith('BootstrapUserSecretRotationappuserSARMapping'))![1];
-    expect(mapping.aws.applicationId).toMatch(/SecretsManagerRDSPostgreSQLRotationSingleUser$/);
+  });
+
+  test('the rotation function runs in the bootstrap\'s placement with the database\'s location, never a password, in its environment', () => {
+    const handler = resourceOf(t, stack, bootstrapped.rotationHandler!);
+    expect(handler.Properties).toMatchObject({
+      Runtime: 'nodejs24.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 60,
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapSecretRotationHandlerLogGroup/) } },
+      Environment: {
+        Variables: {
+          NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+          DATABASE_ENGINE: 'postgresql',
+          DATABASE_HOST: stack.resolve(database.writerEndpoint),
+          DATABASE_PORT: '5433',
+          DATABASE_NAME: 'app',
+          CREDENTIAL_LENGTH: '30',
+          CREDENTIAL_EXCLUDE_CHARACTERS: ' %+~`#$&*()|[]{}:;<>?!\'/@"\\',
+        },
+      },
+      VpcConfig: {
+        SecurityGroupIds: [stack.resolve(database.rotationSecurityGroup.securityGroupId)],
+        SubnetIds: database.network.vpc.selectSubnets(database.network.databaseSubnets).subnetIds.map(id => stack.resolve(id)),
+      },
+    });
+    expect(handler.Properties.ReservedConcurrentExecutions).toBeUndefined();
+    const logGroup = t.toJSON().Resources[handler.Properties.LoggingConfig.LogGroup.Ref];
+    expect(logGroup.Properties).toEqual({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLogKey/), 'Arn'] }, RetentionInDays: 365 });
+  });
+
+  test('the rotation role may touch exactly the users\' secrets and their key through Secrets Manager; Secrets Manager of this account may invoke it', () => {
+    const roleId = stack.getLogicalId(bootstrapped.rotationHandler!.role!.node.defaultChild as iam.CfnRole);
+    const statements = statementsOfRole(t, roleId).filter(s => [s.Action].flat().some((action: string) => !action.startsWith('ec2:') && !action.startsWith('logs:')));
+    expect(statements).toEqual([
+      // GetRandomPassword has no resource: it shares the statement of the X-Ray actions, which have none either.
+      { Action: ['secretsmanager:GetRandomPassword', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Effect: 'Allow', Resource: '*' },
+      {
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        Effect: 'Allow',
+        Resource: [{ Ref: userSecretId('app_user') }, { Ref: userSecretId('reporting') }],
+      },
+      {
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseKey/), 'Arn'] },
+        Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+      },
+    ]);
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: { 'Fn::GetAtt': [logicalId(stack, bootstrapped.rotationHandler!), 'Arn'] },
+      Principal: 'secretsmanager.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+    });
+  });
+
+  test('no nested application, nested stack, transform or AWS managed policy', () => {
+    t.resourceCountIs('AWS::Serverless::Application', 0);
+    t.resourceCountIs('AWS::CloudFormation::Stack', 0);
+    expect(t.toJSON().Transform).toBeUndefined();
+    t.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    t.resourceCountIs('AWS::IAM::ManagedPolicy', 0);
   });
 
   test('the proxy authenticates with each user secret too, and its role may read them', () => {
@@ -241,45 +312,54 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
 });
 
 describe('DatabaseBootstrap options', () => {
-  test('end-to-end IAM: users authenticate with IAM, without secrets or proxy auth entries', () => {
-    const { stack, bootstrap } = setup({ defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH });
+  test('end-to-end IAM (the default): users authenticate with IAM, without secrets, rotation or proxy auth entries', () => {
+    const { stack, bootstrap } = setup();
     const bootstrapped = bootstrap({ users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }] });
     const t = template(stack);
     expect(resourceOf(t, stack, bootstrapped.resource).Properties.Users).toEqual([{ Name: 'app_user', Privileges: 'READ_WRITE', Authentication: 'IAM' }]);
     expect(bootstrapped.userSecrets).toEqual({});
-    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    expect(bootstrapped.rotationHandler).toBeUndefined();
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    t.resourceCountIs('AWS::SecretsManager::RotationSchedule', 0);
     t.hasResourceProperties('AWS::RDS::DBProxy', { DefaultAuthScheme: 'IAM_AUTH', Auth: Match.absent() });
   });
 
-  test('Aurora MySQL: MySQL engine, port and single-user rotation application', () => {
-    const { stack, bootstrap } = setup({ engine: DatabaseEngine.auroraMysql() });
+  test('Aurora MySQL: MySQL engine and port for the bootstrap and the rotation function', () => {
+    const { stack, bootstrap } = setup({ ...WITH_SECRETS, engine: DatabaseEngine.auroraMysql() });
     const bootstrapped = bootstrap({ users: [{ name: 'app_user' }] });
     const t = template(stack);
     expect(resourceOf(t, stack, bootstrapped.resource).Properties).toMatchObject({ Engine: 'mysql', Port: '3307' });
-    const mapping = Object.entries<any>(t.toJSON().Mappings).find(([id]) => id.startsWith('BootstrapUserSecretRotationappuserSARMapping'))![1];
-    expect(mapping.aws.applicationId).toMatch(/SecretsManagerRDSMySQLRotationSingleUser$/);
+    expect(resourceOf(t, stack, bootstrapped.rotationHandler!).Properties.Environment.Variables).toMatchObject({ DATABASE_ENGINE: 'mysql', DATABASE_PORT: '3307' });
   });
 
-  test('RDS for PostgreSQL: connects to the instance endpoint and attaches user secrets to the instance', () => {
-    const { stack, database, bootstrap } = setup({ engine: DatabaseEngine.postgres() });
+  test('RDS for PostgreSQL: the bootstrap and the rotation function connect to the instance endpoint', () => {
+    const { stack, database, bootstrap } = setup({ ...WITH_SECRETS, engine: DatabaseEngine.postgres() });
     const bootstrapped = bootstrap({ users: [{ name: 'app_user' }] });
     const t = template(stack);
     const instanceId = stack.getLogicalId(database.instance!.node.defaultChild as rds.CfnDBInstance);
     const resource = resourceOf(t, stack, bootstrapped.resource);
     expect(resource.Properties.Host).toEqual({ 'Fn::GetAtt': [instanceId, 'Endpoint.Address'] });
     expect(resource.DependsOn).toContain(instanceId);
-    t.hasResourceProperties('AWS::SecretsManager::SecretTargetAttachment', {
-      SecretId: { Ref: Match.stringLikeRegexp('^BootstrapUserSecretappuser') },
-      TargetType: 'AWS::RDS::DBInstance',
-    });
+    expect(resourceOf(t, stack, bootstrapped.rotationHandler!).Properties.Environment.Variables.DATABASE_HOST).toEqual({ 'Fn::GetAtt': [instanceId, 'Endpoint.Address'] });
+  });
+
+  test.each([
+    [RemovalPolicy.SNAPSHOT, 'Retain'],
+    [RemovalPolicy.RETAIN, 'Retain'],
+    [RemovalPolicy.DESTROY, 'Delete'],
+  ])('the users\' secrets follow the database\'s removal policy %s: DeletionPolicy %s', (removalPolicy, deletionPolicy) => {
+    const { stack, bootstrap } = setup({ ...WITH_SECRETS, removalPolicy }, testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } }));
+    bootstrap({ users: [{ name: 'app_user' }] });
+    template(stack).hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: deletionPolicy, UpdateReplacePolicy: deletionPolicy });
   });
 
   test('migrations only: no users, no user secrets', () => {
-    const { stack, bootstrap } = setup();
+    const { stack, bootstrap } = setup(WITH_SECRETS);
     const bootstrapped = bootstrap({ migrationsPath: migrationsFolder({ '1_init.sql': CREATE_ITEMS }) });
     const t = template(stack);
     expect(resourceOf(t, stack, bootstrapped.resource).Properties.Users).toEqual([]);
-    t.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    t.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    expect(bootstrapped.rotationHandler).toBeUndefined();
   });
 
   test('users only: no migrations', () => {
@@ -290,7 +370,7 @@ describe('DatabaseBootstrap options', () => {
   });
 
   test('timeout and secret rotation interval are configurable', () => {
-    const { stack, bootstrap } = setup();
+    const { stack, bootstrap } = setup(WITH_SECRETS);
     const bootstrapped = bootstrap({ users: [{ name: 'app_user' }], timeout: Duration.minutes(10), secretRotationInterval: Duration.days(7) });
     const t = template(stack);
     expect(resourceOf(t, stack, bootstrapped.handler).Properties.Timeout).toBe(600);
@@ -309,10 +389,51 @@ describe('DatabaseBootstrap options', () => {
     t.resourceCountIs('Custom::ProxyTargetsAvailable', 0);
   });
 
-  test('its handler and the user rotations share the admin rotation\'s placement without ENI-sharing warnings', () => {
-    const { stack, bootstrap } = setup({}, testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } }));
+  test('its handler and the rotation function share one placement without ENI-sharing warnings', () => {
+    const { stack, bootstrap } = setup(WITH_SECRETS, testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } }));
     bootstrap({ users: [{ name: 'app_user' }] });
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
+  });
+
+  test('warns when the bootstrap cannot reach Secrets Manager: an existing VPC without a declared endpoint', () => {
+    const stack = testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+    const network = new DatabaseNetwork(stack, 'Network', { vpc: isolatedVpc(stack) });
+    const database = new ProxiedDatabase(stack, 'Database', { network });
+    new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
+    const message = 'The bootstrap (and the rotation of the users\' secrets) calls Secrets Manager from the database subnets, but Test/Network has no '
+      + 'Secrets Manager endpoint it may use: declare the VPC\'s endpoint in the network\'s existingInterfaceEndpoints, or list '
+      + 'ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER in its interfaceEndpoints to create one; acknowledge '
+      + '\'cdk-serverless-rds:SecretsUnreachable\' if the database\'s rotationSecurityGroup reaches Secrets Manager another way.';
+    Annotations.fromStack(stack).hasWarning('/Test/Bootstrap', Match.stringLikeRegexp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    Annotations.fromStack(stack).hasNoWarning('/Test/Database', Match.stringLikeRegexp('Secrets Manager'));
+  });
+
+  test('the bootstrap and rotation security group reaches the Secrets Manager endpoint an existing VPC declares', () => {
+    const stack = testStack({ context: { '@aws-cdk/core:failSynthOnValidationErrors': false } });
+    const vpc = isolatedVpc(stack);
+    const endpointGroup = new ec2.SecurityGroup(stack, 'EndpointGroup', { vpc, allowAllOutbound: false });
+    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'SecretsManager', {
+      vpcEndpointId: 'vpce-0123456789abcdef0', port: 443, securityGroups: [endpointGroup],
+    });
+    const network = new DatabaseNetwork(stack, 'Network', {
+      vpc,
+      existingInterfaceEndpoints: [{ service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, endpoint }],
+    });
+    const database = new ProxiedDatabase(stack, 'Database', { network, defaultAuthScheme: rds.DefaultAuthScheme.NONE });
+    new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
+    Annotations.fromStack(stack).hasNoWarning('/Test/Bootstrap', Match.stringLikeRegexp('Secrets Manager endpoint'));
+    template(stack).hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: stack.resolve(database.rotationSecurityGroup.securityGroupId), FromPort: 443, ToPort: 443,
+      DestinationSecurityGroupId: stack.resolve(endpointGroup.securityGroupId),
+    });
+  });
+
+  test('a database without a bootstrap needs no Secrets Manager endpoint: RDS rotates the admin password itself', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    new ProxiedDatabase(stack, 'Database', { network });
+    const services = Object.values(template(stack).findResources('AWS::EC2::VPCEndpoint')).map(endpoint => JSON.stringify(endpoint.Properties.ServiceName));
+    expect(services.filter(service => service.includes('secretsmanager'))).toEqual([]);
   });
 
   test('accepts a token for the timeout', () => {
@@ -461,9 +582,10 @@ describe('DatabaseBootstrap validation', () => {
 
 describe('compliance of a bootstrapped app', () => {
   const variants: Array<[string, DatabaseOptions]> = [
-    ['Aurora PostgreSQL, proxy authenticates with secrets', {}],
-    ['Aurora PostgreSQL, end-to-end IAM authentication', { defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH }],
-    ['Aurora MySQL, proxy authenticates with secrets', { engine: DatabaseEngine.auroraMysql() }],
+    ['Aurora PostgreSQL, end-to-end IAM authentication (the default)', {}],
+    ['Aurora PostgreSQL, proxy authenticates with secrets', WITH_SECRETS],
+    ['Aurora MySQL, proxy authenticates with secrets', { ...WITH_SECRETS, engine: DatabaseEngine.auroraMysql() }],
+    ['RDS for MySQL, proxy authenticates with secrets', { ...WITH_SECRETS, engine: DatabaseEngine.mysql() }],
   ];
 
   test.each(variants)('%s: zero unacknowledged findings, and no acknowledgement that acknowledges nothing', (_name, databaseOptions) => {

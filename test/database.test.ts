@@ -9,7 +9,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   DatabaseCapacity, DatabaseEngine, DatabaseNetwork, EngineFamily, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
-import { inlineFunction, template, testStack, TestAppOptions } from './support/app';
+import { Construct } from 'constructs';
+import { BACKTRACK_REGIONS } from '../lib/database/private/backtrack';
+import { inlineFunction, template, testApp, testStack, TestAppOptions } from './support/app';
 
 type Options = Omit<ProxiedDatabaseProps, 'network'>;
 
@@ -32,6 +34,19 @@ function placedFunction(stack: Stack, id: string, network: DatabaseNetwork, prop
 
 const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
 
+/** The first 8 hexadecimal digits of the stack id's UUID, as CloudFormation resolves them at deploy time. */
+const STACK_ID_PART = { 'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }] }] };
+
+/** A value rendered as `<before><synth-time prefix>-<stack id part><after>`; returns the prefix. */
+function physicalNamePrefix(value: unknown, before = '', after = ''): string {
+  const join = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  expect(join[0]).toBe('');
+  expect(join[1]).toEqual([expect.stringMatching(/-$/), STACK_ID_PART, ...after ? [after] : []]);
+  const first = join[1][0] as string;
+  expect(first.startsWith(before)).toBe(true);
+  return first.slice(before.length, -1);
+}
+
 describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
   const { stack, db } = database();
   const t = template(stack);
@@ -41,7 +56,6 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
       Properties: {
         Engine: 'aurora-postgresql',
         EngineVersion: '17.9',
-        DBClusterIdentifier: Match.stringLikeRegexp('^test-database-[0-9a-f]{8}$'),
         DatabaseName: 'app',
         MasterUsername: 'dbadmin',
         Port: 5433,
@@ -91,18 +105,33 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
     t.allResources('AWS::RDS::DBInstance', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('DatabaseMonitoringRoleDefaultPolicy')]) });
   });
 
-  test('generates the admin secret encrypted with the database key and rotates it every 30 days', () => {
-    t.hasResourceProperties('AWS::SecretsManager::Secret', {
-      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
-      GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"dbadmin"}' }),
+  test('names the cluster, proxy and log groups from the construct path and the stack id, unique per stack and per create', () => {
+    const cluster = t.findResources('AWS::RDS::DBCluster');
+    const identifier = Object.values(cluster)[0].Properties.DBClusterIdentifier;
+    const prefix = physicalNamePrefix(identifier);
+    expect(prefix).toMatch(/^test-database-[0-9a-f]{8}$/);
+    expect(stack.resolve(db.physicalName)).toEqual(identifier);
+    t.hasResourceProperties('AWS::RDS::DBProxy', { DBProxyName: identifier });
+    const logGroupNames = Object.values(t.findResources('AWS::Logs::LogGroup')).map(group => group.Properties.LogGroupName).filter(name => name !== undefined);
+    expect(logGroupNames).toHaveLength(2);
+    const named = (start: string) => logGroupNames.find(name => JSON.stringify(name).includes(start));
+    expect(physicalNamePrefix(named('/aws/rds/cluster/'), '/aws/rds/cluster/', '/postgresql')).toBe(prefix);
+    expect(physicalNamePrefix(named('/aws/rds/proxy/'), '/aws/rds/proxy/')).toBe(prefix);
+  });
+
+  test('lets RDS manage and rotate the admin password, in a secret encrypted with the database key, without any rotation function', () => {
+    t.hasResourceProperties('AWS::RDS::DBCluster', {
+      MasterUsername: 'dbadmin',
+      ManageMasterUserPassword: true,
+      MasterUserSecret: { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] } },
+      MasterUserPassword: Match.absent(),
     });
-    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(30 days)' } });
-    t.hasResourceProperties('AWS::Serverless::Application', {
-      Parameters: Match.objectLike({
-        vpcSecurityGroupIds: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseRotationSecurityGroup'), 'GroupId'] },
-        kmsKeyArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] },
-      }),
-    });
+    expect(stack.resolve(db.adminSecret.secretArn)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(db.cluster!.node.defaultChild as rds.CfnDBCluster), 'MasterUserSecret.SecretArn'] });
+    for (const type of ['AWS::SecretsManager::Secret', 'AWS::SecretsManager::RotationSchedule', 'AWS::SecretsManager::SecretTargetAttachment',
+      'AWS::Serverless::Application', 'AWS::CloudFormation::Stack']) {
+      t.resourceCountIs(type, 0);
+    }
+    expect(t.toJSON().Transform).toBeUndefined();
   });
 
   test('requires TLS for every connection to the database', () => {
@@ -112,31 +141,30 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
 
   test('the database key rotates and is retained', () => {
     t.hasResource('AWS::KMS::Key', {
-      Properties: { EnableKeyRotation: true, Description: Match.stringLikeRegexp('storage, snapshots and admin secret') },
+      Properties: { EnableKeyRotation: true, Description: Match.stringLikeRegexp('storage, snapshots and secrets') },
       DeletionPolicy: 'Retain',
     });
   });
 
   test('creates the log groups before the cluster exports to them, encrypted and kept one year', () => {
-    const identifier = stack.resolve((db.cluster!.node.defaultChild as rds.CfnDBCluster).dbClusterIdentifier);
     t.hasResource('AWS::Logs::LogGroup', {
-      Properties: { LogGroupName: `/aws/rds/cluster/${identifier}/postgresql`, RetentionInDays: 365, KmsKeyId: Match.anyValue() },
+      Properties: { LogGroupName: { 'Fn::Join': ['', Match.arrayWith(['/postgresql'])] }, RetentionInDays: 365, KmsKeyId: Match.anyValue() },
       DeletionPolicy: 'Retain',
     });
     t.hasResource('AWS::RDS::DBCluster', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('DatabasePostgresqlLogGroup')]) });
-    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/rds/proxy/test-database-') });
     expect(Object.keys(db.logGroups)).toEqual(['postgresql']);
   });
 
-  test('fronts the cluster with a proxy that requires TLS and IAM auth, without debug logging', () => {
+  test('fronts the cluster with a proxy that requires TLS and end-to-end IAM auth, without debug logging or secrets', () => {
     t.hasResourceProperties('AWS::RDS::DBProxy', {
       EngineFamily: 'POSTGRESQL',
       RequireTLS: true,
       DebugLogging: false,
       IdleClientTimeout: 1800,
-      Auth: [{ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: Match.stringLikeRegexp('DatabaseClusterSecretAttachment') } }],
-      DefaultAuthScheme: Match.absent(),
+      DefaultAuthScheme: 'IAM_AUTH',
+      Auth: Match.absent(),
     });
+    expect(db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.IAM_AUTH);
   });
 
   test('sizes the pool at 70% of max_connections, idles half of it, and waits 120 s without connected functions', () => {
@@ -148,20 +176,16 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
     expect(db.poolSize).toBe(576);
   });
 
-  test('only the proxy and the rotation function reach the database, on its literal port', () => {
+  test('only the proxy reaches the database (a bootstrap adds its own rule), on its literal port', () => {
     t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 5433, ToPort: 5433,
       GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseDatabaseSecurityGroup'), 'GroupId'] },
       SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseProxySecurityGroup'), 'GroupId'] },
     });
-    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
-      FromPort: 5433, ToPort: 5433,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseRotationSecurityGroup'), 'GroupId'] },
-    });
     const ingress = t.findResources('AWS::EC2::SecurityGroupIngress', {
       Properties: { GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseDatabaseSecurityGroup'), 'GroupId'] } },
     });
-    expect(Object.keys(ingress)).toHaveLength(2);
+    expect(Object.keys(ingress)).toHaveLength(1);
     for (const resource of Object.values(t.findResources('AWS::EC2::SecurityGroupEgress'))) {
       expect(typeof resource.Properties.FromPort).toBe('number');
     }
@@ -178,14 +202,14 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
 });
 
 describe('ProxiedDatabase engines', () => {
-  test('Aurora MySQL: audit logging, backtrack, MySQL proxy, max_connections from the Serverless v2 table', () => {
+  test('Aurora MySQL: audit logging, backtrack where offered, MySQL proxy, max_connections from the Serverless v2 table', () => {
     const { stack, db } = database({ engine: DatabaseEngine.auroraMysql() });
     const t = template(stack);
     t.hasResourceProperties('AWS::RDS::DBCluster', {
       Engine: 'aurora-mysql',
       EngineVersion: '8.0.mysql_aurora.3.12.0',
       Port: 3307,
-      BacktrackWindow: 86400,
+      BacktrackWindow: { 'Fn::If': [Match.stringLikeRegexp('^DatabaseBacktrackOffered'), 86400, { Ref: 'AWS::NoValue' }] },
       EnableCloudwatchLogsExports: ['audit', 'error', 'general', 'slowquery'],
     });
     t.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', {
@@ -224,15 +248,18 @@ describe('ProxiedDatabase engines', () => {
         Port: '5433',
         EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
         MonitoringInterval: 60,
-        DBInstanceIdentifier: Match.stringLikeRegexp('^test-database-'),
+        ManageMasterUserPassword: true,
+        MasterUserSecret: { KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseKey'), 'Arn'] } },
       },
       DeletionPolicy: 'Snapshot',
     });
+    const instance = Object.values(t.findResources('AWS::RDS::DBInstance'))[0];
+    expect(physicalNamePrefix(instance.Properties.DBInstanceIdentifier)).toMatch(/^test-database-[0-9a-f]{8}$/);
     expect(db.instance).toBeDefined();
     // 4 GiB / 9531392
     expect(db.maxConnections).toBe(450);
     expect(db.poolSize).toBe(315);
-    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('^/aws/rds/instance/test-database-.*/upgrade$') });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: { 'Fn::Join': ['', [Match.stringLikeRegexp('^/aws/rds/instance/test-database-'), STACK_ID_PART, '/upgrade']] } });
   });
 
   test('RDS for MySQL: audit plugin option group and slow query log', () => {
@@ -321,22 +348,23 @@ describe('ProxiedDatabase options', () => {
     expect(db.borrowTimeout.toSeconds()).toBe(7);
   });
 
-  test('backups, rotation, log retention and removal are configurable', () => {
-    const { stack } = database({
+  test('backups, log retention and removal are configurable', () => {
+    const { stack, db } = database({
       backupRetention: Duration.days(14),
-      secretRotationInterval: Duration.days(7),
       logRetention: logs.RetentionDays.TWO_YEARS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const t = template(stack);
     t.hasResource('AWS::RDS::DBCluster', { Properties: Match.objectLike({ BackupRetentionPeriod: 14 }), DeletionPolicy: 'Retain' });
-    t.hasResourceProperties('AWS::SecretsManager::RotationSchedule', { RotationRules: { ScheduleExpression: 'rate(7 days)' } });
-    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: Match.stringLikeRegexp('/postgresql$'), RetentionInDays: 731 });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: { 'Fn::Join': ['', Match.arrayWith(['/postgresql'])] }, RetentionInDays: 731 });
+    expect(db.removalPolicy).toBe(RemovalPolicy.RETAIN);
   });
 
-  test('backtrackWindow is configurable for Aurora MySQL', () => {
+  test('backtrackWindow is configurable for Aurora MySQL and used in every Region', () => {
     const { stack } = database({ engine: DatabaseEngine.auroraMysql(), backtrackWindow: Duration.hours(6) });
-    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { BacktrackWindow: 21600 });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBCluster', { BacktrackWindow: 21600 });
+    expect(t.toJSON().Conditions).toBeUndefined();
   });
 
   test('removalPolicy DESTROY and deletionProtection off are allowed with warnings', () => {
@@ -502,7 +530,6 @@ describe('ProxiedDatabase validation', () => {
     ['an idle client timeout under a minute', { idleClientTimeout: Duration.seconds(30) }, 'idleClientTimeout (30 s) must be between 60 s and 28800 s'],
     ['backups kept 36 days', { backupRetention: Duration.days(36) }, 'backupRetention (3110400 s) must be between 86400 s and 3024000 s'],
     ['backups in part days', { backupRetention: Duration.hours(36) }, 'backupRetention (1 day 12 hours) must be whole days: use Duration.days(n)'],
-    ['rotation every 400 days', { secretRotationInterval: Duration.days(400) }, 'secretRotationInterval (34560000 s) must be between 86400 s and 31536000 s'],
     ['an instance class missing from the tables', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.C6G, ec2.InstanceSize.LARGE)) },
       'capacity instance class c6g.large is not in this library\'s max_connections tables, so the proxy pool cannot be sized: set maxConnections'],
   ];
@@ -524,7 +551,7 @@ describe('ProxiedDatabase validation', () => {
     expect(db.poolSize).toBe(280);
   });
 
-  // aws-cdk-lib itself needs concrete values for backupRetention and secretRotationInterval (it converts them to days).
+  // aws-cdk-lib itself needs a concrete value for backupRetention (it converts it to days).
   test('accepts tokens for validated numbers and durations', () => {
     const stack = testStack();
     const network = new DatabaseNetwork(stack, 'Network');
@@ -562,40 +589,6 @@ describe('ProxiedDatabase validation', () => {
   });
 });
 
-describe('ProxiedDatabase rotation reachability', () => {
-  /** A VPC the network does not own, with isolated subnets only. */
-  const existingVpc = (stack: Stack) => new ec2.Vpc(stack, 'Existing', {
-    maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],
-  });
-
-  test('warns when the rotation function cannot reach Secrets Manager', () => {
-    const stack = testStack(reportOnly);
-    const network = new DatabaseNetwork(stack, 'Network', { vpc: existingVpc(stack) });
-    new ProxiedDatabase(stack, 'Database', { network });
-    Annotations.fromStack(stack).hasWarning('/Test/Database',
-      Match.stringLikeRegexp('The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint'));
-  });
-
-  test('the rotation security group reaches the Secrets Manager endpoint an existing VPC declares', () => {
-    const stack = testStack(reportOnly);
-    const vpc = existingVpc(stack);
-    const endpointGroup = new ec2.SecurityGroup(stack, 'EndpointGroup', { vpc, allowAllOutbound: false });
-    const endpoint = ec2.InterfaceVpcEndpoint.fromInterfaceVpcEndpointAttributes(stack, 'SecretsManager', {
-      vpcEndpointId: 'vpce-0123456789abcdef0', port: 443, securityGroups: [endpointGroup],
-    });
-    const network = new DatabaseNetwork(stack, 'Network', {
-      vpc,
-      existingInterfaceEndpoints: [{ service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER, endpoint }],
-    });
-    const db = new ProxiedDatabase(stack, 'Database', { network });
-    Annotations.fromStack(stack).hasNoWarning('/Test/Database', Match.stringLikeRegexp('Secrets Manager endpoint'));
-    template(stack).hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
-      GroupId: stack.resolve(db.rotationSecurityGroup.securityGroupId), FromPort: 443, ToPort: 443,
-      DestinationSecurityGroupId: stack.resolve(endpointGroup.securityGroupId),
-    });
-  });
-});
-
 describe('ProxiedDatabase proxy readiness check', () => {
   const { stack, network, db } = database();
   const fn = placedFunction(stack, 'Client', network, { timeout: Duration.seconds(10), reservedConcurrentExecutions: 5 });
@@ -609,8 +602,7 @@ describe('ProxiedDatabase proxy readiness check', () => {
   test('waits by default for the targets of the proxy\'s default target group, after the target group exists', () => {
     const readiness = t.toJSON().Resources[readinessId];
     expect(readiness.Type).toBe('Custom::ProxyTargetsAvailable');
-    expect(readiness.Properties).toMatchObject({ ProxyName: t.toJSON().Resources[proxyId].Properties.DBProxyName, TargetGroupName: 'default' });
-    expect(readiness.Properties.ProxyName).toMatch(/^test-database-/);
+    expect(readiness.Properties).toEqual({ ServiceToken: expect.anything(), ProxyName: { Ref: proxyId }, TargetGroupName: 'default' });
     expect(readiness.DependsOn).toContain(targetGroupId);
   });
 
@@ -665,7 +657,7 @@ describe('ProxiedDatabase proxy readiness check', () => {
 
 describe('ProxiedDatabase.addProxySecret', () => {
   test('adds an auth entry like the admin secret\'s and lets the proxy role read the secret', () => {
-    const { stack, db } = database();
+    const { stack, db } = database({ defaultAuthScheme: rds.DefaultAuthScheme.NONE });
     const secret = new secretsmanager.Secret(stack, 'ReportingSecret', { encryptionKey: db.encryptionKey });
     db.addProxySecret(secret);
     const t = template(stack);
@@ -707,8 +699,90 @@ describe('ProxiedDatabase writer endpoint and authentication scheme', () => {
     expect(stack.resolve(db.writerEndpoint)).toEqual({ 'Fn::GetAtt': [stack.getLogicalId(db.instance!.node.defaultChild as rds.CfnDBInstance), 'Endpoint.Address'] });
   });
 
-  test('defaultAuthScheme is NONE unless end-to-end IAM is chosen', () => {
-    expect(database().db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.NONE);
-    expect(database({ defaultAuthScheme: rds.DefaultAuthScheme.IAM_AUTH }).db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.IAM_AUTH);
+  test('defaultAuthScheme is end-to-end IAM unless NONE is chosen', () => {
+    expect(database().db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.IAM_AUTH);
+    expect(database({ defaultAuthScheme: rds.DefaultAuthScheme.NONE }).db.defaultAuthScheme).toBe(rds.DefaultAuthScheme.NONE);
+  });
+
+  test('with defaultAuthScheme NONE the proxy logs in with the RDS-managed admin secret and may read it through Secrets Manager', () => {
+    const { stack, db } = database({ defaultAuthScheme: rds.DefaultAuthScheme.NONE });
+    const t = template(stack);
+    const clusterId = stack.getLogicalId(db.cluster!.node.defaultChild as rds.CfnDBCluster);
+    const adminSecretArn = { 'Fn::GetAtt': [clusterId, 'MasterUserSecret.SecretArn'] };
+    t.hasResourceProperties('AWS::RDS::DBProxy', {
+      Auth: [{ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: adminSecretArn }],
+      DefaultAuthScheme: Match.absent(),
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: stack.getLogicalId(db.proxyRole.node.defaultChild as iam.CfnRole) }],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: adminSecretArn })]) },
+    });
+  });
+});
+
+describe('ProxiedDatabase names and Regions', () => {
+  test('a long, odd construct path still gives a valid name of at most 60 characters', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const scope = new Construct(new Construct(stack, 'A_Very-Long--Scope_Name_That_Goes_On_And_On_For_Quite_A_While'), '--Another--Long--Scope--');
+    const db = new ProxiedDatabase(scope, '123-Database-', { network });
+    const prefix = physicalNamePrefix(stack.resolve(db.physicalName));
+    // The stack id part adds '-' and 8 hexadecimal digits; RDS Proxy names may have 60 characters, identifiers 63.
+    expect(prefix.length + 9).toBeLessThanOrEqual(60);
+    expect(prefix).toMatch(/^[a-z][a-z0-9-]*[a-z0-9]$/);
+    expect(prefix).not.toContain('--');
+  });
+
+  test('two databases in one stack get different names', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const first = new ProxiedDatabase(stack, 'Orders', { network });
+    const second = new ProxiedDatabase(stack, 'Orders2', { network });
+    expect(physicalNamePrefix(stack.resolve(first.physicalName))).not.toEqual(physicalNamePrefix(stack.resolve(second.physicalName)));
+  });
+
+  test('the default backtrack condition holds exactly the Regions that offer backtracking, at most 10 per Fn::Or', () => {
+    const { stack } = database({ engine: DatabaseEngine.auroraMysql() });
+    const conditions = template(stack).toJSON().Conditions;
+    const [condition] = Object.values<any>(conditions);
+    const regions: string[] = [];
+    const walk = (expression: any): void => {
+      if (expression['Fn::Or']) {
+        expect(expression['Fn::Or'].length).toBeLessThanOrEqual(10);
+        expression['Fn::Or'].forEach(walk);
+      } else {
+        expect(expression['Fn::Equals'][0]).toEqual({ Ref: 'AWS::Region' });
+        regions.push(expression['Fn::Equals'][1]);
+      }
+    };
+    walk(condition);
+    expect(regions.sort()).toEqual([...BACKTRACK_REGIONS].sort());
+    for (const unsupported of ['af-south-1', 'ap-east-1', 'eu-south-1', 'eu-north-1', 'me-south-1', 'sa-east-1', 'cn-north-1', 'cn-northwest-1', 'us-gov-west-1']) {
+      expect(regions).not.toContain(unsupported);
+    }
+  });
+
+  test.each([
+    ['us-east-1', 86400],
+    ['eu-west-1', 86400],
+    ['eu-north-1', undefined],
+    ['af-south-1', undefined],
+    ['sa-east-1', undefined],
+    ['cn-northwest-1', undefined],
+  ])('a stack in %s gets the backtrack window %p without a condition', (region, window) => {
+    const stack = new Stack(testApp(), 'Regional', { env: { region } });
+    const network = new DatabaseNetwork(stack, 'Network');
+    new ProxiedDatabase(stack, 'Database', { network, engine: DatabaseEngine.auroraMysql() });
+    const t = template(stack);
+    const cluster = Object.values(t.findResources('AWS::RDS::DBCluster'))[0];
+    expect(cluster.Properties.BacktrackWindow).toEqual(window);
+    expect(t.toJSON().Conditions).toBeUndefined();
+  });
+
+  test('PostgreSQL engines get no backtrack window and no condition', () => {
+    const t = template(database().stack);
+    const cluster = Object.values(t.findResources('AWS::RDS::DBCluster'))[0];
+    expect(cluster.Properties.BacktrackWindow).toBeUndefined();
+    expect(t.toJSON().Conditions).toBeUndefined();
   });
 });

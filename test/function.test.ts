@@ -67,7 +67,8 @@ describe('DatabaseFunction defaults', () => {
       },
     });
     expect(fn.securityGroup).toBe(network.functionSecurityGroup);
-    t.resourceCountIs('AWS::EC2::SecurityGroup', 5);
+    // The shared function group and the database's three; no endpoint group: neither the function nor the database calls an AWS API.
+    t.resourceCountIs('AWS::EC2::SecurityGroup', 4);
   });
 
   test('gets the proxy connection settings and no secret in its environment', () => {

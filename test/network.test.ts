@@ -7,9 +7,10 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IConstruct } from 'constructs';
-import { AppParameters, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, ProxiedDatabase } from '../lib';
+import { AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, ProxiedDatabase } from '../lib';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, testApp, testStack } from './support/app';
 
 /** Subnet ids in EC2's format: kind 1 = isolated, 2 = private, 3 = public. */
@@ -227,8 +228,8 @@ describe('Hyperplane ENI sharing', () => {
   test('database functions share the ENIs of the shared placement', () => {
     const { stack, network } = appWithFunctions();
     template(stack);
-    // Two subnets x the shared group, plus two subnets x the rotation function's own group.
-    expect(network.hyperplaneEniCount).toBe(4);
+    // Two subnets x the shared group: the RDS-managed admin secret needs no rotation function.
+    expect(network.hyperplaneEniCount).toBe(2);
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('Hyperplane ENI'));
   });
 
@@ -238,7 +239,7 @@ describe('Hyperplane ENI sharing', () => {
       vpc: network.vpc,
       vpcSubnets: network.functionSubnets,
     });
-    expect(network.hyperplaneEniCount).toBe(6);
+    expect(network.hyperplaneEniCount).toBe(4);
     Annotations.fromStack(stack).hasWarning('/Test/Loner/Resource',
       Match.stringLikeRegexp('uses security groups other than the shared function security group of Test/Network, so Lambda creates 2 more Hyperplane ENI'));
   });
@@ -284,15 +285,17 @@ describe('DatabaseNetwork service endpoints', () => {
   function app(networkProps: DatabaseNetworkProps | ((stack: Stack) => DatabaseNetworkProps) = {}) {
     const stack = testStack(reportOnly);
     const network = new DatabaseNetwork(stack, 'Network', typeof networkProps === 'function' ? networkProps(stack) : networkProps);
-    const database = new ProxiedDatabase(stack, 'Database', { network });
+    // With secrets, so that a bootstrap and a rotation function call Secrets Manager from the database subnets.
+    const database = new ProxiedDatabase(stack, 'Database', { network, defaultAuthScheme: rds.DefaultAuthScheme.NONE });
+    const bootstrap = new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
     const addFunction = (id: string, options: Partial<DatabaseFunctionProps> = {}) => new DatabaseFunction(stack, id, {
       database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
     });
-    return { stack, network, database, addFunction };
+    return { stack, network, database, bootstrap, addFunction };
   }
 
   describe('a function that reads shared settings, next to the database', () => {
-    const { stack, network, database, addFunction } = app();
+    const { stack, network, database, bootstrap, addFunction } = app();
     const parameters = new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } });
     const fn = addFunction('Items', { parameters });
     const t = template(stack);
@@ -302,7 +305,7 @@ describe('DatabaseNetwork service endpoints', () => {
     const ssmGroup = logicalId(stack, ssm.connections.securityGroups[0]);
     const secretsManagerGroup = logicalId(stack, secretsManager.connections.securityGroups[0]);
 
-    test('gets a private Parameter Store endpoint, and Secrets Manager one for the secret rotation', () => {
+    test('gets a private Parameter Store endpoint, and Secrets Manager one for the bootstrap and the secret rotation', () => {
       expect(network.interfaceEndpoints.map(endpoint => logicalId(stack, endpoint)).sort()).toEqual([
         expect.stringMatching(/^NetworksecretsmanagerEndpoint/), expect.stringMatching(/^NetworkssmEndpoint/),
       ]);
@@ -340,8 +343,9 @@ describe('DatabaseNetwork service endpoints', () => {
         Object.keys(t.findResources('AWS::EC2::SecurityGroupEgress', { Properties: { GroupId: { 'Fn::GetAtt': [functionGroup, 'GroupId'] }, FromPort: 443 } }))[0],
         Object.keys(t.findResources('AWS::EC2::SecurityGroupIngress', { Properties: { GroupId: { 'Fn::GetAtt': [ssmGroup, 'GroupId'] } } }))[0],
       ]));
-      const rotation = Object.values(t.findResources('AWS::Serverless::Application'))[0];
-      expect(rotation.DependsOn).toEqual(expect.arrayContaining([logicalId(stack, secretsManager), secretsManagerGroup]));
+      for (const handler of [bootstrap.handler, bootstrap.rotationHandler!]) {
+        expect(resources[logicalId(stack, handler)].DependsOn).toEqual(expect.arrayContaining([logicalId(stack, secretsManager), secretsManagerGroup]));
+      }
     });
   });
 

@@ -9,7 +9,7 @@ import { escapeLiteral } from 'pg';
 import { connectMysql } from './mysql';
 import { BootstrapPlan, pendingMigrations, validatePlan } from './plan';
 import { connectPostgres } from './postgres';
-import type { ConnectionSettings, Session } from './session';
+import { AuthenticationError, ConnectionSettings, Session } from './session';
 
 export interface BootstrapResult {
   /** Names of the migrations this run applied, in order. */
@@ -27,7 +27,8 @@ export async function bootstrap(settings: ConnectionSettings, plan: BootstrapPla
     return await run(settings, plan);
   } catch (error) {
     // Engines quote statement text in some errors (MySQL syntax errors), and statements can hold passwords.
-    throw new Error(redact(error instanceof Error ? error.message : String(error), secrets));
+    const message = redact(error instanceof Error ? error.message : String(error), secrets);
+    throw error instanceof AuthenticationError ? new AuthenticationError(message) : new Error(message);
   }
 }
 
@@ -77,7 +78,7 @@ function highestVersion(versions: string[]): string | undefined {
 }
 
 /** Replaces every secret, as written and as quoted in SQL by either engine, with '***'. */
-function redact(message: string, secrets: string[]): string {
+export function redact(message: string, secrets: string[]): string {
   const forms = secrets.flatMap(secret => [secret, escapeLiteral(secret).replace(/^ ?E?'|'$/g, ''), escapeMysql(secret).slice(1, -1)]);
   return [...new Set(forms)]
     .sort((a, b) => b.length - a.length)

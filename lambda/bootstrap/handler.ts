@@ -10,22 +10,17 @@
  *     Migrations: [{ Version, Name, Checksum, Sql }] }
  *
  * Connects directly to the writer endpoint (not the proxy) with the admin
- * credentials of AdminSecretArn, over verified TLS.
+ * credentials of AdminSecretArn, over verified TLS. RDS rotates that secret
+ * on its own schedule: when the database refuses the password, the handler
+ * reads the secret again and retries, so a rotation that completes while the
+ * handler runs costs a few seconds instead of the deployment.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { bootstrap } from './bootstrap';
-import { BootstrapProperties, DatabaseUser, parseProperties } from './plan';
-
-export interface CustomResourceResult {
-  readonly PhysicalResourceId: string;
-  readonly Data?: Record<string, string>;
-}
-
-/** The part of the Lambda context this handler uses. */
-export interface RemainingTime {
-  getRemainingTimeInMillis(): number;
-}
+import { bootstrap, BootstrapResult } from './bootstrap';
+import { BootstrapPlan, BootstrapProperties, DatabaseUser, parseProperties } from './plan';
+import { AuthenticationError, ConnectionSettings } from './session';
+import { CustomResourceResult, polling, RemainingTime } from '../custom-resource/polling';
 
 export interface BootstrapHandlerOptions {
   /** Returns the SecretString of a secret (JSON with username and password). */
@@ -42,31 +37,50 @@ export interface BootstrapHandlerOptions {
    * @default 30 s
    */
   readonly deadlineMarginMillis?: number;
+  /**
+   * How long to wait before each new login when the database refuses the
+   * admin password; the secret is read again before each. Managed rotation
+   * usually completes within a minute.
+   * @default 2, 5, 10, 20 and 30 s (67 s in all)
+   */
+  readonly loginRetryDelaysMillis?: readonly number[];
+  /** @default a setTimeout-based sleep */
+  readonly sleep?: (millis: number) => Promise<void>;
 }
 
 export type BootstrapHandler = (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<CustomResourceResult>;
 
 const MIN_STATEMENT_TIMEOUT_MILLIS = 1_000;
+const LOGIN_RETRY_DELAYS_MILLIS = [2_000, 5_000, 10_000, 20_000, 30_000];
 
 export function createHandler(options: BootstrapHandlerOptions): BootstrapHandler {
   const deadlineMarginMillis = options.deadlineMarginMillis ?? 30_000;
+  const retryDelays = options.loginRetryDelaysMillis ?? LOGIN_RETRY_DELAYS_MILLIS;
+  const clock = polling({ sleep: options.sleep, deadlineMarginMillis });
 
   return async (event, context) => {
     if (event.RequestType === 'Delete') {
       return { PhysicalResourceId: event.PhysicalResourceId };
     }
     const properties = parseProperties(event.ResourceProperties);
-    const [admin, users] = await Promise.all([
-      adminCredentials(options.readSecret, properties.AdminSecretArn),
-      Promise.all(properties.Users.map(async (user): Promise<DatabaseUser> => ({
-        name: user.Name,
-        privileges: user.Privileges,
-        authentication: user.Authentication,
-        password: user.SecretArn ? await userPassword(options.readSecret, user.SecretArn, user.Name) : undefined,
-      }))),
-    ]);
-
-    const result = await bootstrap({
+    const passwordsSetBefore = event.RequestType === 'Update' ? secretsOfLastRun(event.OldResourceProperties) : new Map<string, string>();
+    const users = await Promise.all(properties.Users.map(async (user): Promise<DatabaseUser> => ({
+      name: user.Name,
+      privileges: user.Privileges,
+      authentication: user.Authentication,
+      password: user.SecretArn ? await userPassword(options.readSecret, user.SecretArn, user.Name) : undefined,
+      keepPassword: user.SecretArn !== undefined && passwordsSetBefore.get(user.Name) === user.SecretArn,
+    })));
+    const plan: BootstrapPlan = {
+      migrations: properties.Migrations.map(migration => ({
+        version: migration.Version,
+        name: migration.Name,
+        checksum: migration.Checksum,
+        sql: migration.Sql,
+      })),
+      users,
+    };
+    const settings = (admin: Required<Credentials>): ConnectionSettings => ({
       engine: properties.Engine,
       host: properties.Host,
       port: Number(properties.Port),
@@ -77,15 +91,20 @@ export function createHandler(options: BootstrapHandlerOptions): BootstrapHandle
       statementTimeoutMillis: context
         ? Math.max(MIN_STATEMENT_TIMEOUT_MILLIS, context.getRemainingTimeInMillis() - deadlineMarginMillis)
         : undefined,
-    }, {
-      migrations: properties.Migrations.map(migration => ({
-        version: migration.Version,
-        name: migration.Name,
-        checksum: migration.Checksum,
-        sql: migration.Sql,
-      })),
-      users,
     });
+
+    let result: BootstrapResult | undefined;
+    for (let attempt = 0; result === undefined; attempt++) {
+      const admin = await adminCredentials(options.readSecret, properties.AdminSecretArn);
+      try {
+        result = await bootstrap(settings(admin), plan);
+      } catch (error) {
+        const outOfTime = clock.now() + retryDelays[attempt] > clock.deadline(context);
+        if (!(error instanceof AuthenticationError) || attempt >= retryDelays.length || outOfTime) throw error;
+        console.log(JSON.stringify({ handler: 'bootstrap', event: 'admin-login-refused', attempt: attempt + 1, retryInMillis: retryDelays[attempt] }));
+        await clock.sleep(retryDelays[attempt]);
+      }
+    }
 
     return {
       PhysicalResourceId: physicalResourceId(properties),
@@ -95,6 +114,20 @@ export function createHandler(options: BootstrapHandlerOptions): BootstrapHandle
 }
 
 export const handler: BootstrapHandler = createHandler({ readSecret: secretsManagerReader(new SecretsManagerClient({})) });
+
+/**
+ * The secret of each SECRET user of the last run, by user name. Their
+ * passwords were set from these secrets then; since then their rotation owns
+ * them, and a run that set them again from the secret could undo a rotation
+ * in progress (the database already has the new password, the secret's
+ * AWSCURRENT still the old one).
+ */
+function secretsOfLastRun(oldProperties: Record<string, unknown>): Map<string, string> {
+  const users = Array.isArray(oldProperties.Users) ? oldProperties.Users as Array<Record<string, unknown>> : [];
+  return new Map(users
+    .filter(user => user?.Authentication === 'SECRET' && typeof user.Name === 'string' && typeof user.SecretArn === 'string')
+    .map(user => [user.Name as string, user.SecretArn as string]));
+}
 
 /** Stable for a database, whatever its migrations and users: an Update never replaces the resource. */
 function physicalResourceId(properties: BootstrapProperties): string {

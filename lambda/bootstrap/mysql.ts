@@ -8,41 +8,25 @@
  * the next deployment. Write MySQL migrations as one DDL statement each, or
  * make them re-runnable (IF NOT EXISTS).
  */
-import { createConnection, escape, escapeId, RowDataPacket } from 'mysql2/promise';
+import { Connection, createConnection, escape, escapeId, RowDataPacket } from 'mysql2/promise';
 import { DatabaseUser, Migration, RecordedMigration, sha256 } from './plan';
-import { ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
+import { connectionError, ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
 
 const MIGRATIONS_TABLE = 'schema_migrations';
 /** GET_LOCK names are server-wide (at most 64 characters), so the database is part of the name. */
 const lockName = (database: string) => `cdk-serverless-rds/bootstrap/${sha256(database).slice(0, 16)}`;
 /** Time the client waits beyond the server's GET_LOCK timeout for its answer. */
 const LOCK_ANSWER_MARGIN_MILLIS = 5_000;
+/** "Access denied for user": wrong password, or no such account. */
+const ER_ACCESS_DENIED_ERROR = 1045;
 
 export async function connectMysql(settings: ConnectionSettings): Promise<Session> {
   // mysql2 enforces statement timeouts on the client side: the connection is
   // closed, and with it the transaction (rolled back) and the lock.
   const timeout = settings.statementTimeoutMillis ?? DEFAULT_STATEMENT_TIMEOUT_MILLIS;
-  let connection;
-  try {
-    connection = await createConnection({
-      host: settings.host,
-      port: settings.port,
-      database: settings.database,
-      user: settings.user,
-      password: settings.password,
-      ssl: settings.tls ? { rejectUnauthorized: true } : undefined,
-      connectTimeout: settings.connectTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MILLIS,
-      // Migrations are scripts of many statements. Only the template's own
-      // SQL is run this way; names and passwords are always escaped.
-      multipleStatements: true,
-    });
-  } catch (error) {
-    throw new Error(`cannot connect to MySQL at ${settings.host}:${settings.port} (database ${settings.database}) as ${settings.user}: ${describeMysqlError(error)}`);
-  }
-  // A connection lost between queries is reported as an 'error' event, which
-  // would crash the process without a listener; the next query fails anyway.
-  connection.on('error', () => undefined);
-  const client = connection;
+  // Migrations are scripts of many statements. Only the template's own SQL
+  // is run this way; names and passwords are always escaped.
+  const client = await openMysqlConnection(settings, { multipleStatements: true });
   const run = (sql: string, values?: unknown[]) => client.query({ sql, values, timeout });
 
   return {
@@ -105,13 +89,41 @@ export async function connectMysql(settings: ConnectionSettings): Promise<Sessio
 }
 
 /**
+ * A connection logged in as `settings.user` over verified TLS (unless turned
+ * off for local tests). A refused password throws `AuthenticationError`;
+ * every error names the server and the user, never the password.
+ */
+export async function openMysqlConnection(settings: ConnectionSettings, options: { multipleStatements?: boolean } = {}): Promise<Connection> {
+  let connection: Connection;
+  try {
+    connection = await createConnection({
+      host: settings.host,
+      port: settings.port,
+      database: settings.database,
+      user: settings.user,
+      password: settings.password,
+      ssl: settings.tls ? { rejectUnauthorized: true } : undefined,
+      connectTimeout: settings.connectTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MILLIS,
+      multipleStatements: options.multipleStatements ?? false,
+    });
+  } catch (error) {
+    throw connectionError('MySQL', settings, describeMysqlError(error), (error as { errno?: number }).errno === ER_ACCESS_DENIED_ERROR);
+  }
+  // A connection lost between queries is reported as an 'error' event, which
+  // would crash the process without a listener; the next query fails anyway.
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+/**
  * The statements that create or update `user`@'%' with its authentication
  * and the privileges of its level on every table of `database`. Account
  * statements and grants commit on their own in MySQL; the grant comes before
  * the revoke so a user being re-applied never lacks what it keeps.
  *
  * IAM users authenticate with RDS's AWSAuthenticationPlugin (MySQL on RDS
- * and Aurora only) and must use TLS.
+ * and Aurora only) and must use TLS. A password user whose password rotation
+ * owns (`keepPassword`) keeps it if the account exists.
  */
 export function mysqlUserStatements(user: DatabaseUser, database: string): string[] {
   const account = `${escape(user.name)}@'%'`;
@@ -119,9 +131,10 @@ export function mysqlUserStatements(user: DatabaseUser, database: string): strin
     ? "IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' REQUIRE SSL"
     : `IDENTIFIED BY ${escape(user.password!)} REQUIRE NONE`;
   const tables = `${escapeId(database)}.*`;
+  const keepsPassword = user.authentication === 'SECRET' && user.keepPassword === true;
   return [
     `CREATE USER IF NOT EXISTS ${account} ${identification}`,
-    `ALTER USER ${account} ${identification}`,
+    ...(keepsPassword ? [] : [`ALTER USER ${account} ${identification}`]),
     user.privileges === 'READ_WRITE'
       ? `GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables} TO ${account}`
       : `GRANT SELECT ON ${tables} TO ${account}`,

@@ -25,6 +25,13 @@ export interface DatabaseUser {
   readonly authentication: Authentication;
   /** The password to set, for SECRET authentication only. */
   readonly password?: string;
+  /**
+   * SECRET authentication only: the last run already set the password from
+   * the same secret, whose rotation now owns it. An existing user keeps its
+   * password, so a run during a rotation never puts back the one the
+   * rotation is replacing; a missing user is created with `password`.
+   */
+  readonly keepPassword?: boolean;
 }
 
 export interface BootstrapPlan {

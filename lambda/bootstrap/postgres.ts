@@ -1,7 +1,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'crypto';
 import { Client, escapeIdentifier, escapeLiteral } from 'pg';
 import type { DatabaseUser, Migration, RecordedMigration } from './plan';
-import { ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
+import { connectionError, ConnectionSettings, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_STATEMENT_TIMEOUT_MILLIS, Session } from './session';
 
 /**
  * Advisory lock key of bootstrap runs (advisory locks are per database, so
@@ -19,6 +19,9 @@ const MIGRATIONS_TABLE = `${SCHEMA}.schema_migrations`;
  */
 const IDLE_IN_TRANSACTION_TIMEOUT_MILLIS = 60_000;
 
+/** SQLSTATE invalid_password: wrong password (or a user without one). */
+const INVALID_PASSWORD = '28P01';
+
 export interface PostgresRoleState {
   readonly exists: boolean;
   /** Member of rds_iam: then RDS accepts only IAM tokens for it. */
@@ -27,28 +30,7 @@ export interface PostgresRoleState {
 
 export async function connectPostgres(settings: ConnectionSettings): Promise<Session> {
   const statementTimeoutMillis = settings.statementTimeoutMillis ?? DEFAULT_STATEMENT_TIMEOUT_MILLIS;
-  const client = new Client({
-    host: settings.host,
-    port: settings.port,
-    database: settings.database,
-    user: settings.user,
-    password: settings.password,
-    ssl: settings.tls ? { rejectUnauthorized: true } : false,
-    connectionTimeoutMillis: settings.connectTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MILLIS,
-    statement_timeout: statementTimeoutMillis,
-    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MILLIS,
-    keepAlive: true,
-    application_name: 'cdk-serverless-rds-bootstrap',
-  });
-  // A connection lost between queries is reported as an 'error' event, which
-  // would crash the process without a listener; the next query fails anyway.
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw new Error(`cannot connect to PostgreSQL at ${settings.host}:${settings.port} (database ${settings.database}) as ${settings.user}: ${describePostgresError(error)}`);
-  }
+  const client = await openPostgresClient(settings, 'cdk-serverless-rds-bootstrap');
 
   async function inTransaction(work: () => Promise<void>): Promise<void> {
     await client.query('BEGIN');
@@ -114,19 +96,54 @@ export async function connectPostgres(settings: ConnectionSettings): Promise<Ses
 }
 
 /**
+ * A client logged in as `settings.user` over verified TLS (unless turned off
+ * for local tests), whose statements the server cancels after the statement
+ * timeout. A refused password throws `AuthenticationError`; every error
+ * names the server and the user, never the password.
+ */
+export async function openPostgresClient(settings: ConnectionSettings, applicationName: string): Promise<Client> {
+  const client = new Client({
+    host: settings.host,
+    port: settings.port,
+    database: settings.database,
+    user: settings.user,
+    password: settings.password,
+    ssl: settings.tls ? { rejectUnauthorized: true } : false,
+    connectionTimeoutMillis: settings.connectTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MILLIS,
+    statement_timeout: settings.statementTimeoutMillis ?? DEFAULT_STATEMENT_TIMEOUT_MILLIS,
+    idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_TIMEOUT_MILLIS,
+    keepAlive: true,
+    application_name: applicationName,
+  });
+  // A connection lost between queries is reported as an 'error' event, which
+  // would crash the process without a listener; the next query fails anyway.
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw connectionError('PostgreSQL', settings, describePostgresError(error), (error as { code?: string }).code === INVALID_PASSWORD);
+  }
+  return client;
+}
+
+/**
  * The statements that create or update `user` so that it has exactly the
  * privileges of its level on the tables and sequences of schema public, now
  * and for tables the admin creates later. Never revokes anything outside
  * schema public, and keeps application users out of the migrations table.
+ * An existing password user whose password rotation owns (`keepPassword`)
+ * keeps it.
  */
 export function postgresUserStatements(user: DatabaseUser, database: string, state: PostgresRoleState): string[] {
   const role = escapeIdentifier(user.name);
   const schema = escapeIdentifier(SCHEMA);
   const password = user.authentication === 'IAM' ? 'NULL' : escapeLiteral(postgresPassword(user.password!));
+  const keepsPassword = user.authentication === 'SECRET' && user.keepPassword === true && state.exists && !state.iamMember;
   const readWrite = user.privileges === 'READ_WRITE';
   const tablePrivileges = readWrite ? 'SELECT, INSERT, UPDATE, DELETE' : 'SELECT';
   return [
-    `${state.exists ? 'ALTER' : 'CREATE'} ROLE ${role} WITH LOGIN PASSWORD ${password}`,
+    `${state.exists ? 'ALTER' : 'CREATE'} ROLE ${role} WITH LOGIN${keepsPassword ? '' : ` PASSWORD ${password}`}`,
     ...(user.authentication === 'IAM' ? [`GRANT rds_iam TO ${role}`] : []),
     ...(user.authentication === 'SECRET' && state.iamMember ? [`REVOKE rds_iam FROM ${role}`] : []),
     `GRANT CONNECT ON DATABASE ${escapeIdentifier(database)} TO ${role}`,
@@ -151,7 +168,7 @@ export function postgresUserStatements(user: DatabaseUser, database: string, sta
  * applies SASLprep to non-ASCII passwords before hashing; rather than
  * reimplement it, those are sent as they are and hashed by the server.
  */
-function postgresPassword(password: string): string {
+export function postgresPassword(password: string): string {
   return /^[\x00-\x7f]*$/.test(password) ? scramSha256Verifier(password) : password;
 }
 

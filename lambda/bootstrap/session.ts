@@ -27,6 +27,18 @@ export interface ConnectionSettings {
 export const DEFAULT_CONNECT_TIMEOUT_MILLIS = 10_000;
 export const DEFAULT_STATEMENT_TIMEOUT_MILLIS = 600_000;
 
+/**
+ * The server refused the user name and password. Rotation changes passwords
+ * while other runs hold the old one, so a caller may read the secret again
+ * and retry; nothing ran on the server before this error.
+ */
+export class AuthenticationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthenticationError';
+  }
+}
+
 /** One admin connection and the engine-specific SQL a bootstrap run needs. */
 export interface Session {
   /** Waits until no other bootstrap run works on this database; held until close(). */
@@ -40,4 +52,10 @@ export interface Session {
   /** The error as a one-line message with the engine's error code. */
   describeError(error: unknown): string;
   close(): Promise<void>;
+}
+
+/** A failed login, naming the server and the user but never the password; an `AuthenticationError` when the password was refused. */
+export function connectionError(product: string, settings: ConnectionSettings, description: string, passwordRefused: boolean): Error {
+  const message = `cannot connect to ${product} at ${settings.host}:${settings.port} (database ${settings.database}) as ${settings.user}: ${description}`;
+  return passwordRefused ? new AuthenticationError(message) : new Error(message);
 }

@@ -1,4 +1,5 @@
-import { CustomResource, Duration, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -10,6 +11,7 @@ import { createCustomResourceHandler } from '../private/custom-resource';
 import { maxUserNameLength } from '../private/engine-rules';
 import { Migration, readMigrations } from '../private/migrations';
 import { PropValidationError, validateDuration, validateIdentifier } from '../private/validation';
+import { createUserSecret, RDS_CA_BUNDLE, rotateUserSecrets } from './private/user-secrets';
 
 /**
  * What a database user may do in the database's default schema (`public` on
@@ -62,11 +64,12 @@ export interface DatabaseBootstrapProps {
 
   /**
    * Application users to create, each with IAM authentication through the
-   * proxy and only the privileges it needs. With the proxy's default
-   * authentication (`defaultAuthScheme` NONE) each user also gets a
-   * generated, encrypted and rotated secret that the proxy uses to reach the
-   * database as that user; with end-to-end IAM the user is granted `rds_iam`
-   * (PostgreSQL) or uses `AWSAuthenticationPlugin` (MySQL).
+   * proxy and only the privileges it needs. With end-to-end IAM (the
+   * database's default `defaultAuthScheme`) the user is granted `rds_iam`
+   * (PostgreSQL) or uses `AWSAuthenticationPlugin` (MySQL) and needs no
+   * secret. With `defaultAuthScheme` NONE each user also gets a generated,
+   * encrypted and rotated secret that the proxy uses to reach the database as
+   * that user, kept or deleted with the database's data.
    *
    * @default - no users
    */
@@ -80,7 +83,9 @@ export interface DatabaseBootstrapProps {
   readonly timeout?: Duration;
 
   /**
-   * How often the users' secrets are rotated (1 to 365 days).
+   * How often the users' secrets are rotated (1 to 365 days), with
+   * `defaultAuthScheme` NONE. The first rotation comes one interval after the
+   * deploy that created the secret.
    *
    * @default Duration.days(30)
    */
@@ -89,8 +94,6 @@ export interface DatabaseBootstrapProps {
 
 /** The largest total of migration SQL the custom resource request carries. */
 const MAX_MIGRATION_BYTES = 200_000;
-/** Lambda's Node.js runtimes ship the RDS certificate authorities here, but load them only when asked. */
-const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
 const USER_NAME = /^[a-z][a-z0-9_]*$/;
 
 /**
@@ -100,14 +103,17 @@ const USER_NAME = /^[a-z][a-z0-9_]*$/;
  * database is deployed.
  *
  * A custom resource runs a pre-bundled handler in the database subnets with
- * the rotation function's security group (the one placement that reaches
- * the database directly, so no new ENIs). It connects to the writer as the
- * admin user with the admin secret over TLS verified against the RDS
- * certificate authorities, takes a lock, applies new migrations and
- * (re)grants privileges. A failing migration fails the deploy with the SQL
- * error; deleting the construct never drops data or users.
+ * the database's `rotationSecurityGroup` (the one placement that reaches the
+ * database directly). It connects to the writer as the admin user with the
+ * admin secret over TLS verified against the RDS certificate authorities,
+ * takes a lock, applies new migrations and (re)grants privileges. A failing
+ * migration fails the deploy with the SQL error; deleting the construct
+ * never drops data or users.
  */
 export class DatabaseBootstrap extends Construct {
+  /** Warning id for functions in isolated subnets that cannot reach Secrets Manager. */
+  public static readonly SECRETS_UNREACHABLE_WARNING = 'cdk-serverless-rds:SecretsUnreachable';
+
   /** The custom resource; the proxy readiness check and connected functions come after it. */
   public readonly resource: CustomResource;
   /** The handler function that connects to the database. */
@@ -116,6 +122,8 @@ export class DatabaseBootstrap extends Construct {
   public readonly migrations: string[];
   /** The secret the proxy uses for each user, by user name (empty with end-to-end IAM). */
   public readonly userSecrets: { [userName: string]: secretsmanager.ISecret };
+  /** The function that rotates `userSecrets`; undefined when there are none. */
+  public readonly rotationHandler?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
     super(scope, id);
@@ -140,14 +148,21 @@ export class DatabaseBootstrap extends Construct {
     this.handler = bootstrap.function;
     Validations.of(this.handler).acknowledge({
       id: DatabaseNetwork.ENI_SHARING_WARNING,
-      reason: 'The bootstrap connects to the database itself as the admin user, which the app\'s functions must not: it shares the placement of the admin secret\'s rotation function (same subnets and security group), so it adds no ENIs.',
+      reason: 'The bootstrap connects to the database itself as the admin user, which the app\'s functions must not: its own security group keeps that reach off the shared function security group, at the cost of one ENI per subnet, shared with the rotation of the users\' secrets.',
     });
+    if (!network.allowServiceAccess(database.rotationSecurityGroup, ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
+      Annotations.of(this).addWarningV2(DatabaseBootstrap.SECRETS_UNREACHABLE_WARNING,
+        `The bootstrap (and the rotation of the users' secrets) calls Secrets Manager from the database subnets, but ${network.node.path} has no `
+        + 'Secrets Manager endpoint it may use: declare the VPC\'s endpoint in the network\'s existingInterfaceEndpoints, or list '
+        + 'ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER in its interfaceEndpoints to create one; acknowledge '
+        + `'${DatabaseBootstrap.SECRETS_UNREACHABLE_WARNING}' if the database's rotationSecurityGroup reaches Secrets Manager another way.`);
+    }
     database.adminSecret.grantRead(bootstrap.role);
 
     const iamUsers = database.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
     this.userSecrets = {};
     const userProperties = users.map(user => {
-      const secret = iamUsers ? undefined : this.createUserSecret(user.name, props);
+      const secret = iamUsers ? undefined : createUserSecret(this, user.name, database);
       if (secret) {
         this.userSecrets[user.name] = secret;
         secret.grantRead(bootstrap.role);
@@ -179,45 +194,15 @@ export class DatabaseBootstrap extends Construct {
     // The writer instance must accept connections, not just the cluster resource exist.
     this.resource.node.addDependency(target);
     database.proxyReadiness?.node.addDependency(this.resource);
-  }
 
-  /**
-   * A generated password for `userName`, encrypted with the database key,
-   * attached to the database (so rotation knows where to connect) and rotated
-   * by the single-user rotation application in the admin rotation's placement.
-   */
-  private createUserSecret(userName: string, props: DatabaseBootstrapProps): secretsmanager.ISecret {
-    const database = props.database;
-    const target = (database.cluster ?? database.instance)!;
-    const excludeCharacters = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
-    const secret = new secretsmanager.Secret(this, `UserSecret-${userName}`, {
-      description: `Password of database user ${userName} in ${database.node.path}, used by its RDS Proxy`,
-      encryptionKey: database.encryptionKey,
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ username: userName }),
-        generateStringKey: 'password',
-        passwordLength: 30,
-        excludeCharacters,
-      },
-    });
-    const attached = secret.attach(target);
-    new secretsmanager.SecretRotation(this, `UserSecretRotation-${userName}`, {
-      application: database.engine.family === EngineFamily.POSTGRESQL
-        ? secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_SINGLE_USER
-        : secretsmanager.SecretRotationApplication.MYSQL_ROTATION_SINGLE_USER,
-      secret: attached,
-      target,
-      vpc: database.network.vpc,
-      vpcSubnets: database.network.databaseSubnets,
-      securityGroup: database.rotationSecurityGroup,
-      automaticallyAfter: props.secretRotationInterval ?? Duration.days(30),
-      excludeCharacters,
-    });
-    Validations.of(this.node.findChild(`UserSecretRotation-${userName}`)).acknowledge({
-      id: DatabaseNetwork.ENI_SHARING_WARNING,
-      reason: 'The rotation function connects to the database itself: it shares the placement of the admin secret\'s rotation function (same subnets and security group), so it adds no ENIs.',
-    });
-    return attached;
+    if (Object.keys(this.userSecrets).length > 0) {
+      this.rotationHandler = rotateUserSecrets(this, 'SecretRotation', {
+        database,
+        secrets: this.userSecrets,
+        interval: props.secretRotationInterval ?? Duration.days(30),
+        after: this.resource,
+      });
+    }
   }
 
   private readMigrations(folder: string): Migration[] {

@@ -1,5 +1,5 @@
 import {
-  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, CustomResource, Duration, IAspect, Lazy, Names, RemovalPolicy, Stack, Token, Validations,
+  Annotations, ArnFormat, AspectPriority, Aspects, CfnResource, CustomResource, Duration, IAspect, Lazy, RemovalPolicy, Stack, Token,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -14,7 +14,7 @@ import { DatabaseCapacity } from './capacity';
 import { DatabaseEngine, EngineFamily } from './engine';
 import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
-import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
+import { acknowledgeInlinePolicies, acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
@@ -26,6 +26,8 @@ import { defaultMaxConnections, minimumProxyPercent, PROXY_HEADROOM_MAXIMUM_PERC
 import {
   PropValidationError, requireResolved, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
+import { regionalBacktrackWindow } from './private/backtrack';
+import { databasePhysicalName } from './private/physical-name';
 
 /**
  * Properties of a ProxiedDatabase.
@@ -99,7 +101,7 @@ export interface ProxiedDatabaseProps {
 
   /**
    * The share of `max_connections` the proxy may open (1 to 100). The rest is
-   * headroom for the secret rotation function, admin sessions and failover.
+   * headroom for the bootstrap and rotation functions, admin sessions and failover.
    *
    * @default 70
    * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-best-practices.configuration.html
@@ -133,12 +135,14 @@ export interface ProxiedDatabaseProps {
   readonly idleClientTimeout?: Duration;
 
   /**
-   * How the proxy authenticates to the database. `NONE` (the default) uses
-   * the admin secret; `IAM_AUTH` is end-to-end IAM authentication, where the
-   * proxy connects with IAM too and needs no secret (each database user must
-   * then be granted `rds_iam` or use `AWSAuthenticationPlugin`).
+   * How the proxy authenticates to the database. `IAM_AUTH` (the default) is
+   * end-to-end IAM authentication: the proxy connects with IAM too and needs
+   * no secret (each database user is granted `rds_iam` or uses
+   * `AWSAuthenticationPlugin`, which `DatabaseBootstrap` does). `NONE` makes
+   * the proxy log in with secrets: the admin secret and one secret per user
+   * that `DatabaseBootstrap` creates and rotates.
    *
-   * @default rds.DefaultAuthScheme.NONE
+   * @default rds.DefaultAuthScheme.IAM_AUTH
    * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-iam-setup.html
    */
   readonly defaultAuthScheme?: rds.DefaultAuthScheme;
@@ -151,18 +155,17 @@ export interface ProxiedDatabaseProps {
   readonly backupRetention?: Duration;
 
   /**
-   * Aurora MySQL backtrack window (0 to 72 hours). Aurora MySQL only.
+   * Aurora MySQL backtrack window (0 to 72 hours). Aurora MySQL only. Aurora
+   * offers backtracking in some Regions only, and creating a cluster with a
+   * window fails elsewhere: set it only for a stack deployed where it is
+   * offered.
    *
-   * @default Duration.hours(24) for Aurora MySQL
+   * @default - 24 hours for Aurora MySQL in the Regions that offer
+   * backtracking (decided at deploy time for an environment-agnostic stack),
+   * none elsewhere
+   * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/AuroraMySQL.Managing.Backtrack.html
    */
   readonly backtrackWindow?: Duration;
-
-  /**
-   * How often the admin secret is rotated (1 to 365 days).
-   *
-   * @default Duration.days(30)
-   */
-  readonly secretRotationInterval?: Duration;
 
   /**
    * Retention of the database and proxy log groups.
@@ -173,7 +176,10 @@ export interface ProxiedDatabaseProps {
 
   /**
    * What happens to the data when the database leaves the stack. `DESTROY`
-   * loses it and gets a warning.
+   * loses it and gets a warning. The secrets of the database users
+   * (`DatabaseBootstrap`) follow it: they are retained unless it is
+   * `DESTROY`, so the data kept in a snapshot or a retained database keeps
+   * its credentials.
    *
    * @default RemovalPolicy.SNAPSHOT
    */
@@ -216,9 +222,10 @@ interface ProxyClient {
 /**
  * A relational database behind RDS Proxy, secure by default: storage and
  * secret encrypted with a customer-managed key, IAM database authentication,
- * deletion protection, backups, log exports, a rotated admin secret, and a
- * proxy that requires TLS and IAM authentication, with a pool sized from the
- * engine's real `max_connections`.
+ * deletion protection, backups, log exports, an admin password that RDS
+ * manages and rotates in Secrets Manager, and a proxy that requires TLS and
+ * IAM authentication end to end, with a pool sized from the engine's real
+ * `max_connections`.
  *
  * Functions connect with `connectFunction()` (or use `DatabaseFunction`),
  * which opens the proxy port, grants `rds-db:connect` for one database user,
@@ -227,8 +234,6 @@ interface ProxyClient {
 export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   /** Warning id for a setting that is legal but risky. */
   public static readonly RISKY_SETTING_WARNING = 'cdk-serverless-rds:RiskySetting';
-  /** Warning id for a rotation function that cannot reach Secrets Manager. */
-  public static readonly ROTATION_UNREACHABLE_WARNING = 'cdk-serverless-rds:RotationUnreachable';
   /** Warning id for functions whose reserved concurrency together exceeds the proxy pool. */
   public static readonly POOL_OVERCOMMIT_WARNING = 'cdk-serverless-rds:PoolOvercommitted';
 
@@ -246,13 +251,21 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   public readonly proxy: rds.DatabaseProxy;
   /** The role the proxy uses to read secrets (and, with end-to-end IAM, to connect). */
   public readonly proxyRole: iam.Role;
-  /** The admin secret (generated, encrypted with `encryptionKey`, rotated). */
+  /**
+   * The admin secret: managed and rotated by RDS (every 7 days unless changed
+   * in Secrets Manager), encrypted with `encryptionKey`, and deleted by RDS
+   * with the database.
+   */
   public readonly adminSecret: secretsmanager.ISecret;
-  /** The customer-managed key for storage and the admin secret. */
+  /** The customer-managed key for storage, snapshots and the database's secrets. */
   public readonly encryptionKey: kms.Key;
-  /** Security group of the database; only the proxy and the rotation function reach it. */
+  /** Security group of the database; only the proxy and the functions in `rotationSecurityGroup` reach it. */
   public readonly databaseSecurityGroup: ec2.SecurityGroup;
-  /** Security group of the secret rotation function. */
+  /**
+   * Security group of the functions that connect to the database itself, not
+   * through the proxy: the `DatabaseBootstrap` handler and the rotation
+   * function of the users' secrets.
+   */
   public readonly rotationSecurityGroup: ec2.SecurityGroup;
   /** Connections of the proxy, on the engine port. */
   public readonly connections: ec2.Connections;
@@ -295,6 +308,17 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   public readonly writerEndpoint: string;
   /** How the proxy authenticates to the database: with secrets (`NONE`) or end to end with IAM (`IAM_AUTH`). */
   public readonly defaultAuthScheme: rds.DefaultAuthScheme;
+  /** What happens to the data, and to the users' secrets, when the database leaves the stack. */
+  public readonly removalPolicy: RemovalPolicy;
+  /**
+   * The name of the database (cluster or instance identifier) and of its
+   * proxy: a prefix from the construct path and the first 8 hexadecimal
+   * digits of the stack id, resolved at deploy time. It is unique per
+   * deployed stack and per create, so the same stack deploys twice in one
+   * account and Region, and again after `cdk destroy`. Changing the
+   * construct path replaces the database.
+   */
+  public readonly physicalName: string;
   /** The default alarms (empty when `alarms.enabled` is false). */
   public readonly alarms: cloudwatch.Alarm[];
 
@@ -316,7 +340,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.databasePort = props.databasePort ?? defaultDatabasePort(this.engine);
     this.port = this.engine.proxyPort;
     this.maxConnectionsPercent = props.maxConnectionsPercent ?? 70;
-    this.defaultAuthScheme = props.defaultAuthScheme ?? rds.DefaultAuthScheme.NONE;
+    this.defaultAuthScheme = props.defaultAuthScheme ?? rds.DefaultAuthScheme.IAM_AUTH;
+    this.removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     this.explicitBorrowTimeout = props.borrowTimeout;
     this.validateProps(props);
 
@@ -327,22 +352,21 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.borrowTimeout = props.borrowTimeout ?? Duration.seconds(Lazy.number({ produce: () => this.derivedBorrowTimeoutSeconds() }));
 
     // Retained: snapshots kept after the database is gone are useless without their key.
-    this.encryptionKey = createKey(this, 'Key', `Encrypts the storage, snapshots and admin secret of ${this.node.path}`);
+    this.encryptionKey = createKey(this, 'Key', `Encrypts the storage, snapshots and secrets of ${this.node.path}`);
 
     const vpc = this.network.vpc;
     this.databaseSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseSecurityGroup', {
-      vpc, description: `Database of ${this.node.path}: reachable from its proxy and rotation function only`, allowAllOutbound: false,
+      vpc, description: `Database of ${this.node.path}: reachable from its proxy, bootstrap and rotation functions only`, allowAllOutbound: false,
     });
     const proxySecurityGroup = new ec2.SecurityGroup(this, 'ProxySecurityGroup', {
       vpc, description: `RDS Proxy of ${this.node.path}: reachable from connected functions on the engine port`, allowAllOutbound: false,
     });
     this.rotationSecurityGroup = new ec2.SecurityGroup(this, 'RotationSecurityGroup', {
-      vpc, description: `Admin secret rotation function of ${this.node.path}`, allowAllOutbound: false,
+      vpc, description: `Bootstrap and secret rotation functions of ${this.node.path}`, allowAllOutbound: false,
     });
-    this.network.allowServiceAccess(this.rotationSecurityGroup, ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
-    this.warnIfRotationUnreachable();
 
-    const physicalId = databaseIdentifier(this);
+    this.physicalName = databasePhysicalName(this);
+    const physicalId = this.physicalName;
     const logRetention = props.logRetention ?? this.network.logRetention;
     const logPrefix = this.engine.isAurora ? `/aws/rds/cluster/${physicalId}` : `/aws/rds/instance/${physicalId}`;
     this.logGroups = {};
@@ -350,7 +374,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       this.logGroups[logType] = this.createLogGroup(`${pascal(logType)}LogGroup`, `${logPrefix}/${logType}`, logRetention);
     }
 
-    const credentials = rds.Credentials.fromGeneratedSecret(this.adminUsername, { encryptionKey: this.encryptionKey });
+    // RDS generates, stores and rotates the admin password itself: no rotation function, no rotation schedule.
+    const credentials = rds.Credentials.fromUsername(this.adminUsername, { encryptionKey: this.encryptionKey });
     const monitoringRole = this.createMonitoringRole();
     const common = {
       vpc,
@@ -358,22 +383,18 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       securityGroups: [this.databaseSecurityGroup],
       port: this.databasePort,
       credentials,
+      manageMasterUserPassword: true,
       storageEncrypted: true,
       storageEncryptionKey: this.encryptionKey,
       iamAuthentication: true,
       deletionProtection: props.deletionProtection ?? true,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.SNAPSHOT,
+      removalPolicy: this.removalPolicy,
       cloudwatchLogsExports: logExports(this.engine),
       monitoringInterval: Duration.seconds(60),
       monitoringRole,
       copyTagsToSnapshot: true,
     };
 
-    const rotation = {
-      automaticallyAfter: props.secretRotationInterval ?? Duration.days(30),
-      vpcSubnets: this.network.databaseSubnets,
-      securityGroup: this.rotationSecurityGroup,
-    };
     let target: rds.ProxyTarget;
     let database: rds.DatabaseCluster | rds.DatabaseInstance;
     if (this.engine.isAurora) {
@@ -381,13 +402,11 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       target = rds.ProxyTarget.fromCluster(this.cluster);
       this.dbResourceIdentifier = this.cluster.clusterResourceIdentifier;
       this.adminSecret = this.cluster.secret!;
-      this.cluster.addRotationSingleUser(rotation);
     } else {
       database = this.instance = this.createInstance(physicalId, common, props);
       target = rds.ProxyTarget.fromInstance(this.instance);
       this.dbResourceIdentifier = (this.instance.node.defaultChild as rds.CfnDBInstance).attrDbiResourceId;
       this.adminSecret = this.instance.secret!;
-      this.instance.addRotationSingleUser(rotation);
     }
     // Exports and Enhanced Monitoring start as soon as the instances do: their log groups and the
     // monitoring role's policy must exist first.
@@ -399,10 +418,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     acknowledgeInPacks(database, ['HIPAA.Security', 'NIST.800.53.R5'], 'RDSInBackupPlan', this.engine.isAurora
       ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key. The instances this rule looks at hold no data of their own.`
       : `Automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key, protect the instance; an AWS Backup plan is an account-level choice on top.`);
-    Validations.of(database.node.findChild('RotationSingleUser')).acknowledge({
-      id: DatabaseNetwork.ENI_SHARING_WARNING,
-      reason: 'The rotation function connects to the database itself, which the functions of the app must not: its own security group keeps that reach off the shared function security group, at the cost of one ENI per subnet.',
-    });
 
     this.proxyRole = new iam.Role(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
@@ -416,7 +431,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.endpoint = this.proxy.endpoint;
     this.writerEndpoint = this.engine.isAurora ? this.cluster!.clusterEndpoint.hostname : this.instance!.dbInstanceEndpointAddress;
     if (props.waitForProxyTargets ?? true) {
-      this.proxyReadiness = this.createProxyReadiness(physicalId);
+      this.proxyReadiness = this.createProxyReadiness();
     }
 
     this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
@@ -687,7 +702,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
         + (minimumPercent === 100 ? 'this class leaves no headroom; use db.t4g.medium or larger' : `raise maxConnectionsPercent to ${minimumPercent} or use a larger instance class`));
     }
     if (!Token.isUnresolved(percent) && percent > PROXY_HEADROOM_MAXIMUM_PERCENT) {
-      this.warn(`maxConnectionsPercent (${percent}) leaves under 10% of max_connections for the rotation function, admin sessions and failover: keep it at 90 or below unless every client goes through the proxy`);
+      this.warn(`maxConnectionsPercent (${percent}) leaves under 10% of max_connections for the bootstrap and rotation functions, admin sessions and failover: keep it at 90 or below unless every client goes through the proxy`);
     }
     validateNumber(this, { prop: 'maxIdleConnectionsPercent', value: props.maxIdleConnectionsPercent, min: 0, max: Token.isUnresolved(percent) ? 100 : percent, integer: true });
     validateDuration(this, { prop: 'borrowTimeout', value: props.borrowTimeout, min: Duration.seconds(1), max: Duration.seconds(300) });
@@ -696,7 +711,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     if (props.backupRetention && !props.backupRetention.isUnresolved() && !Number.isInteger(props.backupRetention.toHours() / 24)) {
       throw new PropValidationError(this, `backupRetention (${props.backupRetention.toHumanString()}) must be whole days: use Duration.days(n)`);
     }
-    validateDuration(this, { prop: 'secretRotationInterval', value: props.secretRotationInterval, min: Duration.days(1), max: Duration.days(365) });
     if (!capacity.isServerless && props.maxConnections === undefined
       && !Token.isUnresolved(capacity.instanceType!.toString()) && defaultMaxConnections(this.engine, capacity) === undefined) {
       throw new PropValidationError(this,
@@ -729,22 +743,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     }
   }
 
-  /**
-   * The rotation function runs in the database subnets and calls Secrets
-   * Manager; from isolated subnets it can only do so through an endpoint.
-   */
-  private warnIfRotationUnreachable(): void {
-    const vpc = this.network.vpc;
-    const isolated = new Set(vpc.isolatedSubnets.map(subnet => subnet.subnetId));
-    const inIsolatedSubnets = vpc.selectSubnets(this.network.databaseSubnets).subnetIds.every(id => isolated.has(id));
-    if (inIsolatedSubnets && !this.network.hasInterfaceEndpoint(ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER)) {
-      Annotations.of(this).addWarningV2(ProxiedDatabase.ROTATION_UNREACHABLE_WARNING,
-        'The admin secret rotation function runs in isolated subnets without a Secrets Manager endpoint in this network, so rotation fails '
-        + 'unless the VPC has one: declare the VPC\'s endpoint in the network\'s existingInterfaceEndpoints, or list '
-        + `ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER in its interfaceEndpoints to create one; acknowledge '${ProxiedDatabase.ROTATION_UNREACHABLE_WARNING}' if rotationSecurityGroup reaches one another way.`);
-    }
-  }
-
   private warn(message: string): void {
     Annotations.of(this).addWarningV2(ProxiedDatabase.RISKY_SETTING_WARNING, message);
   }
@@ -770,19 +768,18 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       actions: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'],
       resources: [logGroupArn],
     }));
+    const logStreams = `${logGroupArn}:log-stream:*`;
     role.addToPrincipalPolicy(new iam.PolicyStatement({
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
-      resources: [`${logGroupArn}:log-stream:*`],
+      resources: [logStreams],
     }));
     acknowledgeInlinePolicies(role);
-    Validations.of(role).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:RDSOSMetrics:log-stream:*]',
-      reason: 'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.',
-    });
+    acknowledgeWildcardResource(role, logStreams,
+      'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.');
     return role;
   }
 
-  private createProxyReadiness(physicalId: string): CustomResource {
+  private createProxyReadiness(): CustomResource {
     const targetGroup = this.proxy.node.findChild('ProxyTargetGroup') as rds.CfnDBProxyTargetGroup;
     const readiness = createCustomResourceHandler(this, 'ProxyReadiness', {
       handler: 'proxy-readiness',
@@ -799,7 +796,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     const resource = new CustomResource(this, 'ProxyTargetsAvailable', {
       serviceToken: readiness.provider.serviceToken,
       resourceType: 'Custom::ProxyTargetsAvailable',
-      properties: { ProxyName: physicalId, TargetGroupName: 'default' },
+      properties: { ProxyName: this.proxy.dbProxyName, TargetGroupName: 'default' },
     });
     resource.node.addDependency(targetGroup);
     return resource;
@@ -845,7 +842,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       serverlessV2MinCapacity: capacity.minCapacity,
       serverlessV2MaxCapacity: capacity.maxCapacity,
       backup: { retention: props.backupRetention ?? Duration.days(7) },
-      backtrackWindow: isMysql ? props.backtrackWindow ?? Duration.hours(24) : undefined,
+      backtrackWindow: isMysql ? props.backtrackWindow ?? regionalBacktrackWindow(this, DEFAULT_BACKTRACK_WINDOW) : undefined,
       parameterGroup: new rds.ParameterGroup(this, 'ClusterParameters', {
         engine,
         description: `TLS-only connections${isMysql ? ', audit and slow query logging' : ''} for ${this.node.path}`,
@@ -883,12 +880,16 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 }
 
+/** The backtrack window where Aurora offers backtracking and none is set. */
+const DEFAULT_BACKTRACK_WINDOW = Duration.hours(24);
+
 type DatabaseCommonProps = {
   vpc: ec2.IVpc;
   vpcSubnets: ec2.SubnetSelection;
   securityGroups: ec2.ISecurityGroup[];
   port: number;
   credentials: rds.Credentials;
+  manageMasterUserPassword: boolean;
   storageEncrypted: boolean;
   storageEncryptionKey: kms.IKey;
   iamAuthentication: boolean;
@@ -900,24 +901,12 @@ type DatabaseCommonProps = {
   copyTagsToSnapshot: boolean;
 };
 
-/** Every connection to the database, the proxy's and the rotation function's included, must use TLS. */
+/** Every connection to the database, the proxy's and the bootstrap's included, must use TLS. */
 const POSTGRES_TLS_PARAMETERS = { 'rds.force_ssl': '1' };
 const MYSQL_TLS_PARAMETERS = { require_secure_transport: 'ON' };
 const MYSQL_LOG_PARAMETERS = { slow_query_log: '1', long_query_time: '2', log_output: 'FILE' };
 /** Connections and schema and privilege changes, not every statement (that would log data). */
 const MYSQL_AUDIT_PARAMETERS = { server_audit_logging: '1', server_audit_events: 'CONNECT,QUERY_DDL,QUERY_DCL' };
-
-/**
- * A stable, valid cluster or instance identifier (lowercase letters, digits
- * and single hyphens, a letter first, at most 63 characters) derived from the
- * construct path. It is fixed so that the log groups can exist, with
- * retention and encryption, before RDS starts exporting to them.
- */
-function databaseIdentifier(scope: IConstruct): string {
-  const raw = Names.uniqueResourceName(scope, { maxLength: 60, separator: '-' }).toLowerCase();
-  const clean = raw.replace(/[^a-z0-9-]/g, '').replace(/-+/g, '-').replace(/^[^a-z]+/, '').replace(/-$/, '');
-  return clean.length > 0 ? clean : 'db';
-}
 
 /**
  * The L2 database constructs render their default port as a GetAtt of the

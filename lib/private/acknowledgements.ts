@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Validations } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 
 const INLINE_POLICY_REASON = 'Inline policies are this library\'s least-privilege form by design: each grants one role exactly what it needs, '
@@ -18,4 +18,22 @@ export function acknowledgeInPacks(scope: IConstruct, packs: string[], rule: str
   for (const pack of packs) {
     Validations.of(scope).acknowledge({ id: `${pack}::${pack}-${rule}`, reason });
   }
+}
+
+/**
+ * Acknowledge AwsSolutions-IAM5 for one wildcard resource of a role's
+ * policies. The id spells the resource as the pack does (intrinsics
+ * flattened, references as `<Name>`), which differs between an
+ * environment-agnostic stack (`<AWS::Region>`) and one bound to a Region.
+ */
+export function acknowledgeWildcardResource(role: IConstruct, resource: string, reason: string): void {
+  const flatten = (node: unknown): string => {
+    if (typeof node === 'string') return node;
+    const record = (node ?? {}) as Record<string, any>;
+    if (Array.isArray(record['Fn::Join'])) return (record['Fn::Join'][1] as unknown[]).map(flatten).join(record['Fn::Join'][0]);
+    if (typeof record.Ref === 'string') return `<${record.Ref}>`;
+    if (Array.isArray(record['Fn::GetAtt'])) return `<${record['Fn::GetAtt'][0]}.${record['Fn::GetAtt'][1]}>`;
+    return JSON.stringify(node);
+  };
+  Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM5[Resource::${flatten(Stack.of(role).resolve(resource))}]`, reason });
 }

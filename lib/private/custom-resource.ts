@@ -22,9 +22,9 @@ const DEAD_LETTER_PACKS = ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'];
 
 const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
 
-export interface CustomResourceHandlerOptions {
+export interface BundledFunctionOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency';
+  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency' | 'secret-rotation';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -35,39 +35,32 @@ export interface CustomResourceHandlerOptions {
   readonly outsideVpcReason?: string;
 }
 
-/** A handler function and the provider framework that CloudFormation calls. */
-export interface CustomResourceHandler {
+/** One of the library's pre-bundled handlers and its execution role. */
+export interface BundledFunction {
   readonly function: lambda.Function;
   readonly role: iam.Role;
+}
+
+/** A handler function and the provider framework that CloudFormation calls. */
+export interface CustomResourceHandler extends BundledFunction {
   readonly provider: cr.Provider;
 }
 
 /**
- * A custom resource handler and its provider, hardened like the library's
- * other functions: arm64 on the newest Node.js runtime, inline least-privilege
- * roles, X-Ray, JSON logs in encrypted log groups with retention. Neither
- * reserves concurrency: CloudFormation invokes them once per resource change,
- * and a reservation fails to deploy in accounts whose limit leaves none.
- *
- * CloudFormation invokes the provider framework asynchronously; the framework
- * invokes the handler synchronously and answers CloudFormation. It runs
- * outside the VPC because it only talks to the Lambda API and the response
- * URL, which isolated subnets cannot reach.
+ * One of the library's pre-bundled handlers in `scope`, hardened like the
+ * library's other functions: arm64 on the newest Node.js runtime, an inline
+ * least-privilege role, X-Ray, JSON logs in an encrypted log group with
+ * retention. It reserves no concurrency: a reservation fails to deploy in
+ * accounts whose limit leaves none.
  */
-export function createCustomResourceHandler(scope: Construct, id: string, options: CustomResourceHandlerOptions): CustomResourceHandler {
-  const container = new Construct(scope, id);
+export function createBundledFunction(scope: Construct, options: BundledFunctionOptions): BundledFunction {
   const codePath = path.join(HANDLERS_ROOT, options.handler);
   if (!fs.existsSync(path.join(codePath, 'index.js'))) {
-    throw new Error(`${container.node.path}: the pre-bundled ${options.handler} handler is missing at ${codePath}: run 'npm run build' in the cdk-serverless-rds package`);
+    throw new Error(`${scope.node.path}: the pre-bundled ${options.handler} handler is missing at ${codePath}: run 'npm run build' in the cdk-serverless-rds package`);
   }
-  const logGroup = (name: string) => new logs.LogGroup(container, name, {
-    retention: options.logRetention,
-    encryptionKey: options.logEncryptionKey,
-  });
-
-  const handlerLogGroup = logGroup('HandlerLogGroup');
-  const role = createExecutionRole(container, 'HandlerRole', handlerLogGroup, options.placement);
-  const handler = new lambda.Function(container, 'Handler', {
+  const handlerLogGroup = createLogGroup(scope, 'HandlerLogGroup', options);
+  const role = createExecutionRole(scope, 'HandlerRole', handlerLogGroup, options.placement);
+  const handler = new lambda.Function(scope, 'Handler', {
     code: lambda.Code.fromAsset(codePath),
     handler: 'index.handler',
     runtime: lambda.Runtime.NODEJS_24_X,
@@ -86,16 +79,32 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
       securityGroups: [options.placement.securityGroup],
     } : {},
   });
-  acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
-    + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
-    + 'so one would stay empty.');
-  acknowledgeNoReservation(handler);
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
     Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
   }
+  return { function: handler, role };
+}
 
-  const frameworkLogGroup = logGroup('ProviderLogGroup');
+/**
+ * A custom resource handler and its provider, hardened like the library's
+ * other functions (see `createBundledFunction`). Neither reserves
+ * concurrency: CloudFormation invokes them once per resource change.
+ *
+ * CloudFormation invokes the provider framework asynchronously; the framework
+ * invokes the handler synchronously and answers CloudFormation. It runs
+ * outside the VPC because it only talks to the Lambda API and the response
+ * URL, which isolated subnets cannot reach.
+ */
+export function createCustomResourceHandler(scope: Construct, id: string, options: BundledFunctionOptions): CustomResourceHandler {
+  const container = new Construct(scope, id);
+  const { function: handler, role } = createBundledFunction(container, options);
+  acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
+    + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
+    + 'so one would stay empty.');
+  acknowledgeNoReservation(handler);
+
+  const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
   const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
   const provider = new cr.Provider(container, 'Provider', {
     onEventHandler: handler,
@@ -126,6 +135,10 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
   return { function: handler, role, provider };
+}
+
+function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
+  return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
 }
 
 function acknowledgeNoReservation(fn: lambda.Function): void {

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeInlinePolicies } from './acknowledgements';
+import { acknowledgeInlinePolicies, acknowledgeWildcardResource } from './acknowledgements';
 
 /** Where a VPC-attached function puts its ENIs. */
 export interface VpcPlacement {
@@ -69,14 +69,10 @@ function addEniPermissions(role: iam.Role, placement: VpcPlacement): void {
       ArnLike: { 'lambda:SourceFunctionArn': stack.formatArn({ service: 'lambda', resource: 'function', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
     },
   }));
-  Validations.of(role).acknowledge(
-    {
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]',
-      reason: 'Lambda creates and deletes the Hyperplane ENIs with this role, and their ids do not exist before creation; the create action is also limited to the function\'s subnets and security group.',
-    },
-    {
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions, and xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) none either.',
-    },
-  );
+  acknowledgeWildcardResource(role, networkInterfaces,
+    'Lambda creates and deletes the Hyperplane ENIs with this role, and their ids do not exist before creation; the create action is also limited to the function\'s subnets and security group.');
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+    reason: 'ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets support no resource-level permissions, and xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) none either.',
+  });
 }

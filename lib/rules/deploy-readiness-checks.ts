@@ -18,6 +18,14 @@ import { findingKey, violationPerResource, withDetails } from './private/rule-pa
  *   rules on 443 each needs).
  * - `DeployReadiness-AlarmTopicAllowsCloudWatch`: an SNS topic that alarms
  *   notify lets CloudWatch publish (topic policy) and use its key.
+ * - `DeployReadiness-PhysicalNameVariesWithStack`: explicit names of
+ *   account-unique resources (log groups, databases, proxies, functions,
+ *   queues, topics, roles, secrets, parameters, buckets, tables, ...) differ
+ *   between two deployments of the stack.
+ * - `DeployReadiness-RetainedNameVariesPerCreate`: a resource that outlives
+ *   its stack has a name the next create of the stack does not reuse.
+ * - `DeployReadiness-SecretRotationAfterReaders`: a secret's first rotation
+ *   waits for the custom resources that read the secret.
  *
  * Add it like the cdk-nag packs, and acknowledge a finding with the pack
  * name as prefix:

@@ -16,7 +16,7 @@
 import { execFile } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
-import { ConnectionOptions, createConnection } from 'mysql2/promise';
+import { Connection, ConnectionOptions, createConnection } from 'mysql2/promise';
 import * as path from 'path';
 import { promisify } from 'util';
 import { requireBinary } from './apt';
@@ -171,5 +171,15 @@ async function probe(options: ConnectionOptions): Promise<void> {
     await connection.query('SELECT 1');
   } finally {
     await connection.end().catch(() => undefined);
+  }
+}
+
+/** Runs `work` with a connection made with `options`, closing it afterwards. */
+export async function withConnection<T>(options: ConnectionOptions, work: (connection: Connection) => Promise<T>): Promise<T> {
+  const connection = await createConnection(options);
+  try {
+    return await work(connection);
+  } finally {
+    await connection.end();
   }
 }

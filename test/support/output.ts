@@ -40,3 +40,20 @@ export function captureOutput(): CapturedOutput {
     logLines: () => output.join('').split('\n').filter(line => line.trim()).map(line => JSON.parse(line)).filter(line => !line._aws),
   };
 }
+
+/**
+ * Record the lines written with console.log per test (the custom resource
+ * and rotation handlers log one JSON line per event), and keep the test
+ * output quiet. Call at the top level of a test file.
+ */
+export function captureConsoleLog(): () => string[] {
+  let lines: string[] = [];
+  beforeEach(() => {
+    lines = [];
+    jest.spyOn(console, 'log').mockImplementation((line: unknown) => { lines.push(String(line)); });
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+  return () => lines;
+}

@@ -1,8 +1,19 @@
+import { CfnResource } from 'aws-cdk-lib';
 import { NagMessageLevel } from 'cdk-nag';
 import { AlarmTopicAllowsCloudWatch, cloudWatchBlockers } from './AlarmTopicAllowsCloudWatch';
 import { FunctionReachesCalledServices, unreachableServices } from './FunctionReachesCalledServices';
-import { RuleDefinition } from '../private/rule-pack';
+import { PhysicalNameVariesWithStack } from './PhysicalNameVariesWithStack';
+import { RetainedNameVariesPerCreate } from './RetainedNameVariesPerCreate';
+import { readersRacingRotation, SecretRotationAfterReaders } from './SecretRotationAfterReaders';
+import { nameFixedAcrossStacks, retainedUnderFixedName } from '../private/physical-names';
 import { reservationsBelowProvisioned, ReservedConcurrencyCoversProvisioned } from './ReservedConcurrencyCoversProvisioned';
+import { RuleDefinition } from '../private/rule-pack';
+
+/** A single finding as a one-item list, for the pack's details. */
+const asDetails = (find: (node: CfnResource) => string | undefined) => (node: CfnResource): string[] => {
+  const found = find(node);
+  return found === undefined ? [] : [found];
+};
 
 /**
  * The rules of `DeployReadinessChecks`, one file each in this folder. Each
@@ -42,5 +53,34 @@ export const DEPLOY_READINESS_RULES: RuleDefinition[] = [
       + 'scheduled actions included), or let one custom resource set both, releasing one before lowering the other (DatabaseFunction does).',
     level: NagMessageLevel.ERROR,
     details: reservationsBelowProvisioned,
+  },
+  {
+    rule: PhysicalNameVariesWithStack,
+    info: 'The resource has a physical name that is the same in every deployment of the stack',
+    explanation: 'Physical names of these types are unique per account and Region, so a second deployment of the stack under another '
+      + 'name (a test copy, a second tenant) fails with "already exists". Leave the name unset so CloudFormation generates one, or '
+      + 'build it from the stack: `Stack.of(this).stackName`, `Aws.STACK_NAME`, part of `Aws.STACK_ID`, or another resource of the template.',
+    level: NagMessageLevel.ERROR,
+    details: asDetails(nameFixedAcrossStacks),
+  },
+  {
+    rule: RetainedNameVariesPerCreate,
+    info: 'The resource is retained when the stack is deleted, under a name the next create of the stack uses again',
+    explanation: 'After `cdk destroy` the retained resource still holds its name, so deploying the stack again fails with "already exists" '
+      + 'until someone deletes it by hand. AWS::StackName does not help: the new stack has the same name. Leave the name unset, or '
+      + 'build it from part of `Aws.STACK_ID` (new on every create), for example '
+      + '`Fn.select(0, Fn.split(\'-\', Fn.select(2, Fn.split(\'/\', Aws.STACK_ID))))`, or stop retaining it.',
+    level: NagMessageLevel.ERROR,
+    details: asDetails(retainedUnderFixedName),
+  },
+  {
+    rule: SecretRotationAfterReaders,
+    info: 'The secret rotates immediately on create while a custom resource that reads it may still run',
+    explanation: 'A rotation schedule rotates the secret as soon as it is created unless RotateImmediatelyOnUpdate is false. A custom '
+      + 'resource that reads the secret (to set a database password, run migrations, register it somewhere) and is not ordered before '
+      + 'the schedule can read the old password and use it after the rotation changed it, or set it back. Make the schedule depend on '
+      + 'the custom resource (`schedule.node.addDependency(customResource)`), or set `rotateImmediatelyOnUpdate: false`.',
+    level: NagMessageLevel.ERROR,
+    details: readersRacingRotation,
   },
 ];

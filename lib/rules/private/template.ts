@@ -76,3 +76,37 @@ export function flattenedString(value: unknown): string | undefined {
   }
   return typeof value === 'string' ? value : undefined;
 }
+
+/**
+ * The resources of the same template that `node` waits for: its DependsOn
+ * (including dependencies added between constructs, which become DependsOn
+ * at synth) and the resources its properties reference.
+ */
+export function directDependencies(node: CfnResource): CfnResource[] {
+  const stack = Stack.of(node);
+  const fromConstructs: IConstruct[] = [];
+  for (let scope: IConstruct | undefined = node; scope && scope !== stack; scope = scope.node.scope) {
+    fromConstructs.push(...scope.node.dependencies);
+  }
+  const declared = fromConstructs.flatMap(dependency => dependency.node.findAll().filter(CfnResource.isCfnResource));
+  const referencedIds = new Set(referencesIn(renderedResource(node).Properties).map(reference => reference.logicalId));
+  const referenced = resourcesInTemplateOf(node, CfnResource.isCfnResource).filter(resource => referencedIds.has(logicalIdOf(resource)));
+  return [...new Set([...node.obtainDependencies().filter(CfnResource.isCfnResource), ...declared, ...referenced])]
+    .filter(resource => resource !== node && Stack.of(resource) === stack);
+}
+
+/** Whether `node` waits, directly or through other resources, for `target`. */
+export function dependsOnTransitively(node: CfnResource, target: CfnResource): boolean {
+  const seen = new Set<CfnResource>([node]);
+  const queue = [node];
+  while (queue.length > 0) {
+    for (const dependency of directDependencies(queue.shift()!)) {
+      if (dependency === target) return true;
+      if (!seen.has(dependency)) {
+        seen.add(dependency);
+        queue.push(dependency);
+      }
+    }
+  }
+  return false;
+}
