@@ -1,8 +1,9 @@
-import { CfnResource, PolicyValidationPluginReport } from 'aws-cdk-lib';
-import { IApplyRule, NagPack, NagPackProps } from 'cdk-nag';
+import { CfnResource } from 'aws-cdk-lib';
+import { NagPackProps } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { DEPLOY_READINESS_RULES } from './deploy-readiness';
-import { findingKey, violationPerResource, withDetails } from './private/rule-pack';
+import { DetailedNagPack } from './detailed-nag-pack';
+import { withDetails } from './private/rule-pack';
 
 /**
  * A cdk-nag (v3) rule pack for what static checks miss: templates that
@@ -35,11 +36,9 @@ import { findingKey, violationPerResource, withDetails } from './private/rule-pa
  * Validations.of(construct).acknowledge({ id: 'DeployReadiness::DeployReadiness-<Rule>', reason: '...' });
  * ```
  */
-export class DeployReadinessChecks extends NagPack {
+export class DeployReadinessChecks extends DetailedNagPack {
   /** The plugin name, and the prefix of the rule ids. */
   public readonly name = 'DeployReadiness';
-  /** The info of each finding, by rule id and construct path. */
-  private readonly infoByFinding = new Map<string, string>();
 
   /**
    * @param scope the construct (usually the App) to write acknowledgements to
@@ -49,22 +48,6 @@ export class DeployReadinessChecks extends NagPack {
   constructor(scope?: IConstruct, props?: NagPackProps) {
     super(scope, props);
     this.packName = this.name;
-  }
-
-  /**
-   * Validate a construct tree directly (the plugin's `validate` calls this
-   * with the app). Each violating resource is reported on its own, with the
-   * details its rule found on it.
-   */
-  public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
-    this.infoByFinding.clear();
-    return violationPerResource(super.validateScope(scope), this.infoByFinding);
-  }
-
-  /** Record the info of each resource's finding, then apply the rule. */
-  protected override applyRule(application: IApplyRule): void {
-    this.infoByFinding.set(findingKey(`${this.packName}-${application.rule.name}`, application.node.node.path), application.info);
-    super.applyRule(application);
   }
 
   /** Apply every rule to one resource (the plugin calls this for each CfnResource). */

@@ -1,5 +1,5 @@
-import { CfnResource, PolicyValidationPluginReport } from 'aws-cdk-lib';
-import { IApplyRule, NagMessageLevel, NagPack, NagPackProps } from 'cdk-nag';
+import { CfnResource } from 'aws-cdk-lib';
+import { NagMessageLevel, NagPackProps } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { FunctionEnvironmentHasNoPassword, secretEnvironmentVariables } from './rds-proxy/FunctionEnvironmentHasNoPassword';
 import { functionsTimingOutBeforeBorrow, ProxyBorrowTimeoutBelowFunctionTimeout } from './rds-proxy/ProxyBorrowTimeoutBelowFunctionTimeout';
@@ -7,7 +7,8 @@ import { ProxyDebugLoggingOff } from './rds-proxy/ProxyDebugLoggingOff';
 import { ProxyIAMAuthRequired } from './rds-proxy/ProxyIAMAuthRequired';
 import { ProxyInPrivateSubnets } from './rds-proxy/ProxyInPrivateSubnets';
 import { poolGuidanceBreaches, ProxyPoolWithinEngineGuidance } from './rds-proxy/ProxyPoolWithinEngineGuidance';
-import { findingKey, violationPerResource, withDetails } from './private/rule-pack';
+import { DetailedNagPack } from './detailed-nag-pack';
+import { withDetails } from './private/rule-pack';
 import { ProxyTLSRequired } from './rds-proxy/ProxyTLSRequired';
 
 /**
@@ -41,11 +42,9 @@ import { ProxyTLSRequired } from './rds-proxy/ProxyTLSRequired';
  * endpoint, or an `rds-db:connect` grant built from it); subnets and
  * functions in other stacks are not checked.
  */
-export class RdsProxyChecks extends NagPack {
+export class RdsProxyChecks extends DetailedNagPack {
   /** The plugin name, and the prefix of the rule ids. */
   public readonly name = 'RdsProxy';
-  /** The info of each finding, by rule id and construct path. */
-  private readonly infoByFinding = new Map<string, string>();
 
   /**
    * @param scope the construct (usually the App) to write acknowledgements to
@@ -55,22 +54,6 @@ export class RdsProxyChecks extends NagPack {
   constructor(scope?: IConstruct, props?: NagPackProps) {
     super(scope, props);
     this.packName = this.name;
-  }
-
-  /**
-   * Validate a construct tree directly (the plugin's `validate` calls this
-   * with the app). Each violating resource is reported on its own, with the
-   * details its rule found on it.
-   */
-  public override validateScope(scope: IConstruct): PolicyValidationPluginReport {
-    this.infoByFinding.clear();
-    return violationPerResource(super.validateScope(scope), this.infoByFinding);
-  }
-
-  /** Record the info of each resource's finding, then apply the rule. */
-  protected override applyRule(application: IApplyRule): void {
-    this.infoByFinding.set(findingKey(`${this.packName}-${application.rule.name}`, application.node.node.path), application.info);
-    super.applyRule(application);
   }
 
   /** Apply every rule to one resource (the plugin calls this for each CfnResource). */
