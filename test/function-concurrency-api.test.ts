@@ -1,67 +1,23 @@
 /**
- * The function concurrency handler's Lambda API client: Signature Version 4
- * checked against the AWS documentation's example and against the AWS SDK's
- * own signer, and the five calls checked on the wire against a local HTTP
- * server that answers like the Lambda API (restJson1 errors included).
+ * The function concurrency handler's six Lambda API calls, made by AWS's
+ * Lambda client against a local HTTP server that answers like the Lambda API
+ * (restJson1 errors included): what goes over the wire, what a missing
+ * configuration reads as, and the client's retries on throttling. Then the
+ * pre-bundled handler, in a process of its own that has only Lambda's
+ * environment, reaching that server.
  */
+import * as fs from 'fs';
 import * as http from 'http';
 import { AddressInfo } from 'net';
-import { createHash, createHmac } from 'node:crypto';
-// Ships with @aws-sdk/client-rds (through @aws-sdk/core): the SDK's own signer, as an independent reference.
-import { SignatureV4 } from '@smithy/signature-v4';
-import { createLambdaApi, FunctionConcurrencyApi, LambdaApiError, lambdaApiFromEnvironment, signRequest } from '../lambda/function-concurrency/lambda-api';
+import * as path from 'path';
+import { InvalidParameterValueException, LambdaClient, ResourceNotFoundException, TooManyRequestsException } from '@aws-sdk/client-lambda';
+import { createLambdaApi, FunctionConcurrencyApi } from '../lambda/function-concurrency/lambda-api';
+import { runIsolated } from './support/isolated-node';
+import { HOST, PROJECT_ROOT } from './support/local-server';
 
-const EXAMPLE_CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };
-
-describe('Signature Version 4', () => {
-  // https://docs.aws.amazon.com/general/latest/gr/sigv4-signed-request-examples.html (IAM ListUsers, 2011-09-09T23:36:00Z)
-  test('signs the AWS documentation example exactly as documented', () => {
-    const headers = signRequest({
-      method: 'POST',
-      url: new URL('http://iam.amazonaws.com/'),
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
-      body: 'Action=ListUsers&Version=2010-05-08',
-    }, { credentials: EXAMPLE_CREDENTIALS, region: 'us-east-1', service: 'iam', date: new Date('2011-09-09T23:36:00Z') });
-
-    expect(headers.authorization).toBe('AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20110909/us-east-1/iam/aws4_request, '
-      + 'SignedHeaders=content-type;host;x-amz-date, Signature=ced6826de92d2bdeed8f846f0bf508e8559e98e4b0199114b84c54174deb456c');
-    expect(headers['x-amz-date']).toBe('20110909T233600Z');
-    expect(headers.host).toBe('iam.amazonaws.com');
-  });
-
-  test('signs a Lambda request with a query and a session token like the AWS SDK', async () => {
-    const credentials = { ...EXAMPLE_CREDENTIALS, sessionToken: 'session/token+with=characters' };
-    const date = new Date('2026-12-01T10:20:30Z');
-    const url = new URL('https://lambda.eu-west-1.amazonaws.com/2019-09-30/functions/app-Items-abc123/provisioned-concurrency?Qualifier=%24LATEST');
-    const body = JSON.stringify({ ProvisionedConcurrentExecutions: 2 });
-
-    const ours = signRequest({ method: 'PUT', url, headers: { 'content-type': 'application/json' }, body }, { credentials, region: 'eu-west-1', service: 'lambda', date });
-    class Sha256 {
-      private readonly hash;
-      constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-        this.hash = secret ? createHmac('sha256', toBytes(secret)) : createHash('sha256');
-      }
-      update(data: string | ArrayBuffer | ArrayBufferView): void {
-        this.hash.update(toBytes(data));
-      }
-      async digest(): Promise<Uint8Array> {
-        return new Uint8Array(this.hash.digest());
-      }
-    }
-    const sdk = await new SignatureV4({ credentials, region: 'eu-west-1', service: 'lambda', sha256: Sha256, applyChecksum: false }).sign({
-      method: 'PUT', protocol: 'https:', hostname: url.hostname, path: url.pathname, query: { Qualifier: '$LATEST' },
-      headers: { 'content-type': 'application/json', 'host': url.hostname }, body,
-    }, { signingDate: date });
-
-    expect(ours.authorization).toBe(sdk.headers.authorization);
-    expect(ours['x-amz-security-token']).toBe(credentials.sessionToken);
-  });
-});
-
-function toBytes(data: string | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string') return data;
-  return ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-}
+const FUNCTION = 'app-Items-abc123';
+const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
+const BUNDLED_HANDLER = path.join(PROJECT_ROOT, 'dist', 'handlers', 'function-concurrency', 'index.js');
 
 interface Received {
   readonly method: string;
@@ -76,125 +32,209 @@ interface Answer {
   readonly headers?: Record<string, string>;
 }
 
-describe('Lambda API calls', () => {
-  let server: http.Server;
-  let received: Received[];
-  let answers: Answer[];
+/** An error answer as Lambda sends it: the type in x-amzn-ErrorType (with a namespace after ':'), the message in the body. */
+function lambdaError(status: number, type: string, message: string, extra: Record<string, string> = {}): Answer {
+  return {
+    status,
+    headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazonaws.awsgambit/` },
+    body: { Type: 'User', message, ...extra },
+  };
+}
+
+const configNotFound = () => lambdaError(404, 'ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function');
+const throttled = () => lambdaError(429, 'TooManyRequestsException', 'Rate exceeded', { Reason: 'CallerRateLimitExceeded' });
+
+let server: http.Server;
+let endpoint: string;
+let received: Received[];
+let answers: Answer[];
+
+beforeAll(async () => {
+  server = http.createServer((request, response) => {
+    let body = '';
+    request.on('data', chunk => { body += chunk; });
+    request.on('end', () => {
+      received.push({ method: request.method!, url: request.url!, headers: request.headers, body });
+      const answer = answers.shift() ?? { status: 200, body: {} };
+      response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+      response.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+    });
+  });
+  await new Promise<void>(resolve => server.listen(0, HOST, resolve));
+  endpoint = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => new Promise(resolve => server.close(resolve)));
+
+beforeEach(() => {
+  received = [];
+  answers = [];
+});
+
+/** Method, path with query, and body of each request the server received. */
+const wire = () => received.map(({ method, url, body }) => ({ method, url, body }));
+
+/** Signed with Signature Version 4 for Lambda in `region`, with the session token of temporary credentials. */
+function expectSigned(request: Received, region: string): void {
+  expect(request.headers.authorization).toMatch(new RegExp(
+    `^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\\d{8}/${region}/lambda/aws4_request, SignedHeaders=[a-z0-9;-]*host;[a-z0-9;-]*x-amz-security-token[a-z0-9;-]*, Signature=[0-9a-f]{64}$`));
+  expect(request.headers['x-amz-security-token']).toBe(CREDENTIALS.sessionToken);
+}
+
+describe('the Lambda API calls', () => {
   let api: FunctionConcurrencyApi;
 
-  beforeAll(async () => {
-    server = http.createServer((request, response) => {
-      let body = '';
-      request.on('data', chunk => { body += chunk; });
-      request.on('end', () => {
-        received.push({ method: request.method!, url: request.url!, headers: request.headers, body });
-        const answer = answers.shift() ?? { status: 200, body: {} };
-        response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-        response.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
-      });
-    });
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-  });
-
-  afterAll(async () => {
-    await new Promise(resolve => server.close(resolve));
-  });
-
   beforeEach(() => {
-    received = [];
-    answers = [];
-    api = createLambdaApi({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-      region: 'eu-west-1',
-      credentials: () => ({ ...EXAMPLE_CREDENTIALS, sessionToken: 'token' }),
-      now: () => new Date('2026-12-01T10:20:30Z'),
-    });
+    api = createLambdaApi(new LambdaClient({ region: 'eu-west-1', endpoint, credentials: CREDENTIALS }));
   });
 
-  function expectSigned(request: Received): void {
-    expect(request.headers.authorization).toMatch(
-      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/20261201\/eu-west-1\/lambda\/aws4_request, SignedHeaders=[a-z;-]*host;x-amz-date;x-amz-security-token, Signature=[0-9a-f]{64}$/);
-    expect(request.headers['x-amz-date']).toBe('20261201T102030Z');
-    expect(request.headers['x-amz-security-token']).toBe('token');
-  }
-
-  test('Get, Put and DeleteFunctionConcurrency', async () => {
+  test('Get, Put and DeleteFunctionConcurrency go to the function\'s concurrency, Get to the 2019-09-30 version of the API', async () => {
     answers = [{ status: 200, body: {} }, { status: 200, body: { ReservedConcurrentExecutions: 0 } }, { status: 200, body: { ReservedConcurrentExecutions: 0 } }, { status: 204 }];
 
-    await expect(api.getFunctionConcurrency('app-Items-abc123')).resolves.toBeUndefined();
-    await api.putFunctionConcurrency('app-Items-abc123', 0);
-    await expect(api.getFunctionConcurrency('app-Items-abc123')).resolves.toBe(0);
-    await api.deleteFunctionConcurrency('app-Items-abc123');
+    await expect(api.getFunctionConcurrency(FUNCTION)).resolves.toBeUndefined();
+    await api.putFunctionConcurrency(FUNCTION, 0);
+    await expect(api.getFunctionConcurrency(FUNCTION)).resolves.toBe(0);
+    await api.deleteFunctionConcurrency(FUNCTION);
 
-    expect(received.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      { method: 'GET', url: '/2019-09-30/functions/app-Items-abc123/concurrency', body: '' },
-      { method: 'PUT', url: '/2017-10-31/functions/app-Items-abc123/concurrency', body: '{"ReservedConcurrentExecutions":0}' },
-      { method: 'GET', url: '/2019-09-30/functions/app-Items-abc123/concurrency', body: '' },
-      { method: 'DELETE', url: '/2017-10-31/functions/app-Items-abc123/concurrency', body: '' },
+    expect(wire()).toEqual([
+      { method: 'GET', url: `/2019-09-30/functions/${FUNCTION}/concurrency`, body: '' },
+      { method: 'PUT', url: `/2017-10-31/functions/${FUNCTION}/concurrency`, body: '{"ReservedConcurrentExecutions":0}' },
+      { method: 'GET', url: `/2019-09-30/functions/${FUNCTION}/concurrency`, body: '' },
+      { method: 'DELETE', url: `/2017-10-31/functions/${FUNCTION}/concurrency`, body: '' },
     ]);
     expect(received[1].headers['content-type']).toBe('application/json');
-    received.forEach(expectSigned);
+    received.forEach(request => expectSigned(request, 'eu-west-1'));
   });
 
-  test('Put, Get and DeleteProvisionedConcurrencyConfig on the qualifier', async () => {
+  test('Put, Get and DeleteProvisionedConcurrencyConfig go to the provisioned concurrency of the qualifier', async () => {
     answers = [
       { status: 202, body: { RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: 0, Status: 'IN_PROGRESS' } },
-      { status: 200, body: { RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: 2, AvailableProvisionedConcurrentExecutions: 2, Status: 'READY' } },
+      { status: 200, body: { RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: 1, AvailableProvisionedConcurrentExecutions: 1, Status: 'IN_PROGRESS' } },
+      { status: 200, body: { RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: 0, Status: 'FAILED', StatusReason: 'FUNCTION_ERROR_INIT_FAILURE' } },
       { status: 204 },
     ];
 
-    await api.putProvisionedConcurrencyConfig('app-Items-abc123', 'live', 2);
-    await expect(api.getProvisionedConcurrencyConfig('app-Items-abc123', 'live')).resolves.toEqual({ requested: 2, allocated: 2, status: 'READY', statusReason: undefined });
-    await api.deleteProvisionedConcurrencyConfig('app-Items-abc123', 'live');
+    await api.putProvisionedConcurrencyConfig(FUNCTION, 'live', 2);
+    await expect(api.getProvisionedConcurrencyConfig(FUNCTION, 'live')).resolves.toEqual({ requested: 2, allocated: 1, status: 'IN_PROGRESS', statusReason: undefined });
+    await expect(api.getProvisionedConcurrencyConfig(FUNCTION, 'live')).resolves.toEqual(
+      { requested: 2, allocated: 0, status: 'FAILED', statusReason: 'FUNCTION_ERROR_INIT_FAILURE' });
+    await api.deleteProvisionedConcurrencyConfig(FUNCTION, 'live');
 
-    expect(received.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      { method: 'PUT', url: '/2019-09-30/functions/app-Items-abc123/provisioned-concurrency?Qualifier=live', body: '{"ProvisionedConcurrentExecutions":2}' },
-      { method: 'GET', url: '/2019-09-30/functions/app-Items-abc123/provisioned-concurrency?Qualifier=live', body: '' },
-      { method: 'DELETE', url: '/2019-09-30/functions/app-Items-abc123/provisioned-concurrency?Qualifier=live', body: '' },
+    const path = `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`;
+    expect(wire()).toEqual([
+      { method: 'PUT', url: path, body: '{"ProvisionedConcurrentExecutions":2}' },
+      { method: 'GET', url: path, body: '' },
+      { method: 'GET', url: path, body: '' },
+      { method: 'DELETE', url: path, body: '' },
     ]);
-    received.forEach(expectSigned);
+    expect(received[0].headers['content-type']).toBe('application/json');
+    received.forEach(request => expectSigned(request, 'eu-west-1'));
   });
 
-  test('a missing provisioned concurrency configuration reads as none, and deleting it again succeeds', async () => {
-    const notFound = {
-      status: 404,
-      headers: { 'x-amzn-errortype': 'ProvisionedConcurrencyConfigNotFoundException:http://internal.amazon.com/coral/com.amazonaws.awsgambit/' },
-      body: { Type: 'User', message: 'No Provisioned Concurrency Config found for this function' },
-    };
-    answers = [notFound, notFound];
+  test('a qualifier without a configuration reads as none, and deleting it succeeds', async () => {
+    answers = [configNotFound(), configNotFound()];
 
-    await expect(api.getProvisionedConcurrencyConfig('app-Items-abc123', 'live')).resolves.toBeUndefined();
-    await expect(api.deleteProvisionedConcurrencyConfig('app-Items-abc123', 'live')).resolves.toBeUndefined();
+    await expect(api.getProvisionedConcurrencyConfig(FUNCTION, 'live')).resolves.toBeUndefined();
+    await expect(api.deleteProvisionedConcurrencyConfig(FUNCTION, 'live')).resolves.toBeUndefined();
+    expect(received).toHaveLength(2);
   });
 
-  test('an error answer becomes a LambdaApiError with the error type and message', async () => {
-    answers = [{
-      status: 400,
-      headers: { 'x-amzn-errortype': 'InvalidParameterValueException:http://internal.amazon.com/coral/com.amazonaws.awsgambit/' },
-      body: { Type: 'User', message: 'Specified ReservedConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [10].' },
-    }];
+  test('a function or alias that no longer exists has no configuration either', async () => {
+    const gone = () => lambdaError(404, 'ResourceNotFoundException', `Function not found: arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION}:live`);
+    answers = [gone(), gone()];
 
-    const failure = api.putFunctionConcurrency('app-Items-abc123', 5);
-
-    await expect(failure).rejects.toBeInstanceOf(LambdaApiError);
-    await expect(failure).rejects.toMatchObject({
-      code: 'InvalidParameterValueException', status: 400,
-      message: 'InvalidParameterValueException (HTTP 400): Specified ReservedConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [10].',
-    });
+    await expect(api.getProvisionedConcurrencyConfig(FUNCTION, 'live')).resolves.toBeUndefined();
+    await expect(api.deleteProvisionedConcurrencyConfig(FUNCTION, 'live')).resolves.toBeUndefined();
   });
 
-  test('an error answer without a type header takes the type from the body', async () => {
-    answers = [{ status: 429, body: { Type: 'TooManyRequestsException', message: 'Rate exceeded' } }];
+  test('a missing function is an error for the reservation calls', async () => {
+    answers = [lambdaError(404, 'ResourceNotFoundException', `Function not found: arn:aws:lambda:eu-west-1:123456789012:function:${FUNCTION}`)];
 
-    await expect(api.deleteFunctionConcurrency('app-Items-abc123')).rejects.toMatchObject({ code: 'TooManyRequestsException', status: 429 });
+    await expect(api.putFunctionConcurrency(FUNCTION, 5)).rejects.toBeInstanceOf(ResourceNotFoundException);
   });
 
-  test('refuses a function name that is not one before sending anything', async () => {
-    await expect(api.putFunctionConcurrency('../other', 1)).rejects.toThrow("function concurrency: '../other' is not a Lambda function name or qualifier");
-    expect(received).toHaveLength(0);
+  test('Lambda\'s refusal reaches the caller as the client\'s exception, with Lambda\'s message, and is not retried', async () => {
+    const message = 'Specified ReservedConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [10].';
+    answers = [lambdaError(400, 'InvalidParameterValueException', message)];
+
+    const failure = api.putFunctionConcurrency(FUNCTION, 5);
+
+    await expect(failure).rejects.toBeInstanceOf(InvalidParameterValueException);
+    await expect(failure).rejects.toMatchObject({ name: 'InvalidParameterValueException', message, $metadata: { httpStatusCode: 400 } });
+    expect(received).toHaveLength(1);
+  });
+
+  test('a throttled call is sent again and succeeds', async () => {
+    answers = [throttled(), { status: 202, body: { RequestedProvisionedConcurrentExecutions: 2, AllocatedProvisionedConcurrentExecutions: 0, Status: 'IN_PROGRESS' } }];
+
+    await expect(api.putProvisionedConcurrencyConfig(FUNCTION, 'live', 2)).resolves.toBeUndefined();
+
+    expect(wire()).toEqual([
+      { method: 'PUT', url: `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`, body: '{"ProvisionedConcurrentExecutions":2}' },
+      { method: 'PUT', url: `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`, body: '{"ProvisionedConcurrentExecutions":2}' },
+    ]);
+    expect(received[1].headers['amz-sdk-request']).toMatch(/^attempt=2;/);
+  });
+
+  test('throttling that lasts past the client\'s three attempts reaches the caller as TooManyRequestsException', async () => {
+    answers = [throttled(), throttled(), throttled()];
+
+    await expect(api.getFunctionConcurrency(FUNCTION)).rejects.toBeInstanceOf(TooManyRequestsException);
+
+    expect(received).toHaveLength(3);
   });
 });
 
-test('the deployed client names a missing environment variable', () => {
-  expect(() => lambdaApiFromEnvironment({ AWS_REGION: 'eu-west-1' })).toThrow('function concurrency: environment variable LAMBDA_API_ENDPOINT is not set');
+test.each([
+  ['eu-west-1', {}, 'https://lambda.eu-west-1.amazonaws.com'],
+  ['cn-north-1', {}, 'https://lambda.cn-north-1.amazonaws.com.cn'],
+  ['us-gov-west-1', {}, 'https://lambda.us-gov-west-1.amazonaws.com'],
+  ['us-east-1', { useFipsEndpoint: true }, 'https://lambda-fips.us-east-1.amazonaws.com'],
+  ['eu-west-1', { useDualstackEndpoint: true }, 'https://lambda.eu-west-1.api.aws'],
+])('the client resolves the Lambda endpoint of %s (%p) as %s', async (region, options, expected) => {
+  const client = new LambdaClient({ region, credentials: CREDENTIALS, ...options });
+  let requested: string | undefined;
+  // Records where the request would go and stops it there: nothing leaves this machine.
+  client.middlewareStack.add(() => async args => {
+    const { protocol, hostname } = args.request as { protocol: string; hostname: string };
+    requested = `${protocol}//${hostname}`;
+    throw new Error('stopped before sending');
+  }, { step: 'finalizeRequest', name: 'stopBeforeSending' });
+
+  await expect(createLambdaApi(client).deleteFunctionConcurrency(FUNCTION)).rejects.toThrow('stopped before sending');
+
+  expect(requested).toBe(expected);
+});
+
+describe('the pre-bundled handler', () => {
+  const lambdaEnvironment = () => ({
+    AWS_REGION: 'eu-west-1',
+    AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
+    AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
+    // The SDK's own endpoint override, standing in for the Region's Lambda endpoint.
+    AWS_ENDPOINT_URL_LAMBDA: endpoint,
+  });
+
+  beforeAll(() => {
+    if (!fs.existsSync(BUNDLED_HANDLER)) {
+      throw new Error(`${BUNDLED_HANDLER} is missing: run 'npm run build:handlers' first`);
+    }
+  });
+
+  test('calls Lambda with the Region and credentials of Lambda\'s environment alone, loading nothing but its bundle', async () => {
+    answers = [configNotFound()];
+    const event = {
+      RequestType: 'Delete', PhysicalResourceId: `${FUNCTION}:live`, LogicalResourceId: 'ItemsConcurrencySettings',
+      ResourceProperties: { ServiceToken: 'token', FunctionName: FUNCTION, Qualifier: 'live', FunctionVersion: '1', ProvisionedConcurrentExecutions: '2', KillSwitch: 'off' },
+    };
+
+    const { result, error, loaded } = await runIsolated(BUNDLED_HANDLER, `module.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })`, lambdaEnvironment());
+
+    expect(error).toBeUndefined();
+    expect(result).toEqual({ PhysicalResourceId: `${FUNCTION}:live` });
+    expect(loaded).toEqual([BUNDLED_HANDLER]);
+    expect(wire()).toEqual([{ method: 'DELETE', url: `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`, body: '' }]);
+    expectSigned(received[0], 'eu-west-1');
+  });
 });

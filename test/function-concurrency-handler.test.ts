@@ -6,12 +6,18 @@
  * without one, above what the account leaves unreserved. Allocation takes a
  * scripted time on a fake clock; sleeping advances the clock instantly.
  */
+import { InvalidParameterValueException, LambdaServiceException, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createHandler, FunctionConcurrencyOptions } from '../lambda/function-concurrency/handler';
-import { FunctionConcurrencyApi, LambdaApiError, ProvisionedConcurrencyConfig } from '../lambda/function-concurrency/lambda-api';
+import { FunctionConcurrencyApi, ProvisionedConcurrencyConfig } from '../lambda/function-concurrency/lambda-api';
 
 const FUNCTION = 'app-Items-abc123';
 const POLL_MILLIS = 5_000;
+
+/** Lambda's refusal of a concurrency setting, as the Lambda client raises it. */
+function invalidParameter(message: string): InvalidParameterValueException {
+  return new InvalidParameterValueException({ message, $metadata: { httpStatusCode: 400 } });
+}
 
 interface Allocation {
   requested: number;
@@ -52,11 +58,11 @@ class LambdaDouble implements FunctionConcurrencyApi {
     this.record(`reserve ${reserved}`);
     expect(functionName).toBe(FUNCTION);
     if (reserved < this.provisioned) {
-      throw new LambdaApiError('InvalidParameterValueException', 400,
+      throw invalidParameter(
         `Specified ReservedConcurrentExecutions ${reserved} is lower than the provisioned concurrency ${this.provisioned} of the function's versions and aliases.`);
     }
     if (this.account.limit - this.account.reservedElsewhere - reserved < this.unreservedMinimum) {
-      throw new LambdaApiError('InvalidParameterValueException', 400,
+      throw invalidParameter(
         `Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.unreservedMinimum}].`);
     }
     this.reserved = reserved;
@@ -100,11 +106,11 @@ class LambdaDouble implements FunctionConcurrencyApi {
   provision(qualifier: string, executions: number, failure?: string): void {
     const others = this.provisioned - (this.allocations.get(qualifier)?.requested ?? 0);
     if (this.reserved !== undefined && others + executions > this.reserved) {
-      throw new LambdaApiError('InvalidParameterValueException', 400,
+      throw invalidParameter(
         `Requested Provisioned Concurrency should not be greater than the reservedConcurrentExecution [${this.reserved}] for function.`);
     }
     if (this.reserved === undefined && this.account.limit - this.account.reservedElsewhere - others - executions < this.unreservedMinimum) {
-      throw new LambdaApiError('InvalidParameterValueException', 400,
+      throw invalidParameter(
         `Specified ConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [${this.unreservedMinimum}].`);
     }
     this.allocations.set(qualifier, { requested: executions, readyAt: this.clock.now + this.allocationMillis, failure });
@@ -244,7 +250,7 @@ describe('create', () => {
     const { lambda, run } = harness({ account: { limit: 10, reservedElsewhere: 0 } });
 
     await expect(run(create({ reserved: 5 }))).rejects.toThrow(
-      `${FUNCTION}: Lambda refused a reservation of 5 after 12 attempt(s): InvalidParameterValueException (HTTP 400): `
+      `${FUNCTION}: Lambda refused a reservation of 5 after 12 attempt(s): InvalidParameterValueException: `
       + 'Specified ReservedConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [10].');
     expect(lambda.calls.filter(call => call === 'reserve 5')).toHaveLength(12);
   });
@@ -254,9 +260,39 @@ test('reports provisioned concurrency that the account\'s unreserved pool cannot
   const { lambda, run } = harness({ account: { limit: 100, reservedElsewhere: 0 } });
 
   await expect(run(create({ provisioned: 2 }))).rejects.toThrow(
-    `${FUNCTION}: Lambda refused provisioned concurrency of 2 on live after 12 attempt(s): InvalidParameterValueException (HTTP 400): `
+    `${FUNCTION}: Lambda refused provisioned concurrency of 2 on live after 12 attempt(s): InvalidParameterValueException: `
     + 'Specified ConcurrentExecutions for function decreases account\'s UnreservedConcurrentExecution below its minimum value of [100].');
   expect(lambda.allocations.size).toBe(0);
+});
+
+describe('refusals that are not about concurrency', () => {
+  test('waits out throttling that outlasts the client\'s own retries, then carries on', async () => {
+    const { lambda, run, elapsedMillis } = harness();
+    let throttled = 2;
+    lambda.beforeCall = call => {
+      if (call === 'reserve 50' && throttled-- > 0) {
+        throw new TooManyRequestsException({ message: 'Rate exceeded', Reason: 'CallerRateLimitExceeded', $metadata: { httpStatusCode: 429 } });
+      }
+    };
+
+    await run(create({ reserved: 50 }));
+
+    expect(lambda.calls).toEqual(['reserve 50', 'provision 2']);
+    expect(elapsedMillis()).toBe(2 * POLL_MILLIS + 60_000);
+  });
+
+  test('fails at the first answer that waiting cannot change, such as a missing permission', async () => {
+    const { lambda, run, elapsedMillis } = harness();
+    const message = 'User: arn:aws:sts::123456789012:assumed-role/handler/x is not authorized to perform: lambda:PutFunctionConcurrency';
+    // Lambda's model has no AccessDeniedException: the client raises it as its base exception, named after the error code.
+    lambda.beforeCall = () => {
+      throw new LambdaServiceException({ name: 'AccessDeniedException', $fault: 'client', message, $metadata: { httpStatusCode: 403 } });
+    };
+
+    await expect(run(create({ reserved: 50 }))).rejects.toThrow(
+      `${FUNCTION}: Lambda refused a reservation of 50 after 1 attempt(s): AccessDeniedException: ${message}`);
+    expect(elapsedMillis()).toBe(0);
+  });
 });
 
 describe('kill switch', () => {

@@ -22,8 +22,9 @@
  *
  * Runs outside the VPC: it only calls the Lambda API.
  */
+import { LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { FunctionConcurrencyApi, LambdaApiError, lambdaApiFromEnvironment, ProvisionedConcurrencyConfig } from './lambda-api';
+import { createLambdaApi, FunctionConcurrencyApi, ProvisionedConcurrencyConfig } from './lambda-api';
 import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
 
 export interface FunctionConcurrencyProperties {
@@ -52,7 +53,12 @@ export interface FunctionConcurrencyOptions extends PollingOptions {
 
 export type FunctionConcurrencyHandler = (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<CustomResourceResult>;
 
-/** Answers that mean "not now" rather than "never": provisioned concurrency still being released, an update in progress, throttling. */
+/**
+ * Answers that mean "not now" rather than "never": provisioned concurrency
+ * still being released, an update in progress, throttling. The client retries
+ * throttling and service errors a few times within one call; a longer spell
+ * of them is waited out here like the others.
+ */
 const RETRYABLE = new Set(['InvalidParameterValueException', 'ResourceConflictException', 'TooManyRequestsException', 'ServiceException']);
 
 export function createHandler(options: FunctionConcurrencyOptions): FunctionConcurrencyHandler {
@@ -68,10 +74,11 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
         await call();
         return;
       } catch (error) {
-        if (!(error instanceof LambdaApiError && RETRYABLE.has(error.code)) || attempt >= reserveAttempts || now() + pollIntervalMillis > deadline) {
-          throw new Error(`${props.functionName}: Lambda refused ${what} after ${attempt} attempt(s): ${(error as Error).message}`);
+        const reason = `${(error as Error).name}: ${(error as Error).message}`;
+        if (!(error instanceof LambdaServiceException && RETRYABLE.has(error.name)) || attempt >= reserveAttempts || now() + pollIntervalMillis > deadline) {
+          throw new Error(`${props.functionName}: Lambda refused ${what} after ${attempt} attempt(s): ${reason}`);
         }
-        log({ function: props.functionName, retrying: what, attempt, error: (error as Error).message });
+        log({ function: props.functionName, retrying: what, attempt, error: reason });
         await sleep(pollIntervalMillis);
       }
     }
@@ -151,12 +158,7 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
   };
 }
 
-/** Created on the first event, so that importing the module needs no AWS environment. */
-let deployed: FunctionConcurrencyHandler | undefined;
-export const handler: FunctionConcurrencyHandler = (event, context) => {
-  deployed ??= createHandler({ lambda: lambdaApiFromEnvironment() });
-  return deployed(event, context);
-};
+export const handler: FunctionConcurrencyHandler = createHandler({ lambda: createLambdaApi(new LambdaClient({})) });
 
 export function propertiesOf(properties: Record<string, unknown>): FunctionConcurrencyProperties {
   const text = (key: string): string => {

@@ -1,4 +1,4 @@
-import { Annotations, Aspects, Aws, CfnCondition, CfnOutput, CfnParameter, CustomResource, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnOutput, CfnParameter, CustomResource, Duration, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -142,7 +142,6 @@ function addConcurrencyResource(
     timeout: Duration.minutes(14),
     logRetention: context.logRetention,
     logEncryptionKey: context.logEncryptionKey,
-    environment: { LAMBDA_API_ENDPOINT: `https://lambda.${Aws.REGION}.${Aws.URL_SUFFIX}` },
     outsideVpcReason: 'The handler only calls the Lambda API (the function\'s reserved concurrency and its alias\'s provisioned concurrency); it never connects to the database, and the isolated subnets have no route to that API.',
   });
   handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
