@@ -17,7 +17,7 @@ function setup(appOptions: TestAppOptions = {}) {
   const network = new DatabaseNetwork(stack, 'Network');
   const database = new ProxiedDatabase(stack, 'Database', { network });
   const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
-    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
   });
   return { stack, add };
 }
@@ -277,7 +277,7 @@ describe('kill switch', () => {
     const network = new DatabaseNetwork(stack, 'Net2');
     const database = new ProxiedDatabase(stack, 'Db2', { network });
     const group = new (require('constructs').Construct)(stack, 'Orders');
-    const fn = new DatabaseFunction(group, 'Api', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    const fn = new DatabaseFunction(group, 'Api', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     expect(stack.resolve(fn.killSwitchParameter!.logicalId)).toBe('OrdersApiKillSwitch');
   });
 });

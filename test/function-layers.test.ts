@@ -16,7 +16,7 @@ function setup(bundling: boolean) {
   const database = new ProxiedDatabase(stack, 'Database', { network });
   const layer = new DependencyLayer(stack, 'Layer', { packageDirectory: LAYER_PACKAGE });
   const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
-    database, databaseUser: 'app_user', entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
   });
   return { stack, layer, add };
 }
@@ -84,7 +84,7 @@ describe('functions with a dependency layer', () => {
     const network = new DatabaseNetwork(consumerStack, 'Network');
     const database = new ProxiedDatabase(consumerStack, 'Database', { network });
     const make = (layers: DependencyLayer[]) => new DatabaseFunction(consumerStack, `Fn${layers.length}`, {
-      database, databaseUser: 'app_user', entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers,
+      database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers,
       provisionedConcurrency: { minCapacity: 1 },
     });
     make([layer]);
@@ -101,7 +101,7 @@ describe('functions with a dependency layer', () => {
       const consumerStack = new Stack(stack.node.scope!, 'Consumer');
       const database = new ProxiedDatabase(consumerStack, 'Database', { network: new DatabaseNetwork(consumerStack, 'Network') });
       const fn = new DatabaseFunction(consumerStack, 'Fn', {
-        database, databaseUser: 'app_user', entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer],
+        database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer],
         provisionedConcurrency: { minCapacity: 1 },
       });
       return consumerStack.resolve((fn.lambdaFunction.currentVersion.node.defaultChild as lambda.CfnVersion).logicalId);

@@ -18,6 +18,7 @@ function setup(databaseOptions: Omit<ProxiedDatabaseProps, 'network'> = {}, appO
   const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
     database,
     databaseUser: 'app_user',
+    externallyManagedDatabaseUser: true,
     entry: HANDLER_ENTRY,
     depsLockFilePath: LOCK_FILE,
     ...options,
@@ -299,7 +300,14 @@ describe('DatabaseFunction validation', () => {
     ['a Python runtime', { runtime: lambda.Runtime.PYTHON_3_13 }, 'runtime (python3.13) is not a Node.js runtime: use lambda.Runtime.NODEJS_24_X'],
     ['an environment variable the construct owns', { environment: { DATABASE_HOST: 'elsewhere' } }, 'environment variable DATABASE_HOST is set by the construct from the database: remove it from environment'],
     ['a password in the environment', { environment: { DB_PASSWORD: 'hunter2' } }, 'environment variable DB_PASSWORD looks like it holds a password or secret'],
-    ['an invalid database user', { databaseUser: 'app-user' }, "dbUser ('app-user') is not a valid database identifier"],
+    ['an invalid database user', { databaseUser: 'app-user' },
+      "Test/Fn: databaseUser ('app-user') is not a valid database user name: use 1 to 63 characters, a lowercase letter first, then lowercase letters, digits or underscores (e.g. 'app_user')"],
+    ['an uppercase database user', { databaseUser: 'App_User' },
+      "Test/Fn: databaseUser ('App_User') must be lowercase: the IAM token, the rds-db:connect grant and the database must spell the user the same way; use 'app_user'"],
+    ['the postgres user', { databaseUser: 'postgres' },
+      "Test/Fn: databaseUser ('postgres') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_postgres'"],
+    ['the proxy\'s own user', { databaseUser: 'rdsproxyadmin' },
+      "Test/Fn: databaseUser ('rdsproxyadmin') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_rdsproxyadmin'"],
   ];
 
   test.each(cases)('throws on %s', (_name, options, message) => {
@@ -342,7 +350,7 @@ describe('DatabaseFunction validation', () => {
     const network = new DatabaseNetwork(stack, 'Network');
     const max = new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber;
     const database = new ProxiedDatabase(stack, 'Database', { network, capacity: DatabaseCapacity.serverlessV2({ maxCapacity: max }) });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     expect(() => template(stack)).toThrow(/the proxy pool size is unknown at synth .* set maxConnections on the database or reservedConcurrentExecutions on each function/);
   });
 

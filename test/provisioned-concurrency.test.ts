@@ -17,7 +17,7 @@ function setup(appOptions: TestAppOptions = {}) {
   const network = new DatabaseNetwork(stack, 'Network');
   const database = new ProxiedDatabase(stack, 'Database', { network });
   const add = (provisionedConcurrency: ProvisionedConcurrencyOptions, options: FunctionOptions = {}) => new DatabaseFunction(stack, 'Items', {
-    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency, ...options,
   });
   return { stack, add };
 }
