@@ -69,6 +69,8 @@ export class ReferenceWorkerStack extends Stack {
     // An event EventBridge cannot hand to Lambda at all (throttled API, missing permission) lands in the
     // same failure queue as the events the worker failed on, so one queue holds every lost order.
     const orderPlaced = new events.Rule(this, 'OrderPlaced', {
+      // Named after the stack: the failure queue's key policy names the rule by its ARN.
+      ruleName: Fn.join('-', [Aws.STACK_NAME, 'order-placed']),
       description: 'OrderPlaced events to the worker',
       eventBus: this.eventBus,
       eventPattern: ORDER_EVENT_PATTERN,

@@ -1,4 +1,4 @@
-import { Annotations, Aspects, Aws, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, Aws, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -789,14 +789,17 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
    * queue. aws-cdk-lib's targets add the queue policy but not what the
    * queue's key needs: this adds a statement to the key policy that lets
    * `events.amazonaws.com` encrypt for this rule only (`aws:SourceArn`) in
-   * this account (`aws:SourceAccount`). The synth fails when a rule of the
-   * function's stack uses the failure queue as a dead-letter queue without
-   * it. Throws when the function has no failure queue (`onFailure` is set).
+   * this account (`aws:SourceAccount`). The rule needs a `ruleName`: the key
+   * policy cannot reference the rule, which references the queue, which
+   * references the key. The synth fails when a rule of the function's stack
+   * uses the failure queue as a dead-letter queue without this. Throws when
+   * the function has no failure queue (`onFailure` is set).
    */
   public allowEventBridgeDeadLetters(rule: events.IRule): void {
+    const call = `allowEventBridgeDeadLetters(${rule.node.path})`;
     if (!this.failureQueue) {
       throw new PropValidationError(this,
-        `allowEventBridgeDeadLetters(${rule.node.path}) needs the function's failure queue, which it does not have because onFailure is set: `
+        `${call} needs the function's failure queue, which it does not have because onFailure is set: `
         + 'give the rule target a dead-letter queue of your own whose key admits events.amazonaws.com');
     }
     if (this.deadLetterRules.includes(rule)) {
@@ -809,7 +812,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       resources: ['*'],
       conditions: {
         StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
-        ArnEquals: { 'aws:SourceArn': rule.ruleArn },
+        ArnEquals: { 'aws:SourceArn': this.ruleArnWithoutReference(rule, call) },
       },
     }));
   }
@@ -1003,6 +1006,30 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   }
 
   /**
+   * The ARN of `rule`, written from its name and event bus rather than as a
+   * reference to it: a reference from the failure queue's key would close
+   * the circle rule, queue, key. Imported rules have no resource here.
+   */
+  private ruleArnWithoutReference(rule: events.IRule, call: string): string {
+    const cfnRule = rule.node.defaultChild;
+    if (!(cfnRule instanceof events.CfnRule)) {
+      return rule.ruleArn;
+    }
+    // The L2 rule's name is a token that resolves to nothing when no ruleName was given.
+    if (Stack.of(cfnRule).resolve(cfnRule.name) === undefined) {
+      throw new PropValidationError(this,
+        `${call} needs the rule's name: its ARN goes into the policy of the failure queue's key, which cannot reference the rule (the rule references `
+        + `the queue, and the queue the key); give the rule a ruleName that varies with the stack, e.g. Fn.join('-', [Aws.STACK_NAME, '${rule.node.id}'])`);
+    }
+    const bus = cfnRule.eventBusName;
+    const busName = bus !== undefined && !Token.isUnresolved(bus) && bus.startsWith('arn:') ? bus.slice(bus.indexOf(':event-bus/') + ':event-bus/'.length) : bus;
+    return Stack.of(this).formatArn({
+      service: 'events', resource: 'rule', arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      resourceName: busName === undefined || busName === 'default' ? cfnRule.name : `${busName}/${cfnRule.name}`,
+    });
+  }
+
+  /**
    * The function's user must exist when it connects: a bootstrap of its
    * database declares it, or the props say something else creates it (and
    * then no bootstrap may declare it too).
@@ -1069,10 +1096,10 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     const stack = Stack.of(this);
     const resolved = (value: unknown) => JSON.stringify(stack.resolve(value));
     const queueArn = resolved(this.failureQueue!.queueArn);
-    const admitted = new Set(this.deadLetterRules.map(rule => resolved(rule.ruleArn)));
+    const admitted = new Set(this.deadLetterRules.map(rule => rule.node.defaultChild));
     return stack.node.findAll()
       .filter((construct): construct is events.CfnRule => construct instanceof events.CfnRule)
-      .filter(rule => !admitted.has(resolved(rule.attrArn)))
+      .filter(rule => !admitted.has(rule))
       .filter(rule => ((stack.resolve(rule.targets) ?? []) as events.CfnRule.TargetProperty[])
         .some(target => (target.deadLetterConfig as events.CfnRule.DeadLetterConfigProperty | undefined)?.arn !== undefined
           && resolved((target.deadLetterConfig as events.CfnRule.DeadLetterConfigProperty).arn) === queueArn))
