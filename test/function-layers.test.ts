@@ -72,6 +72,15 @@ describe('functions with a dependency layer', () => {
     expect(() => add('Fn', { layers: [x86] })).toThrow(/x86_64.*arm64|arm64.*x86_64/);
   });
 
+  test('an x86_64 function refuses the default arm64 layer and takes one built for x86_64', () => {
+    const { stack, layer, add } = setup(false);
+    expect(() => add('Arm', { architecture: lambda.Architecture.X86_64, layers: [layer] })).toThrow(
+      'Test/Arm/Function: the layer Test/Layer is built for architecture arm64 but the function runs on x86_64: '
+      + 'set the layer\'s architecture to x86_64 too, or run the function on arm64');
+    const x86 = new DependencyLayer(stack, 'X86', { packageDirectory: LAYER_PACKAGE, architecture: lambda.Architecture.X86_64 });
+    expect(() => add('X86Fn', { architecture: lambda.Architecture.X86_64, layers: [x86] })).not.toThrow();
+  });
+
   test('throws when the layer is built for another runtime', () => {
     const { stack, add } = setup(false);
     const node22 = new DependencyLayer(stack, 'Node22', { packageDirectory: LAYER_PACKAGE, runtime: lambda.Runtime.NODEJS_22_X });
