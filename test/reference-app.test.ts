@@ -126,7 +126,7 @@ describe('reference app', () => {
       ArnEquals: {
         'aws:SourceArn': {
           'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/',
-            { Ref: worker.getLogicalId(worker.eventBus.node.defaultChild as any) }, '/', { Ref: 'AWS::StackName' }, '-order-placed']],
+            { Ref: worker.getLogicalId(worker.eventBus.node.defaultChild as any) }, '/', ruleName]],
         },
       },
     }]);

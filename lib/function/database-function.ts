@@ -1100,9 +1100,8 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     return stack.node.findAll()
       .filter((construct): construct is events.CfnRule => construct instanceof events.CfnRule)
       .filter(rule => !admitted.has(rule))
-      .filter(rule => ((stack.resolve(rule.targets) ?? []) as events.CfnRule.TargetProperty[])
-        .some(target => (target.deadLetterConfig as events.CfnRule.DeadLetterConfigProperty | undefined)?.arn !== undefined
-          && resolved((target.deadLetterConfig as events.CfnRule.DeadLetterConfigProperty).arn) === queueArn))
+      .filter(rule => ((stack.resolve(rule.targets) ?? []) as Array<{ deadLetterConfig?: { arn?: string } }>)
+        .some(target => target.deadLetterConfig?.arn !== undefined && resolved(target.deadLetterConfig.arn) === queueArn))
       .map(rule => `the failure queue is the dead-letter queue of a target of rule ${rule.node.path}, but its key does not admit EventBridge for that rule, `
         + `so the events the rule fails to deliver would be lost: call allowEventBridgeDeadLetters(rule) on ${this.node.path}`);
   }
