@@ -73,6 +73,12 @@ describe('AppParameters', () => {
     expect(() => parameters({ path: '/ssm-tools/config' })).not.toThrow();
   });
 
+  test('a path of 14 levels with a parameter at the 15th, Parameter Store\'s deepest, is accepted', () => {
+    const path = `/${Array.from({ length: 14 }, (_, level) => `l${level + 1}`).join('/')}`;
+    const { stack } = parameters({ path, values: { limit: '20' } });
+    template(stack).hasResourceProperties('AWS::SSM::Parameter', { Name: `${path}/limit` });
+  });
+
   test('values of exactly 4 KB are accepted', () => {
     const { stack } = parameters({ path: '/app', values: { big: 'x'.repeat(4096) } });
     template(stack).hasResourceProperties('AWS::SSM::Parameter', { Name: '/app/big', Value: Match.stringLikeRegexp('^x{4096}$') });
@@ -99,6 +105,13 @@ describe('AppParameters validation', () => {
       "Test/Parameters: values keys 'a/b' and 'a-b' both become construct id 'a-b': rename one of them");
   });
 
+  test('throws naming the missing path when JavaScript passes no props', () => {
+    const stack = testStack();
+    expect(() => new AppParameters(stack, 'Parameters', undefined as unknown as AppParametersProps))
+      .toThrow("Test/Parameters: path is required but missing: pass path (the Parameter Store path of the settings, e.g. '/orders-service')");
+  });
+
+  const levels = (count: number) => `/${Array.from({ length: count }, (_, level) => `l${level + 1}`).join('/')}`;
   const pathRule = "must start with a slash and hold segments of letters, digits, '.', '-' or '_' separated by single slashes, with no trailing slash: for example '/orders-service'";
   const reserved = 'starts with a prefix that AWS reserves (aws or ssm): choose a path named after your app';
   const nameRule = "is not a valid parameter name: use letters, digits, '.', '-' or '_' (segments may be separated by '/'), at most 1011 characters with the path";
@@ -117,6 +130,13 @@ describe('AppParameters validation', () => {
     ['a value name with a trailing slash', { path: '/app', values: { 'max/': '1' } }, `values key 'max/' ${nameRule}`],
     ['a value name with a double slash', { path: '/app', values: { 'limits//max': '1' } }, `values key 'limits//max' ${nameRule}`],
     ['a name too long with the path', { path: '/app', values: { ['n'.repeat(1007)]: '1' } }, `values key '${'n'.repeat(1007)}' ${nameRule}`],
+    ['a path of 15 levels, with no room for a parameter', { path: levels(15) },
+      `path ('${levels(15)}') has 15 levels, which leaves no room for parameters under it: Parameter Store allows 15 levels in a parameter's name, `
+      + 'its own name included; use at most 14 levels'],
+    ['a path deeper than 15 levels', { path: levels(16) }, `path ('${levels(16)}') has 16 levels, which leaves no room for parameters under it`],
+    ['a value name that goes past 15 levels', { path: levels(13), values: { 'limits/max/hard': '1' } },
+      `values key 'limits/max/hard' makes '${levels(13)}/limits/max/hard' 16 levels deep, above the 15 that Parameter Store allows: `
+      + 'use at most 2 levels in the key, or fewer in path'],
     ['an empty value', { path: '/app', values: { limit: '' } }, "values['limit'] must hold 1 to 4096 bytes (a standard parameter), not 0"],
     ['a value over 4 KB', { path: '/app', values: { limit: 'x'.repeat(4097) } }, "values['limit'] must hold 1 to 4096 bytes (a standard parameter), not 4097"],
     ['a value over 4 KB in UTF-8 bytes', { path: '/app', values: { limit: 'é'.repeat(2049) } }, "values['limit'] must hold 1 to 4096 bytes (a standard parameter), not 4098"],

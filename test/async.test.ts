@@ -1,5 +1,5 @@
 import { CfnParameter, Duration, Stack } from 'aws-cdk-lib';
-import { Match } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -17,7 +17,7 @@ function setup(appOptions: TestAppOptions = {}) {
   const network = new DatabaseNetwork(stack, 'Network');
   const database = new ProxiedDatabase(stack, 'Database', { network });
   const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
-    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
   });
   return { stack, add };
 }
@@ -230,6 +230,45 @@ describe('consumeQueue', () => {
       .toThrow(/visibility timeout of 60 s, below 6 times the function timeout \(120 s\).*Duration.seconds\(120\)/);
   });
 
+  /** Warnings fail synth under cdk.json's settings; these tests read them from the report instead. */
+  const reportOnly: TestAppOptions = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
+
+  test('warns when maxConcurrency is above the reserved concurrency', () => {
+    const { stack, add } = setup(reportOnly);
+    const fn = add('Consumer', { reservedConcurrentExecutions: 5 });
+    fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { maxConcurrency: 10 });
+    Annotations.fromStack(stack).hasWarning('/Test/Consumer',
+      'consumeQueue(Test/Jobs) maxConcurrency (10) is above the function\'s reserved concurrency (5): Lambda throttles the poller above it, '
+      + 'and messages received but not processed use up their receives and end in the dead-letter queue; lower maxConcurrency to 5 or raise reservedConcurrentExecutions to 10 '
+      + '[ack: cdk-serverless-rds:QueueConcurrencyAboveReservation]');
+  });
+
+  test('compares with a derived reservation, known once every function exists', () => {
+    const { stack, add } = setup({ context: { ...reportOnly.context, 'cdk-serverless-rds:accountConcurrencyLimit': 1000 } });
+    const fn = add('Consumer');
+    fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { maxConcurrency: 400 });
+    add('Api');
+    // The pool of 576 connections split between two functions.
+    Annotations.fromStack(stack).hasWarning('/Test/Consumer', Match.stringLikeRegexp('maxConcurrency \\(400\\) is above the function\'s reserved concurrency \\(288\\)'));
+  });
+
+  test('asks for a larger reservation when it is 1, below the smallest maxConcurrency', () => {
+    const { stack, add } = setup(reportOnly);
+    const fn = add('Consumer', { reservedConcurrentExecutions: 1 });
+    fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { maxConcurrency: 2 });
+    Annotations.fromStack(stack).hasWarning('/Test/Consumer', Match.stringLikeRegexp('dead-letter queue; raise reservedConcurrentExecutions to at least 2 '));
+  });
+
+  test.each<[string, FunctionOptions, number]>([
+    ['at the reservation', { reservedConcurrentExecutions: 5 }, 5],
+    ['without a reservation', {}, 50],
+    ['with the function stopped (reservation 0)', { reservedConcurrentExecutions: 0 }, 10],
+  ])('does not warn with maxConcurrency %s', (_name, options, maxConcurrency) => {
+    const { stack, add } = setup(reportOnly);
+    add('Consumer', options).consumeQueue(queueWithDlq(stack, 'Jobs'), { maxConcurrency });
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('QueueConcurrencyAboveReservation'));
+  });
+
   test.each([
     [{ batchSize: 0 }, /batchSize \(0\) must be between 1 and 10000/],
     [{ maxConcurrency: 1 }, /maxConcurrency \(1\) must be between 2 and 1000/],
@@ -277,7 +316,7 @@ describe('kill switch', () => {
     const network = new DatabaseNetwork(stack, 'Net2');
     const database = new ProxiedDatabase(stack, 'Db2', { network });
     const group = new (require('constructs').Construct)(stack, 'Orders');
-    const fn = new DatabaseFunction(group, 'Api', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    const fn = new DatabaseFunction(group, 'Api', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     expect(stack.resolve(fn.killSwitchParameter!.logicalId)).toBe('OrdersApiKillSwitch');
   });
 });

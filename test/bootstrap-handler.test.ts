@@ -550,10 +550,16 @@ describe('PostgreSQL', () => {
     await expect(fails({ migrations: [migration('0003 add index.sql', 'SELECT 1')] })).rejects.toThrow("migration name '0003 add index.sql' must look like 0001_create_items.sql");
     await expect(fails({ migrations: [{ ...createItems, Checksum: sha256('other') }] }))
       .rejects.toThrow('migration 0001_create_items.sql: its checksum does not match its SQL');
-    await expect(fails({ users: [{ Name: 'postgres', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow("user name 'postgres' is reserved");
-    await expect(fails({ users: [{ Name: 'pg_monitor', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow("user name 'pg_monitor' is reserved");
+    const reserved = 'is a name that the engine or RDS reserves or uses as its default: choose another name';
+    await expect(fails({ users: [{ Name: 'postgres', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(`user name 'postgres' ${reserved}, e.g. 'app_postgres'`);
+    await expect(fails({ users: [{ Name: 'pg_monitor', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(`user name 'pg_monitor' ${reserved}, e.g. 'app_monitor'`);
+    await expect(fails({ users: [{ Name: 'rdsproxyadmin', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(`user name 'rdsproxyadmin' ${reserved}`);
     await expect(fails({ users: [{ Name: adminUser, Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(`user name '${adminUser}' is the admin user's`);
-    await expect(fails({ users: [{ Name: 'App"; DROP', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(`user name 'App"; DROP' must start with a lowercase letter`);
+    await expect(fails({ users: [{ Name: 'App"; DROP', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(
+      `user name 'App"; DROP' is not a valid database user name: use 1 to 63 characters, a lowercase letter first, then lowercase letters, digits or underscores (e.g. 'app_user')`);
+    await expect(fails({ users: [{ Name: 'App_User', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow(
+      "user name 'App_User' must be lowercase: the IAM token, the rds-db:connect grant and the database must spell the user the same way; use 'app_user'");
+    await expect(fails({ users: [{ Name: '_app', Privileges: 'READ_ONLY', Authentication: 'IAM' }] })).rejects.toThrow("user name '_app' is not a valid database user name");
     await expect(fails({ users: [{ Name: 'app', Privileges: 'READ_ONLY', Authentication: 'SECRET' }] })).rejects.toThrow('Users[0].SecretArn (required for SECRET authentication) must be a non-empty string');
     await expect(fails({ users: [{ Name: 'app', Privileges: 'READ_ONLY', Authentication: 'SECRET', SecretArn: secrets.put({ username: 'other', password: 'x' }) }] }))
       .rejects.toThrow("is for user 'other'; its username must be app");

@@ -10,7 +10,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import { IConstruct } from 'constructs';
 import {
   AlarmTopic, AppParameters, DatabaseBootstrap, DatabaseBootstrapProps, DatabaseEngine, DatabaseFunction, DatabaseNetwork, DatabasePrivileges,
-  ProxiedDatabase, ProxiedDatabaseProps,
+  DatabaseUser, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
 import { addChecks } from '../bin/checks';
 import { HANDLER_ENTRY, LOCK_FILE, PROJECT_ROOT, template, testApp, testStack } from './support/app';
@@ -355,7 +355,7 @@ describe('DatabaseBootstrap options', () => {
 
   test('migrations only: no users, no user secrets', () => {
     const { stack, bootstrap } = setup(WITH_SECRETS);
-    const bootstrapped = bootstrap({ migrationsPath: migrationsFolder({ '1_init.sql': CREATE_ITEMS }) });
+    const bootstrapped = bootstrap({ migrationsPath: migrationsFolder({ '0001_init.sql': CREATE_ITEMS }) });
     const t = template(stack);
     expect(resourceOf(t, stack, bootstrapped.resource).Properties.Users).toEqual([]);
     t.resourceCountIs('AWS::SecretsManager::Secret', 0);
@@ -453,44 +453,70 @@ describe('DatabaseBootstrap options', () => {
 });
 
 describe('DatabaseBootstrap migrations', () => {
-  test('run in numeric version order, whatever the padding, skipping hidden files', () => {
+  test('run in version order, skipping hidden files', () => {
     const { bootstrap } = setup();
     const bootstrapped = bootstrap({
       migrationsPath: migrationsFolder({
-        '10_tenth.sql': 'SELECT 10;', '2_second.sql': 'SELECT 2;', '0001_first.sql': 'SELECT 1;', '.DS_Store': 'binary junk',
+        '0003_third.sql': 'SELECT 3;', '0002_second.sql': 'SELECT 2;', '0001_first.sql': 'SELECT 1;', '.DS_Store': 'binary junk',
       }),
     });
-    expect(bootstrapped.migrations).toEqual(['0001_first.sql', '2_second.sql', '10_tenth.sql']);
+    expect(bootstrapped.migrations).toEqual(['0001_first.sql', '0002_second.sql', '0003_third.sql']);
+  });
+
+  /** Warnings fail synth under cdk.json's settings; these tests read them from the report instead. */
+  const reportOnly = { context: { '@aws-cdk/core:failSynthOnValidationErrors': false } };
+
+  test('warns about versions missing between migrations, naming the files around each gap', () => {
+    const stack = testStack(reportOnly);
+    setup({}, stack).bootstrap({
+      migrationsPath: migrationsFolder({ '0001_a.sql': 'SELECT 1;', '0003_c.sql': 'SELECT 3;', '0007_g.sql': 'SELECT 7;', '0008_h.sql': 'SELECT 8;' }),
+    });
+    Annotations.fromStack(stack).hasWarning('/Test/Bootstrap',
+      'migrationsPath has no migration with version 0002 (between 0001_a.sql and 0003_c.sql), 0004 to 0006 (between 0003_c.sql and 0007_g.sql): '
+      + 'a migration deleted or renamed by mistake is never applied, and one added there later runs after the higher versions on databases that have them '
+      + 'but before them on new databases; number the migrations without gaps, or acknowledge \'cdk-serverless-rds:MigrationVersionGap\' if the versions were '
+      + 'deployed like this [ack: cdk-serverless-rds:MigrationVersionGap]');
+  });
+
+  test('does not warn about consecutive versions, nor about versions below the first (a squashed baseline)', () => {
+    const stack = testStack(reportOnly);
+    setup({}, stack).bootstrap({ migrationsPath: migrationsFolder({ '0041_baseline.sql': 'SELECT 41;', '0042_next.sql': 'SELECT 42;' }) });
+    Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('MigrationVersionGap'));
   });
 
   test('up to 200 KB of SQL in total are accepted', () => {
     const { bootstrap } = setup();
     const half = `-- ${'x'.repeat(99_996)}\n`;
     expect(Buffer.byteLength(half)).toBe(100_000);
-    expect(() => bootstrap({ migrationsPath: migrationsFolder({ '1_a.sql': half, '2_b.sql': half }) })).not.toThrow();
+    expect(() => bootstrap({ migrationsPath: migrationsFolder({ '0001_a.sql': half, '0002_b.sql': half }) })).not.toThrow();
   });
 
   const missing = path.join(FIXTURES_ROOT, 'no-such-migrations');
   const cases: Array<[string, () => string, (folder: string) => string]> = [
     ['a missing folder', () => missing,
       folder => `Test/Bootstrap: migrationsPath ('${folder}') is not a folder: point it at the folder that holds your NNNN_name.sql files`],
-    ['a file instead of a folder', () => path.join(migrationsFolder({ '1_a.sql': 'SELECT 1;' }), '1_a.sql'),
+    ['a file instead of a folder', () => path.join(migrationsFolder({ '0001_a.sql': 'SELECT 1;' }), '0001_a.sql'),
       folder => `Test/Bootstrap: migrationsPath ('${folder}') is not a folder`],
     ['an empty folder', () => migrationsFolder({}),
       folder => `Test/Bootstrap: migrationsPath ('${folder}') holds no migrations: add NNNN_name.sql files or leave migrationsPath unset`],
     ['a folder with hidden files only', () => migrationsFolder({ '.gitkeep': '' }),
       folder => `Test/Bootstrap: migrationsPath ('${folder}') holds no migrations`],
     ['a file without a version', () => migrationsFolder({ 'create_items.sql': 'SELECT 1;' }),
-      () => "Test/Bootstrap: migrationsPath contains 'create_items.sql', which is not a migration: name migrations like 0001_create_items.sql"],
+      () => "Test/Bootstrap: migrationsPath contains 'create_items.sql', which is not named like a migration: name migrations NNNN_name.sql, "
+        + 'like 0001_create_items.sql (four digits, an underscore, letters, digits, _ or -, then .sql), and keep other files elsewhere'],
+    ['a version of fewer than four digits', () => migrationsFolder({ '1_create_items.sql': 'SELECT 1;' }),
+      () => "Test/Bootstrap: migrationsPath contains '1_create_items.sql', which is not named like a migration: name migrations NNNN_name.sql"],
+    ['a version of more than four digits (a timestamp)', () => migrationsFolder({ '20260101120000_create_items.sql': 'SELECT 1;' }),
+      () => "Test/Bootstrap: migrationsPath contains '20260101120000_create_items.sql', which is not named like a migration"],
     ['a file that is not SQL', () => migrationsFolder({ '0001_a.sql': 'SELECT 1;', 'README.md': '# notes' }),
-      () => "migrationsPath contains 'README.md', which is not a migration"],
+      () => "migrationsPath contains 'README.md', which is not named like a migration"],
     ['a name with a space', () => migrationsFolder({ '0001_create items.sql': 'SELECT 1;' }),
-      () => "migrationsPath contains '0001_create items.sql', which is not a migration"],
-    ['two files with the same version number', () => migrationsFolder({ '1_a.sql': 'SELECT 1;', '0001_b.sql': 'SELECT 2;' }),
-      () => "Test/Bootstrap: migrationsPath has two migrations with version 1: '0001_b.sql' and '1_a.sql'; give each migration its own version number"],
+      () => "migrationsPath contains '0001_create items.sql', which is not named like a migration"],
+    ['two files with the same version', () => migrationsFolder({ '0001_a.sql': 'SELECT 1;', '0001_b.sql': 'SELECT 2;' }),
+      () => "Test/Bootstrap: migrationsPath has two migrations with version 0001: '0001_a.sql' and '0001_b.sql'; give each migration its own version number"],
     ['an empty migration', () => migrationsFolder({ '0001_a.sql': 'SELECT 1;', '0002_b.sql': ' \n\t\n' }),
       () => "Test/Bootstrap: migrationsPath contains '0002_b.sql', which is empty: write its SQL or remove the file"],
-    ['more than 200 KB of SQL', () => migrationsFolder({ '1_a.sql': 'x'.repeat(100_000), '2_b.sql': 'x'.repeat(100_001) }),
+    ['more than 200 KB of SQL', () => migrationsFolder({ '0001_a.sql': 'x'.repeat(100_000), '0002_b.sql': 'x'.repeat(100_001) }),
       () => 'Test/Bootstrap: migrationsPath holds 200001 bytes of SQL, more than the 200000 bytes a deploy carries: squash old migrations into one baseline or load bulk data another way'],
   ];
 
@@ -503,7 +529,7 @@ describe('DatabaseBootstrap migrations', () => {
   test('multi-byte characters count as the bytes they take', () => {
     const { bootstrap } = setup();
     // 99,997 characters but 199,994 bytes of 'é' (2 bytes each in UTF-8), plus 10 bytes of SQL around them.
-    const migrationsPath = migrationsFolder({ '1_a.sql': `SELECT '${'é'.repeat(99_997)}';` });
+    const migrationsPath = migrationsFolder({ '0001_a.sql': `SELECT '${'é'.repeat(99_997)}';` });
     expect(() => bootstrap({ migrationsPath })).toThrow('migrationsPath holds 200004 bytes of SQL');
   });
 });
@@ -523,19 +549,29 @@ describe('DatabaseBootstrap validation', () => {
     ['rotation over a year', { users: [{ name: 'app_user' }], secretRotationInterval: Duration.days(366) },
       'secretRotationInterval (31622400 s) must be between 86400 s and 31536000 s'],
     ['a user name with a hyphen', { users: [{ name: 'app-user' }] },
-      "users[0].name ('app-user') is not a valid database identifier: use 1 to 63 characters"],
+      "users[0].name ('app-user') is not a valid database user name: use 1 to 63 characters, a lowercase letter first, then lowercase letters, digits or underscores (e.g. 'app_user')"],
     ['a user name starting with a digit', { users: [{ name: '1user' }] },
-      "users[0].name ('1user') is not a valid database identifier"],
+      "users[0].name ('1user') is not a valid database user name"],
+    ['a user name starting with an underscore', { users: [{ name: '_user' }] },
+      "users[0].name ('_user') is not a valid database user name"],
     ['a user name over 63 characters', { users: [{ name: 'u'.repeat(64) }] },
-      `users[0].name ('${'u'.repeat(64)}') is not a valid database identifier: use 1 to 63 characters`],
+      `users[0].name ('${'u'.repeat(64)}') is not a valid database user name: use 1 to 63 characters`],
     ['a reserved user name', { users: [{ name: 'rds_iam' }] },
-      "users[0].name ('rds_iam') is a name that the engine or RDS reserves or uses as its default: choose another name"],
+      "users[0].name ('rds_iam') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_rds_iam'"],
+    ['the postgres user', { users: [{ name: 'postgres' }] },
+      "users[0].name ('postgres') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_postgres'"],
+    ['a name PostgreSQL reserves for its own roles', { users: [{ name: 'pg_reader' }] },
+      "users[0].name ('pg_reader') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_reader'"],
     ['an upper-case user name', { users: [{ name: 'app_user' }, { name: 'AppUser' }] },
-      "users[1].name ('AppUser') must be lowercase: IAM tokens name the user exactly as written; use 'appuser'"],
+      "users[1].name ('AppUser') must be lowercase: the IAM token, the rds-db:connect grant and the database must spell the user the same way; use 'appuser'"],
     ['the admin user', { users: [{ name: 'dbadmin' }] },
       "users[0].name ('dbadmin') is the admin user of Test/Database: application users need their own names"],
     ['a user listed twice', { users: [{ name: 'app_user' }, { name: 'reporting' }, { name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }] },
       "users[2].name ('app_user') is listed twice: list each user once"],
+    ['privileges that are not a DatabasePrivileges value (JavaScript)', { users: [{ name: 'app_user', privileges: 'ADMIN' as DatabasePrivileges }] },
+      "users[0].privileges ('ADMIN') is not a DatabasePrivileges value: use DatabasePrivileges.READ_ONLY or DatabasePrivileges.READ_WRITE"],
+    ['a user without a name (JavaScript)', { users: [{ privileges: DatabasePrivileges.READ_ONLY } as DatabaseUser] },
+      'users[0].name is required but missing: pass users[0].name (the user name)'],
   ];
 
   test.each(cases)('throws on %s', (_name, options, message) => {
@@ -546,8 +582,39 @@ describe('DatabaseBootstrap validation', () => {
   test('MySQL user names are limited to 32 characters', () => {
     const { bootstrap } = setup({ engine: DatabaseEngine.auroraMysql() });
     expect(() => bootstrap({ users: [{ name: 'u'.repeat(33) }] }))
-      .toThrow(`users[0].name ('${'u'.repeat(33)}') is not a valid database identifier: use 1 to 32 characters`);
+      .toThrow(`users[0].name ('${'u'.repeat(33)}') is not a valid database user name: use 1 to 32 characters`);
     expect(() => setup({ engine: DatabaseEngine.auroraMysql() }).bootstrap({ users: [{ name: 'u'.repeat(32) }] })).not.toThrow();
+  });
+
+  test('throws naming the missing database when JavaScript passes no props', () => {
+    const stack = testStack();
+    expect(() => new DatabaseBootstrap(stack, 'Bootstrap', undefined as unknown as DatabaseBootstrapProps))
+      .toThrow('Test/Bootstrap: database is required but missing: pass database (the ProxiedDatabase to bootstrap)');
+  });
+
+  test('throws when two bootstraps of a database declare a user with different privileges', () => {
+    const { stack, database, bootstrap } = setup();
+    bootstrap({ users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }] });
+    expect(() => new DatabaseBootstrap(stack, 'Reports', { database, users: [{ name: 'reporting' }, { name: 'app_user' }] })).toThrow(
+      "Test/Reports: users[1] ('app_user') is declared READ_ONLY here and READ_WRITE by Test/Bootstrap: each bootstrap revokes what the other grants, "
+      + 'so the user would get the privileges of whichever ran last; declare the user in one bootstrap of the database');
+  });
+
+  test('throws when two bootstraps of a database that authenticates with secrets declare one user, even alike', () => {
+    const { stack, database, bootstrap } = setup(WITH_SECRETS);
+    bootstrap({ users: [{ name: 'app_user' }] });
+    expect(() => new DatabaseBootstrap(stack, 'Reports', { database, users: [{ name: 'app_user' }] })).toThrow(
+      "Test/Reports: users[0] ('app_user') is also declared by Test/Bootstrap, and with defaultAuthScheme NONE each bootstrap gives the user a secret "
+      + 'of its own and rotates its password, which breaks the other secret: declare the user in one bootstrap of the database');
+  });
+
+  test('two bootstraps may declare one IAM user alike, and bootstraps of two databases the same name', () => {
+    const { stack, network, database, bootstrap } = setup();
+    bootstrap({ users: [{ name: 'app_user' }] });
+    expect(() => new DatabaseBootstrap(stack, 'Again', { database, users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_ONLY }] })).not.toThrow();
+    const other = new ProxiedDatabase(stack, 'Other', { network });
+    expect(() => new DatabaseBootstrap(stack, 'OtherBootstrap', { database: other, users: [{ name: 'app_user', privileges: DatabasePrivileges.READ_WRITE }] }))
+      .not.toThrow();
   });
 
   test('throws when a user name is a token: it names a construct and a database user', () => {

@@ -35,7 +35,7 @@ describe('compliance of every configuration', () => {
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
     const network = new DatabaseNetwork(stack, 'Network', networkProps);
     const database = new ProxiedDatabase(stack, 'Database', { network, alarms, ...databaseProps });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms });
     addChecks(app);
     const reports = synthWithChecks(app);
     expect(findings(reports)).toEqual([]);
@@ -50,7 +50,7 @@ describe('compliance in every Region', () => {
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network, alarms, engine: DatabaseEngine.auroraMysql() });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms });
     addChecks(app);
     expect(findings(synthWithChecks(app))).toEqual([]);
   });
@@ -62,7 +62,7 @@ describe('compliance of the alarms', () => {
     const stack = new Stack(app, 'Silent');
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network });
-    const fn = new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    const fn = new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     addChecks(app);
     const reports = synthWithChecks(app);
     const reported = findings(reports);
@@ -86,7 +86,7 @@ describe('compliance of the Lambda options', () => {
     const database = new ProxiedDatabase(stack, 'Database', { network, alarms });
     const layer = new DependencyLayer(stack, 'Layer', { packageDirectory: SHARED_LAYER_PACKAGE });
     const fn = new DatabaseFunction(stack, 'Fn', {
-      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer], alarms,
+      database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer], alarms,
       provisionedConcurrency: { minCapacity: 1, maxCapacity: 4, utilizationStatistic: UtilizationStatistic.MAXIMUM },
     });
     const key = new kms.Key(stack, 'JobsKey', { enableKeyRotation: true });
@@ -113,7 +113,7 @@ describe('compliance of the reservation choices', () => {
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
     const database = new ProxiedDatabase(stack, 'Database', { network: new DatabaseNetwork(stack, 'Network'), alarms });
     for (const [id, props] of Object.entries(functions)) {
-      new DatabaseFunction(stack, id, { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms, ...props });
+      new DatabaseFunction(stack, id, { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms, ...props });
     }
     addChecks(app);
     return synthWithChecks(app);

@@ -472,14 +472,51 @@ describe('ProxiedDatabase.connectFunction', () => {
       Match.stringLikeRegexp('adds up to 600 \\(Test/A: 300, Test/B: 300\\), above the proxy pool of 576 connections'));
   });
 
-  test('throws on an invalid database user name', () => {
+  test('throws on an invalid database user name, with the rule DatabaseBootstrap applies', () => {
     const { stack, network, db } = database();
-    expect(() => db.connectFunction(placedFunction(stack, 'F', network), 'app-user'))
-      .toThrow("dbUser ('app-user') is not a valid database identifier");
+    expect(() => db.connectFunction(placedFunction(stack, 'F', network), 'app-user')).toThrow(
+      "Test/Database: databaseUser ('app-user') is not a valid database user name: use 1 to 63 characters, a lowercase letter first, "
+      + "then lowercase letters, digits or underscores (e.g. 'app_user')");
+    expect(() => db.connectFunction(placedFunction(stack, 'G', network), 'rdsproxyadmin'))
+      .toThrow("Test/Database: databaseUser ('rdsproxyadmin') is a name that the engine or RDS reserves or uses as its default");
+  });
+
+  const placement = 'place it with vpc: network.vpc, vpcSubnets: network.functionSubnets and securityGroups: [network.functionSecurityGroup] of Test/Network, or use DatabaseFunction';
+
+  test('throws when the function is not in a VPC', () => {
+    const { stack, db } = database();
+    expect(() => db.connectFunction(inlineFunction(stack, 'F'), 'app_user'))
+      .toThrow(`Test/F: the function is not in a VPC, so it cannot reach the RDS Proxy in the VPC of Test/Network: ${placement}`);
+  });
+
+  test('throws when the function is in another VPC than the database\'s network', () => {
+    const { stack, db } = database();
+    const other = new ec2.Vpc(stack, 'Other', { maxAzs: 2, natGateways: 0, subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const subnets = other.isolatedSubnets.map(subnet => JSON.stringify(stack.resolve(subnet.subnetId))).join(', ');
+    expect(() => db.connectFunction(inlineFunction(stack, 'F', { vpc: other }), 'app_user'))
+      .toThrow(`Test/F: the function runs in subnets outside the VPC of Test/Network (${subnets}), where the RDS Proxy cannot be reached: ${placement}`);
+  });
+
+  test('accepts a function in other subnets of the network\'s VPC, and one in an imported copy of that VPC', () => {
+    const { stack, network, db } = database();
+    expect(() => db.connectFunction(inlineFunction(stack, 'InDatabaseSubnets', { vpc: network.vpc, vpcSubnets: network.databaseSubnets }), 'app_user')).not.toThrow();
+    const lookedUp = testStack();
+    const vpc = ec2.Vpc.fromVpcAttributes(lookedUp, 'Vpc', { vpcId: 'vpc-1', availabilityZones: ['a', 'b'], privateSubnetIds: ['subnet-1', 'subnet-2'] });
+    const importedNetwork = new DatabaseNetwork(lookedUp, 'Network', { vpc });
+    const imported = new ProxiedDatabase(lookedUp, 'Database', { network: importedNetwork });
+    const again = ec2.Vpc.fromVpcAttributes(lookedUp, 'SameVpc', { vpcId: 'vpc-1', availabilityZones: ['a', 'b'], privateSubnetIds: ['subnet-1', 'subnet-2'] });
+    expect(() => imported.connectFunction(inlineFunction(lookedUp, 'F', { vpc: again, securityGroups: [importedNetwork.functionSecurityGroup] }), 'app_user'))
+      .not.toThrow();
   });
 });
 
 describe('ProxiedDatabase validation', () => {
+  test('throws naming the missing network when JavaScript passes no props', () => {
+    const stack = testStack();
+    expect(() => new ProxiedDatabase(stack, 'Database', undefined as unknown as ProxiedDatabaseProps))
+      .toThrow('Test/Database: network is required but missing: pass network (the DatabaseNetwork the database and its functions live in)');
+  });
+
   const cases: Array<[string, Options, string]> = [
     ['Serverless v2 with an instance engine', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.serverlessV2() },
       'capacity is Serverless v2 but engine is RDS for PostgreSQL 17.9: Serverless v2 exists only for Aurora'],

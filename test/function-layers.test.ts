@@ -16,7 +16,7 @@ function setup(bundling: boolean) {
   const database = new ProxiedDatabase(stack, 'Database', { network });
   const layer = new DependencyLayer(stack, 'Layer', { packageDirectory: LAYER_PACKAGE });
   const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
-    database, databaseUser: 'app_user', entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
   });
   return { stack, layer, add };
 }
@@ -72,6 +72,15 @@ describe('functions with a dependency layer', () => {
     expect(() => add('Fn', { layers: [x86] })).toThrow(/x86_64.*arm64|arm64.*x86_64/);
   });
 
+  test('an x86_64 function refuses the default arm64 layer and takes one built for x86_64', () => {
+    const { stack, layer, add } = setup(false);
+    expect(() => add('Arm', { architecture: lambda.Architecture.X86_64, layers: [layer] })).toThrow(
+      'Test/Arm/Function: the layer Test/Layer is built for architecture arm64 but the function runs on x86_64: '
+      + 'set the layer\'s architecture to x86_64 too, or run the function on arm64');
+    const x86 = new DependencyLayer(stack, 'X86', { packageDirectory: LAYER_PACKAGE, architecture: lambda.Architecture.X86_64 });
+    expect(() => add('X86Fn', { architecture: lambda.Architecture.X86_64, layers: [x86] })).not.toThrow();
+  });
+
   test('throws when the layer is built for another runtime', () => {
     const { stack, add } = setup(false);
     const node22 = new DependencyLayer(stack, 'Node22', { packageDirectory: LAYER_PACKAGE, runtime: lambda.Runtime.NODEJS_22_X });
@@ -84,7 +93,7 @@ describe('functions with a dependency layer', () => {
     const network = new DatabaseNetwork(consumerStack, 'Network');
     const database = new ProxiedDatabase(consumerStack, 'Database', { network });
     const make = (layers: DependencyLayer[]) => new DatabaseFunction(consumerStack, `Fn${layers.length}`, {
-      database, databaseUser: 'app_user', entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers,
+      database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers,
       provisionedConcurrency: { minCapacity: 1 },
     });
     make([layer]);
@@ -101,7 +110,7 @@ describe('functions with a dependency layer', () => {
       const consumerStack = new Stack(stack.node.scope!, 'Consumer');
       const database = new ProxiedDatabase(consumerStack, 'Database', { network: new DatabaseNetwork(consumerStack, 'Network') });
       const fn = new DatabaseFunction(consumerStack, 'Fn', {
-        database, databaseUser: 'app_user', entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer],
+        database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: CONSUMER_ENTRY, depsLockFilePath: LOCK_FILE, layers: [layer],
         provisionedConcurrency: { minCapacity: 1 },
       });
       return consumerStack.resolve((fn.lambdaFunction.currentVersion.node.defaultChild as lambda.CfnVersion).logicalId);

@@ -56,7 +56,7 @@ function synthesizeAssets(outdir: string): { withParameters: string; withoutPara
   const network = new DatabaseNetwork(stack, 'Network');
   const proxied = new ProxiedDatabase(stack, 'Database', { network });
   const parameters = new AppParameters(stack, 'Parameters', { path: PARAMETERS_PATH, values: { 'default-limit': '1' } });
-  const props = { database: proxied, databaseUser: 'reference_api', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE };
+  const props = { database: proxied, databaseUser: 'reference_api', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE };
   const withParameters = new DatabaseFunction(stack, 'WithParameters', { ...props, parameters });
   const withoutParameters = new DatabaseFunction(stack, 'WithoutParameters', props);
   const assembly = app.synth();

@@ -1,11 +1,16 @@
-import { CfnParameter, CfnResource, Duration, SecretValue, Stack } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Duration, SecretValue, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  AppParameters, DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase, ProxiedDatabaseProps,
+  AppParameters, DatabaseBootstrap, DatabaseCapacity, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase, ProxiedDatabaseProps,
 } from '../lib';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
@@ -18,6 +23,7 @@ function setup(databaseOptions: Omit<ProxiedDatabaseProps, 'network'> = {}, appO
   const add = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
     database,
     databaseUser: 'app_user',
+    externallyManagedDatabaseUser: true,
     entry: HANDLER_ENTRY,
     depsLockFilePath: LOCK_FILE,
     ...options,
@@ -272,7 +278,7 @@ describe('DatabaseFunction options', () => {
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ NODE_OPTIONS: Match.absent() }) } });
   });
 
-  test('connecting as the admin user is allowed with a warning', () => {
+  test('connecting as the admin user, which RDS creates, is allowed with a warning', () => {
     const { stack, add } = setup({}, reportOnly);
     add('Fn', { databaseUser: 'dbadmin' });
     Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp("databaseUser 'dbadmin' is the admin user of Test/Database"));
@@ -299,7 +305,14 @@ describe('DatabaseFunction validation', () => {
     ['a Python runtime', { runtime: lambda.Runtime.PYTHON_3_13 }, 'runtime (python3.13) is not a Node.js runtime: use lambda.Runtime.NODEJS_24_X'],
     ['an environment variable the construct owns', { environment: { DATABASE_HOST: 'elsewhere' } }, 'environment variable DATABASE_HOST is set by the construct from the database: remove it from environment'],
     ['a password in the environment', { environment: { DB_PASSWORD: 'hunter2' } }, 'environment variable DB_PASSWORD looks like it holds a password or secret'],
-    ['an invalid database user', { databaseUser: 'app-user' }, "dbUser ('app-user') is not a valid database identifier"],
+    ['an invalid database user', { databaseUser: 'app-user' },
+      "Test/Fn: databaseUser ('app-user') is not a valid database user name: use 1 to 63 characters, a lowercase letter first, then lowercase letters, digits or underscores (e.g. 'app_user')"],
+    ['an uppercase database user', { databaseUser: 'App_User' },
+      "Test/Fn: databaseUser ('App_User') must be lowercase: the IAM token, the rds-db:connect grant and the database must spell the user the same way; use 'app_user'"],
+    ['the postgres user', { databaseUser: 'postgres' },
+      "Test/Fn: databaseUser ('postgres') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_postgres'"],
+    ['the proxy\'s own user', { databaseUser: 'rdsproxyadmin' },
+      "Test/Fn: databaseUser ('rdsproxyadmin') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. 'app_rdsproxyadmin'"],
   ];
 
   test.each(cases)('throws on %s', (_name, options, message) => {
@@ -342,7 +355,7 @@ describe('DatabaseFunction validation', () => {
     const network = new DatabaseNetwork(stack, 'Network');
     const max = new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber;
     const database = new ProxiedDatabase(stack, 'Database', { network, capacity: DatabaseCapacity.serverlessV2({ maxCapacity: max }) });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     expect(() => template(stack)).toThrow(/the proxy pool size is unknown at synth .* set maxConnections on the database or reservedConcurrentExecutions on each function/);
   });
 
@@ -448,5 +461,233 @@ describe('DatabaseFunction client timeouts, shared parameters and Powertools set
   test.each(rejected)('throws on %s in environment', (name, reason) => {
     const { add } = setup();
     expect(() => add('Fn', { environment: { [name]: 'x' } })).toThrow(`Test/Fn: environment variable ${name} ${reason}`);
+  });
+});
+
+describe('DatabaseFunction database user', () => {
+  const declared = { externallyManagedDatabaseUser: false };
+
+  test('fails synth when no bootstrap of its database declares the user', () => {
+    const { stack, add } = setup();
+    add('Fn', declared);
+    expect(() => template(stack)).toThrow(
+      "[Test/Fn] databaseUser 'app_user' is not declared by any DatabaseBootstrap of Test/Database, so no deploy creates it and every connection would fail: "
+      + "add { name: 'app_user' } to the users of a DatabaseBootstrap of Test/Database, or set externallyManagedDatabaseUser to true if the user is created another way");
+  });
+
+  test('passes when a bootstrap of its database declares the user, even one created after the function', () => {
+    const { stack, database, add } = setup();
+    add('Fn', declared);
+    new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
+    expect(() => template(stack)).not.toThrow();
+  });
+
+  test('a bootstrap of another database does not declare the user', () => {
+    const { stack, network, add } = setup();
+    const other = new ProxiedDatabase(stack, 'Other', { network });
+    new DatabaseBootstrap(stack, 'Bootstrap', { database: other, users: [{ name: 'app_user' }] });
+    add('Fn', declared);
+    expect(() => template(stack)).toThrow("[Test/Fn] databaseUser 'app_user' is not declared by any DatabaseBootstrap of Test/Database");
+  });
+
+  test('fails synth when the user is said to be managed externally but a bootstrap declares it', () => {
+    const { stack, database, add } = setup();
+    add('Fn');
+    new DatabaseBootstrap(stack, 'Bootstrap', { database, users: [{ name: 'app_user' }] });
+    expect(() => template(stack)).toThrow(
+      "[Test/Fn] externallyManagedDatabaseUser is true, but Test/Bootstrap declares databaseUser 'app_user': remove externallyManagedDatabaseUser, or remove the user from the bootstrap");
+  });
+
+  test('fails synth on the admin user unless it is said to be managed externally', () => {
+    const { stack, add } = setup();
+    add('Fn', { ...declared, databaseUser: 'dbadmin' });
+    expect(() => template(stack)).toThrow(
+      "[Test/Fn] databaseUser 'dbadmin' is the admin user of Test/Database, which RDS creates, not a DatabaseBootstrap: "
+      + 'connect as a user that a bootstrap declares, or set externallyManagedDatabaseUser to true to connect as the admin');
+  });
+
+  test('a token user must be managed externally: bootstrap users are literals', () => {
+    const { stack, add } = setup();
+    const user = new CfnParameter(stack, 'User', { default: 'app_user' }).valueAsString;
+    add('Fn', { ...declared, databaseUser: user });
+    expect(() => template(stack)).toThrow('[Test/Fn] databaseUser is a token, so no DatabaseBootstrap can declare it (bootstrap user names are literals): '
+      + 'pass the name as a literal, or set externallyManagedDatabaseUser to true if the user is created another way');
+    const managed = setup();
+    managed.add('Fn', { databaseUser: new CfnParameter(managed.stack, 'User', { default: 'app_user' }).valueAsString });
+    expect(() => template(managed.stack)).not.toThrow();
+  });
+});
+
+describe('DatabaseFunction required props', () => {
+  test('throws naming every missing prop when JavaScript passes none', () => {
+    const stack = testStack();
+    expect(() => new DatabaseFunction(stack, 'Fn', undefined as unknown as DatabaseFunctionProps)).toThrow(
+      'Test/Fn: database, databaseUser, entry are required but missing: pass database (the ProxiedDatabase the function connects to), '
+      + 'databaseUser (the database user it connects as), entry (the path of its handler file)');
+  });
+
+  test('throws naming the one missing prop, null included', () => {
+    const { database } = setup();
+    const stack = Stack.of(database);
+    expect(() => new DatabaseFunction(stack, 'Fn', { database, databaseUser: null, entry: HANDLER_ENTRY } as unknown as DatabaseFunctionProps)).toThrow(
+      'Test/Fn: databaseUser is required but missing: pass databaseUser (the database user it connects as)');
+  });
+});
+
+describe('DatabaseFunction architecture and ephemeral storage', () => {
+  test('runs on x86_64 when asked', () => {
+    const { stack, add } = setup();
+    const fn = add('Fn', { architecture: lambda.Architecture.X86_64 });
+    expect(functionResource(stack, fn).Properties.Architectures).toEqual(['x86_64']);
+  });
+
+  test('throws on an architecture Lambda does not have', () => {
+    const { add } = setup();
+    expect(() => add('Fn', { architecture: lambda.Architecture.custom('sparc') }))
+      .toThrow('Test/Fn: architecture (sparc) is not a Lambda architecture: use lambda.Architecture.ARM_64 or X86_64');
+  });
+
+  test('sets the size of /tmp, and leaves Lambda\'s 512 MB default alone otherwise', () => {
+    const { stack, add } = setup();
+    const large = add('Large', { ephemeralStorageSize: Size.gibibytes(2) });
+    const plain = add('Plain');
+    expect(functionResource(stack, large).Properties.EphemeralStorage).toEqual({ Size: 2048 });
+    expect(functionResource(stack, plain).Properties.EphemeralStorage).toBeUndefined();
+  });
+
+  test.each<[string, Size, string]>([
+    ['below 512 MB', Size.mebibytes(256), 'ephemeralStorageSize (256 MB) must be between 512 MB and 10240 MB: set ephemeralStorageSize within that range'],
+    ['above 10,240 MB', Size.gibibytes(11), 'ephemeralStorageSize (11264 MB) must be between 512 MB and 10240 MB'],
+    ['not whole megabytes', Size.kibibytes(600 * 1024 + 512), 'ephemeralStorageSize (600.5 MB) must be a whole number: round ephemeralStorageSize'],
+  ])('throws on ephemeral storage %s', (_name, size, message) => {
+    const { add } = setup();
+    expect(() => add('Fn', { ephemeralStorageSize: size })).toThrow(`Test/Fn: ${message}`);
+  });
+
+  test('accepts a token ephemeral storage size', () => {
+    const { stack, add } = setup();
+    const size = new CfnParameter(stack, 'Storage', { type: 'Number', default: 1024 }).valueAsNumber;
+    const fn = add('Fn', { ephemeralStorageSize: Size.mebibytes(size) });
+    expect(functionResource(stack, fn).Properties.EphemeralStorage).toEqual({ Size: { Ref: 'Storage' } });
+  });
+});
+
+describe('DatabaseFunction environment size', () => {
+  /** The environment of the function 'Fn' with a variable BIG of `bytes` characters, as Lambda measures it when the proxy endpoint counts as empty. */
+  function measured(bytes: number): number {
+    const { stack, add } = setup({}, reportOnly);
+    const fn = add('Fn', { environment: { BIG: 'x'.repeat(bytes) } });
+    const variables: { [key: string]: unknown } = functionResource(stack, fn).Properties.Environment.Variables;
+    expect(typeof variables.DATABASE_HOST).toBe('object');
+    return Buffer.byteLength(JSON.stringify(Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, typeof value === 'string' ? value : '']))));
+  }
+
+  test('allows exactly 4 KB as Lambda measures it and fails synth one byte above, not counting values known only at deploy', () => {
+    const fill = 4096 - measured(0);
+    const fits = setup();
+    fits.add('Fn', { environment: { BIG: 'x'.repeat(fill) } });
+    expect(() => template(fits.stack)).not.toThrow();
+
+    const over = setup();
+    over.add('Fn', { environment: { BIG: 'x'.repeat(fill + 1) } });
+    expect(() => template(over.stack)).toThrow(
+      "[Test/Fn/Function] the function's environment variables take 4097 bytes as Lambda measures them (names and values as JSON), "
+      + 'not counting the values of DATABASE_HOST, which are known only at deploy, above Lambda\'s limit of 4 KB (4096 bytes); '
+      + `the largest are BIG (${fill + 4} bytes), NODE_OPTIONS (32 bytes), POWERTOOLS_METRICS_NAMESPACE (32 bytes): `
+      + 'keep large or shared settings in Parameter Store (the parameters prop) instead');
+  });
+
+  test('counts variables added to the function later', () => {
+    const { stack, add } = setup();
+    const fn = add('Fn');
+    fn.lambdaFunction.addEnvironment('LATE', 'x'.repeat(4096));
+    expect(() => template(stack)).toThrow(/\[Test\/Fn\/Function\] the function's environment variables take \d+ bytes .* the largest are LATE \(4100 bytes\)/);
+  });
+});
+
+describe('DatabaseFunction failure queue as an EventBridge dead-letter queue', () => {
+  function withRule(allow: boolean, ruleProps: Partial<events.RuleProps> = { ruleName: 'orders' }) {
+    const { stack, add } = setup();
+    const fn = add('Worker');
+    const rule = new events.Rule(stack, 'Orders', {
+      eventPattern: { source: ['orders'] },
+      targets: [new targets.LambdaFunction(fn.invokeTarget, { deadLetterQueue: fn.failureQueue })],
+      ...ruleProps,
+    });
+    if (allow) {
+      fn.allowEventBridgeDeadLetters(rule);
+    }
+    return { stack, fn, rule };
+  }
+
+  /** The statements of the failure queue's key policy for EventBridge. */
+  function eventBridgeStatements(stack: Stack, fn: DatabaseFunction): unknown[] {
+    const keyId = stack.getLogicalId(fn.failureQueue!.encryptionMasterKey!.node.defaultChild as kms.CfnKey);
+    const statements: unknown[] = template(stack).toJSON().Resources[keyId].Properties.KeyPolicy.Statement;
+    return statements.filter(statement => JSON.stringify(statement).includes('events.amazonaws.com'));
+  }
+
+  const ruleArn = (resource: unknown[]) => ({
+    'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ...resource]],
+  });
+
+  test('lets EventBridge encrypt into the failure queue for that rule only, in this account, without a circular reference', () => {
+    const { stack, fn } = withRule(true);
+    expect(eventBridgeStatements(stack, fn)).toEqual([{
+      Effect: 'Allow',
+      Principal: { Service: 'events.amazonaws.com' },
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: '*',
+      Condition: {
+        StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        ArnEquals: { 'aws:SourceArn': ruleArn([':rule/orders']) },
+      },
+    }]);
+  });
+
+  test('names the event bus of a rule on a custom bus in its ARN', () => {
+    const { stack, add } = setup();
+    const fn = add('Worker');
+    const bus = new events.EventBus(stack, 'Bus');
+    const rule = new events.Rule(stack, 'Orders', {
+      eventBus: bus, ruleName: 'orders', eventPattern: { source: ['orders'] },
+      targets: [new targets.LambdaFunction(fn.invokeTarget, { deadLetterQueue: fn.failureQueue })],
+    });
+    fn.allowEventBridgeDeadLetters(rule);
+    expect(eventBridgeStatements(stack, fn)).toEqual([expect.objectContaining({
+      Condition: expect.objectContaining({ ArnEquals: { 'aws:SourceArn': ruleArn([':rule/', { Ref: stack.getLogicalId(bus.node.defaultChild as events.CfnEventBus) }, '/orders']) } }),
+    })]);
+  });
+
+  test('throws when the rule has no name, which its ARN needs', () => {
+    expect(() => withRule(true, {})).toThrow(
+      "Test/Worker: allowEventBridgeDeadLetters(Test/Orders) needs the rule's name: its ARN goes into the policy of the failure queue's key, which cannot reference the rule "
+      + "(the rule references the queue, and the queue the key); give the rule a ruleName that varies with the stack, e.g. Fn.join('-', [Aws.STACK_NAME, 'Orders'])");
+  });
+
+  test('fails synth when a rule uses the failure queue as its dead-letter queue without it', () => {
+    const { stack } = withRule(false);
+    expect(() => template(stack)).toThrow(
+      '[Test/Worker] the failure queue is the dead-letter queue of a target of rule Test/Orders/Resource, but its key does not admit EventBridge for that rule, '
+      + 'so the events the rule fails to deliver would be lost: call allowEventBridgeDeadLetters(rule) on Test/Worker');
+  });
+
+  test('a rule with a dead-letter queue of its own needs nothing', () => {
+    const { stack, add } = setup();
+    const fn = add('Worker');
+    new events.Rule(stack, 'Orders', {
+      eventPattern: { source: ['orders'] },
+      targets: [new targets.LambdaFunction(fn.invokeTarget, { deadLetterQueue: new sqs.Queue(stack, 'OwnDeadLetters', { enforceSSL: true }) })],
+    });
+    expect(() => template(stack)).not.toThrow();
+  });
+
+  test('throws when the function has no failure queue', () => {
+    const { stack, add } = setup();
+    const fn = add('Worker', { onFailure: new destinations.SqsDestination(new sqs.Queue(stack, 'Failures', { enforceSSL: true })) });
+    const rule = new events.Rule(stack, 'Orders', { eventPattern: { source: ['orders'] } });
+    expect(() => fn.allowEventBridgeDeadLetters(rule)).toThrow(
+      'Test/Worker: allowEventBridgeDeadLetters(Test/Orders) needs the function\'s failure queue, which it does not have because onFailure is set: '
+      + 'give the rule target a dead-letter queue of your own whose key admits events.amazonaws.com');
   });
 });

@@ -16,7 +16,7 @@ const OFF = { ItemsKillSwitch: 'off' };
 function synth(props: Partial<DatabaseFunctionProps>): { stack: Stack; fn: DatabaseFunction; t: Template } {
   const stack = testStack();
   const database = new ProxiedDatabase(stack, 'Database', { network: new DatabaseNetwork(stack, 'Network') });
-  const fn = new DatabaseFunction(stack, 'Items', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...props });
+  const fn = new DatabaseFunction(stack, 'Items', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...props });
   return { stack, fn, t: template(stack).toJSON() as Template };
 }
 

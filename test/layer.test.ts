@@ -246,6 +246,12 @@ describe('DependencyLayer identity', () => {
 describe('DependencyLayer validation', () => {
   const create = (props: Partial<DependencyLayerProps>) => () => layerIn(testStack(), props);
 
+  test('throws naming the missing package folder when JavaScript passes no props', () => {
+    const stack = testStack();
+    expect(() => new DependencyLayer(stack, 'Layer', undefined as unknown as DependencyLayerProps)).toThrow(
+      "Test/Layer: packageDirectory is required but missing: pass packageDirectory (the folder with the layer's package.json and package-lock.json)");
+  });
+
   test('rejects a runtime that is not Node.js', () => {
     expect(create({ runtime: lambda.Runtime.PYTHON_3_13 })).toThrow(
       'Test/Layer: runtime (python3.13) is not a Node.js runtime: use lambda.Runtime.NODEJS_24_X');

@@ -20,7 +20,7 @@ function setup(databaseOptions: DatabaseOptions = {}, appOptions: TestAppOptions
   const network = new DatabaseNetwork(stack, 'Network');
   const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseOptions });
   const addFunction = (id: string, options: FunctionOptions = {}) => new DatabaseFunction(stack, id, {
-    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, ...options,
   });
   return { stack, database, addFunction };
 }

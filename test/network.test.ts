@@ -10,7 +10,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { IConstruct } from 'constructs';
-import { AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, ProxiedDatabase } from '../lib';
+import {
+  AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, ExistingInterfaceEndpoint, GatewayEndpoint, ProxiedDatabase,
+} from '../lib';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, testApp, testStack } from './support/app';
 
 /** Subnet ids in EC2's format: kind 1 = isolated, 2 = private, 3 = public. */
@@ -220,7 +222,7 @@ describe('Hyperplane ENI sharing', () => {
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network });
     for (const id of ['A', 'B']) {
-      new DatabaseFunction(stack, id, { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+      new DatabaseFunction(stack, id, { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     }
     return { stack, network, database };
   }
@@ -473,6 +475,16 @@ describe('DatabaseNetwork service endpoints', () => {
     test('throws when existingInterfaceEndpoints is given without a vpc', () => {
       expect(() => new DatabaseNetwork(testStack(), 'Network', { existingInterfaceEndpoints: [ssm] }))
         .toThrow('Test/Network: existingInterfaceEndpoints declares endpoints of an existing VPC, but no vpc was given: list the services in interfaceEndpoints, or pass the VPC that has them as vpc');
+    });
+
+    test('throws naming the fields that JavaScript left out of an endpoint', () => {
+      const stack = testStack();
+      expect(() => new DatabaseNetwork(stack, 'Network', {
+        vpc: importedVpc(stack), existingInterfaceEndpoints: [{ service: ec2.InterfaceVpcEndpointAwsService.SSM } as ExistingInterfaceEndpoint],
+      })).toThrow('Test/Network: existingInterfaceEndpoints[0].endpoint is required but missing: pass existingInterfaceEndpoints[0].endpoint (the endpoint, an ec2.IInterfaceVpcEndpoint)');
+      expect(() => new DatabaseNetwork(testStack(), 'Network', { gatewayEndpoints: [{} as GatewayEndpoint] })).toThrow(
+        'Test/Network: gatewayEndpoints[0].service, gatewayEndpoints[0].prefixListId are required but missing: '
+        + "pass gatewayEndpoints[0].service (S3 or DynamoDB), gatewayEndpoints[0].prefixListId (the pl- id of the service's prefix list)");
     });
 
     test('throws when a service is listed twice', () => {

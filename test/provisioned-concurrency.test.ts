@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
-  DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProvisionedConcurrencyOptions, ProxiedDatabase, UtilizationStatistic,
+  DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, ProxiedDatabase, UtilizationStatistic,
 } from '../lib';
 import { addProvisionedConcurrency } from '../lib/private/provisioned-concurrency';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
@@ -17,7 +17,7 @@ function setup(appOptions: TestAppOptions = {}) {
   const network = new DatabaseNetwork(stack, 'Network');
   const database = new ProxiedDatabase(stack, 'Database', { network });
   const add = (provisionedConcurrency: ProvisionedConcurrencyOptions, options: FunctionOptions = {}) => new DatabaseFunction(stack, 'Items', {
-    database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency, ...options,
+    database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency, ...options,
   });
   return { stack, add };
 }
@@ -358,6 +358,19 @@ describe('validation', () => {
       "provisionedConcurrency.schedules['peak'].maxCapacity (1) is below provisionedConcurrency.minCapacity (3) and the schedule sets no minCapacity: set provisionedConcurrency.schedules['peak'].minCapacity to at most 1"],
     ['a schedule with a negative capacity', { minCapacity: 1, schedules: [peak({ minCapacity: -1, maxCapacity: 2 })] },
       "provisionedConcurrency.schedules['peak'].minCapacity (-1) must be between 0 and 900"],
+    ['a schedule that ends before it starts',
+      { minCapacity: 1, schedules: [{ ...peak({ minCapacity: 1 }), startTime: new Date('2030-01-02T00:00:00Z'), endTime: new Date('2030-01-01T00:00:00Z') }] },
+      "provisionedConcurrency.schedules['peak'].endTime (2030-01-01T00:00:00.000Z) is not after its startTime (2030-01-02T00:00:00.000Z), "
+      + 'so the action would never be active: set endTime after startTime'],
+    ['a schedule that ends when it starts',
+      { minCapacity: 1, schedules: [{ ...peak({ minCapacity: 1 }), startTime: new Date('2030-01-01T00:00:00Z'), endTime: new Date('2030-01-01T00:00:00Z') }] },
+      "provisionedConcurrency.schedules['peak'].endTime (2030-01-01T00:00:00.000Z) is not after its startTime (2030-01-01T00:00:00.000Z)"],
+    ['a schedule with an invalid date', { minCapacity: 1, schedules: [{ ...peak({ minCapacity: 1 }), startTime: new Date('next monday') }] },
+      "provisionedConcurrency.schedules['peak'].startTime (Invalid Date) is not a valid date: pass a Date, e.g. new Date('2030-01-01T00:00:00Z')"],
+    ['no minCapacity (JavaScript)', {} as ProvisionedConcurrencyOptions,
+      'provisionedConcurrency.minCapacity is required but missing: pass provisionedConcurrency.minCapacity (the provisioned environments kept warm, at least 1)'],
+    ['a schedule without its schedule (JavaScript)', { minCapacity: 1, schedules: [{ name: 'peak', minCapacity: 2 } as ProvisionedConcurrencySchedule] },
+      'provisionedConcurrency.schedules[0].schedule is required but missing: pass provisionedConcurrency.schedules[0].schedule (when it runs, an appscaling.Schedule)'],
   ];
 
   test.each(cases)('throws on %s', (_name, options, message) => {
@@ -425,6 +438,16 @@ describe('monthly cost by architecture', () => {
   test('x86_64 is priced at $0.0000041667 per GB-second', () => {
     // 2 GB x 3 environments x 2,628,000 s x $0.0000041667 = $65.70
     expect(cost(lambda.Architecture.X86_64, 2048, 3)).toBe(65.7);
+  });
+
+  test('a DatabaseFunction on x86_64 is estimated at the x86_64 price', () => {
+    const { add } = setup();
+    const fn = add({ minCapacity: 2 }, { architecture: lambda.Architecture.X86_64 });
+    // 1 GB x 2 environments x 2,628,000 s x $0.0000041667 = $21.90
+    expect(fn.provisionedMonthlyCostUsd).toBe(21.9);
+    const outputs = template(Stack.of(fn)).findOutputs('*');
+    const [id] = Object.keys(outputs).filter(key => key.startsWith('ItemsProvisionedConcurrencyMonthlyCost'));
+    expect(outputs[id].Description).toContain('2 provisioned environment(s) of 1024 MB (x86_64) kept warm 730 hours at $0.0000041667 per GB-second');
   });
 
   test('arm64 is priced at $0.0000033334 per GB-second', () => {

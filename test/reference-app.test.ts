@@ -114,6 +114,24 @@ describe('reference app', () => {
     workerTemplate.hasResourceProperties('AWS::RDS::DBCluster', { Engine: 'aurora-mysql' });
   });
 
+  test('events the rule cannot hand to the worker go to its failure queue, whose key admits EventBridge for that rule alone', () => {
+    const ruleName = { 'Fn::Join': ['-', [{ Ref: 'AWS::StackName' }, 'order-placed']] };
+    const rule = workerTemplate.findResources('AWS::Events::Rule', { Properties: { Name: ruleName } });
+    const failureQueueArn = { 'Fn::GetAtt': [worker.getLogicalId(worker.worker.failureQueue!.node.defaultChild as any), 'Arn'] };
+    expect(Object.values(rule).map(resource => resource.Properties.Targets[0].DeadLetterConfig)).toEqual([{ Arn: failureQueueArn }]);
+    const keyId = worker.getLogicalId(worker.worker.failureQueue!.encryptionMasterKey!.node.defaultChild as any);
+    const statements: any[] = workerTemplate.toJSON().Resources[keyId].Properties.KeyPolicy.Statement;
+    expect(statements.filter(statement => statement.Principal?.Service === 'events.amazonaws.com').map(statement => statement.Condition)).toEqual([{
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnEquals: {
+        'aws:SourceArn': {
+          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':events:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':rule/',
+            { Ref: worker.getLogicalId(worker.eventBus.node.defaultChild as any) }, '/', ruleName]],
+        },
+      },
+    }]);
+  });
+
   test('matches the template snapshots', () => {
     expect(normalized(template.toJSON())).toMatchSnapshot();
     expect(normalized(workerTemplate.toJSON())).toMatchSnapshot();

@@ -95,6 +95,8 @@ export function buildBundles(outdir: string): Bundles {
     const databaseFunction = (id: string, layers?: DependencyLayer[]) => new DatabaseFunction(stack, id, {
       database: databases[handler],
       databaseUser: DATABASE_USERS[handler],
+      // The bench creates the users in its local databases (./databases).
+      externallyManagedDatabaseUser: true,
       entry: ENTRIES[handler],
       depsLockFilePath: LOCK_FILE,
       serviceName: handler,

@@ -51,6 +51,8 @@ function synthesizeSizing(maxConnections: number, outdir: string): ConstructSizi
   const itemsFunction = new DatabaseFunction(stack, 'ItemsFunction', {
     database,
     databaseUser: REFERENCE_API_USER,
+    // Only the sizing is read from this stack; the storm creates the user in its local database.
+    externallyManagedDatabaseUser: true,
     serviceName: 'reference-api',
     entry: HANDLER_ENTRY,
     depsLockFilePath: LOCK_FILE,

@@ -2,7 +2,6 @@ import * as path from 'path';
 import { Aws, CfnOutput, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { Construct } from 'constructs';
 import {
@@ -69,24 +68,15 @@ export class ReferenceWorkerStack extends Stack {
 
     // An event EventBridge cannot hand to Lambda at all (throttled API, missing permission) lands in the
     // same failure queue as the events the worker failed on, so one queue holds every lost order.
-    const failureQueue = this.worker.failureQueue!;
-    new events.Rule(this, 'OrderPlaced', {
+    const orderPlaced = new events.Rule(this, 'OrderPlaced', {
+      // Named after the stack: the failure queue's key policy names the rule by its ARN.
+      ruleName: Fn.join('-', [Aws.STACK_NAME, 'order-placed']),
       description: 'OrderPlaced events to the worker',
       eventBus: this.eventBus,
       eventPattern: ORDER_EVENT_PATTERN,
-      targets: [new targets.LambdaFunction(this.worker.invokeTarget, { deadLetterQueue: failureQueue, retryAttempts: 8, maxEventAge: Duration.hours(2) })],
+      targets: [new targets.LambdaFunction(this.worker.invokeTarget, { deadLetterQueue: this.worker.failureQueue, retryAttempts: 8, maxEventAge: Duration.hours(2) })],
     });
-    // EventBridge encrypts what it sends to the queue with the queue's key; rules of this account and Region only.
-    failureQueue.encryptionMasterKey!.addToResourcePolicy(new iam.PolicyStatement({
-      sid: 'EventBridgeDeadLetters',
-      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-      actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      resources: ['*'],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': this.account },
-        ArnLike: { 'aws:SourceArn': `arn:${this.partition}:events:${this.region}:${this.account}:rule/*` },
-      },
-    }));
+    this.worker.allowEventBridgeDeadLetters(orderPlaced);
 
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.eventBusName, description: 'Put OrderPlaced events here' });
     new CfnOutput(this, 'FailureQueueUrl', { value: this.worker.failureQueue!.queueUrl, description: 'Events that failed after every retry, with the error' });

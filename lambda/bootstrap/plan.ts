@@ -4,6 +4,7 @@
  * database. No database access here.
  */
 import { createHash } from 'crypto';
+import { userNameProblem } from './database-user-names';
 
 export type Engine = 'postgresql' | 'mysql';
 export type Privileges = 'READ_ONLY' | 'READ_WRITE';
@@ -71,21 +72,6 @@ const AUTHENTICATIONS: readonly Authentication[] = ['IAM', 'SECRET'];
 
 const MIGRATION_NAME = /^\d+_[A-Za-z0-9_-]+\.sql$/;
 const MIGRATION_VERSION = /^\d+$/;
-const USER_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-/** MySQL account names are limited to 32 characters (MariaDB allows more, RDS MySQL does not). */
-const MYSQL_USER_NAME_MAX_LENGTH = 32;
-
-/** Roles and accounts that the engine or RDS own; taking them over would break the instance. */
-const RESERVED_USER_NAMES: Record<Engine, ReadonlySet<string>> = {
-  postgresql: new Set(['postgres', 'public', 'none', 'current_user', 'session_user', 'current_role',
-    'rdsadmin', 'rdsrepladmin', 'rdsproxyadmin', 'rdstopmgr', 'rds_superuser', 'rds_iam', 'rds_replication', 'rds_password', 'rds_ad']),
-  mysql: new Set(['root', 'rdsadmin', 'rdsrepladmin', 'rdsproxyadmin', 'mysql', 'mariadb.sys', 'rds_superuser_role']),
-};
-/** Prefixes PostgreSQL reserves for its own roles, and MySQL's system accounts (mysql.sys, mysql.session, ...). */
-const RESERVED_USER_PREFIXES: Record<Engine, readonly string[]> = {
-  postgresql: ['pg_'],
-  mysql: ['mysql.'],
-};
 
 /** Reads and type-checks the resource properties; content rules are checked by validatePlan. */
 export function parseProperties(properties: Record<string, unknown>): BootstrapProperties {
@@ -165,12 +151,9 @@ export function validatePlan(plan: BootstrapPlan, engine: Engine, adminUser: str
   const names = new Set<string>();
   for (const user of plan.users) {
     const name = user.name;
-    if (!USER_NAME.test(name) || (engine === 'mysql' && name.length > MYSQL_USER_NAME_MAX_LENGTH)) {
-      const maxLength = engine === 'mysql' ? MYSQL_USER_NAME_MAX_LENGTH : 63;
-      throw new Error(`user name '${name}' must start with a lowercase letter or '_' and contain only lowercase letters, digits and '_', at most ${maxLength} characters`);
-    }
-    if (RESERVED_USER_NAMES[engine].has(name) || RESERVED_USER_PREFIXES[engine].some(prefix => name.startsWith(prefix))) {
-      throw new Error(`user name '${name}' is reserved by ${engine === 'mysql' ? 'MySQL' : 'PostgreSQL'} or RDS; choose another name`);
+    const problem = userNameProblem(name, engine);
+    if (problem) {
+      throw new Error(`user name '${name}' ${problem}`);
     }
     if (name === adminUser) {
       throw new Error(`user name '${name}' is the admin user's; application users must be separate accounts`);

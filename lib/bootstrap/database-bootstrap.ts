@@ -8,9 +8,9 @@ import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DatabaseNetwork } from '../network/database-network';
 import { createCustomResourceHandler } from '../private/custom-resource';
-import { maxUserNameLength } from '../private/engine-rules';
-import { Migration, readMigrations } from '../private/migrations';
-import { PropValidationError, validateDuration, validateIdentifier } from '../private/validation';
+import { declarationsOf, declareUser } from '../private/declared-users';
+import { Migration, readMigrations, versionGaps } from '../private/migrations';
+import { PropValidationError, requireProps, validateDatabaseUserName, validateDuration } from '../private/validation';
 import { createUserSecret, RDS_CA_BUNDLE, rotateUserSecrets } from './private/user-secrets';
 
 /**
@@ -94,7 +94,6 @@ export interface DatabaseBootstrapProps {
 
 /** The largest total of migration SQL the custom resource request carries. */
 const MAX_MIGRATION_BYTES = 200_000;
-const USER_NAME = /^[a-z][a-z0-9_]*$/;
 
 /**
  * Bootstraps a `ProxiedDatabase` at deploy time: runs versioned SQL
@@ -113,6 +112,8 @@ const USER_NAME = /^[a-z][a-z0-9_]*$/;
 export class DatabaseBootstrap extends Construct {
   /** Warning id for functions in isolated subnets that cannot reach Secrets Manager. */
   public static readonly SECRETS_UNREACHABLE_WARNING = 'cdk-serverless-rds:SecretsUnreachable';
+  /** Warning id for migration versions missing between others. */
+  public static readonly MIGRATION_VERSION_GAP_WARNING = 'cdk-serverless-rds:MigrationVersionGap';
 
   /** The custom resource; the proxy readiness check and connected functions come after it. */
   public readonly resource: CustomResource;
@@ -127,9 +128,12 @@ export class DatabaseBootstrap extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseBootstrapProps) {
     super(scope, id);
+    requireProps(this, props, { database: 'the ProxiedDatabase to bootstrap' });
     const database = props.database;
     const users = props.users ?? [];
     this.validateProps(props, users);
+    const iamUsers = database.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
+    users.forEach((user, index) => this.declareUser(database, user, index, !iamUsers));
     const migrations = props.migrationsPath === undefined ? [] : this.readMigrations(props.migrationsPath);
     this.migrations = migrations.map(migration => migration.name);
 
@@ -159,7 +163,6 @@ export class DatabaseBootstrap extends Construct {
     }
     database.adminSecret.grantRead(bootstrap.role);
 
-    const iamUsers = database.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;
     this.userSecrets = {};
     const userProperties = users.map(user => {
       const secret = iamUsers ? undefined : createUserSecret(this, user.name, database);
@@ -217,7 +220,36 @@ export class DatabaseBootstrap extends Construct {
       throw new PropValidationError(this,
         `migrationsPath holds ${bytes} bytes of SQL, more than the ${MAX_MIGRATION_BYTES} bytes a deploy carries: squash old migrations into one baseline or load bulk data another way`);
     }
+    const gaps = versionGaps(migrations);
+    if (gaps.length > 0) {
+      Annotations.of(this).addWarningV2(DatabaseBootstrap.MIGRATION_VERSION_GAP_WARNING,
+        `migrationsPath has no migration with version ${gaps.join(', ')}: a migration deleted or renamed by mistake is never applied, and one added `
+        + 'there later runs after the higher versions on databases that have them but before them on new databases; number the migrations without gaps, '
+        + `or acknowledge '${DatabaseBootstrap.MIGRATION_VERSION_GAP_WARNING}' if the versions were deployed like this`);
+    }
     return migrations;
+  }
+
+  /**
+   * Record that this bootstrap creates `user`, so that functions can check
+   * their user is created; throws when another bootstrap of the database
+   * declares it in a way the two runs would undo each other.
+   */
+  private declareUser(database: ProxiedDatabase, user: DatabaseUser, index: number, secret: boolean): void {
+    const privileges = user.privileges ?? DatabasePrivileges.READ_ONLY;
+    for (const other of declarationsOf(database, user.name)) {
+      if (other.privileges !== privileges) {
+        throw new PropValidationError(this,
+          `users[${index}] ('${user.name}') is declared ${privileges} here and ${other.privileges} by ${other.declaredBy.node.path}: `
+          + 'each bootstrap revokes what the other grants, so the user would get the privileges of whichever ran last; declare the user in one bootstrap of the database');
+      }
+      if (secret || other.secret) {
+        throw new PropValidationError(this,
+          `users[${index}] ('${user.name}') is also declared by ${other.declaredBy.node.path}, and with defaultAuthScheme NONE each bootstrap gives the user a secret `
+          + 'of its own and rotates its password, which breaks the other secret: declare the user in one bootstrap of the database');
+      }
+    }
+    declareUser(database, user.name, { privileges, secret, declaredBy: this });
   }
 
   private validateProps(props: DatabaseBootstrapProps, users: DatabaseUser[]): void {
@@ -226,13 +258,15 @@ export class DatabaseBootstrap extends Construct {
     validateDuration(this, { prop: 'secretRotationInterval', value: props.secretRotationInterval, min: Duration.days(1), max: Duration.days(365) });
     const seen = new Set<string>();
     users.forEach((user, index) => {
+      requireProps(this, user, { name: 'the user name' }, `users[${index}]`);
       const prop = `users[${index}].name`;
       if (Token.isUnresolved(user.name)) {
         throw new PropValidationError(this, `${prop} must be a literal: it names a construct (the user's secret) and a database user`);
       }
-      validateIdentifier(this, { prop, value: user.name, maxLength: maxUserNameLength(database.engine), rejectReserved: true });
-      if (!USER_NAME.test(user.name)) {
-        throw new PropValidationError(this, `${prop} ('${user.name}') must be lowercase: IAM tokens name the user exactly as written; use '${user.name.toLowerCase()}'`);
+      validateDatabaseUserName(this, prop, user.name, database.engine);
+      if (user.privileges !== undefined && !Object.values(DatabasePrivileges).includes(user.privileges)) {
+        throw new PropValidationError(this,
+          `users[${index}].privileges ('${user.privileges}') is not a DatabasePrivileges value: use DatabasePrivileges.READ_ONLY or DatabasePrivileges.READ_WRITE`);
       }
       if (user.name === database.adminUsername) {
         throw new PropValidationError(this, `${prop} ('${user.name}') is the admin user of ${database.node.path}: application users need their own names`);

@@ -2,7 +2,7 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { PropValidationError, requireResolved } from '../private/validation';
+import { PropValidationError, requireProps, requireResolved } from '../private/validation';
 
 /**
  * Properties of AppParameters.
@@ -11,7 +11,8 @@ export interface AppParametersProps {
   /**
    * The Parameter Store path that holds the app's shared settings, such as
    * `/orders-service`: a slash, then segments of letters, digits, `.`, `-`
-   * and `_` separated by slashes, no trailing slash.
+   * and `_` separated by slashes, no trailing slash, at most 14 segments
+   * (a parameter's full name has at most 15, its own name included).
    */
   readonly path: string;
 
@@ -31,6 +32,8 @@ const NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 const MAX_NAME_LENGTH = 1011;
 /** Standard-tier parameters hold at most 4 KB. */
 const MAX_VALUE_BYTES = 4096;
+/** Parameter Store's limit on the levels of a parameter's name, its own name included. */
+const MAX_NAME_LEVELS = 15;
 
 /**
  * Non-secret settings that several functions of an app share, in SSM
@@ -47,6 +50,7 @@ export class AppParameters extends Construct {
 
   constructor(scope: Construct, id: string, props: AppParametersProps) {
     super(scope, id);
+    requireProps(this, props, { path: 'the Parameter Store path of the settings, e.g. \'/orders-service\'' });
     this.path = props.path;
     requireResolved(this, 'path', props.path, 'the parameter names and the ARN that grantRead allows');
     if (!PATH.test(props.path)) {
@@ -56,6 +60,12 @@ export class AppParameters extends Construct {
     if (/^\/(aws|ssm)(\/|$)/i.test(props.path)) {
       throw new PropValidationError(this, `path ('${props.path}') starts with a prefix that AWS reserves (aws or ssm): choose a path named after your app`);
     }
+    const pathLevels = levels(props.path);
+    if (pathLevels >= MAX_NAME_LEVELS) {
+      throw new PropValidationError(this,
+        `path ('${props.path}') has ${pathLevels} levels, which leaves no room for parameters under it: Parameter Store allows ${MAX_NAME_LEVELS} levels in a parameter's name, `
+        + `its own name included; use at most ${MAX_NAME_LEVELS - 1} levels`);
+    }
     this.parameters = {};
     const keysById = new Map<string, string>();
     for (const [name, value] of Object.entries(props.values ?? {})) {
@@ -63,6 +73,11 @@ export class AppParameters extends Construct {
       if (!NAME.test(name) || parameterName.length > MAX_NAME_LENGTH) {
         throw new PropValidationError(this,
           `values key '${name}' is not a valid parameter name: use letters, digits, '.', '-' or '_' (segments may be separated by '/'), at most ${MAX_NAME_LENGTH} characters with the path`);
+      }
+      if (levels(parameterName) > MAX_NAME_LEVELS) {
+        throw new PropValidationError(this,
+          `values key '${name}' makes '${parameterName}' ${levels(parameterName)} levels deep, above the ${MAX_NAME_LEVELS} that Parameter Store allows: `
+          + `use at most ${MAX_NAME_LEVELS - pathLevels} levels in the key, or fewer in path`);
       }
       if (!Token.isUnresolved(value) && (value === '' || Buffer.byteLength(value, 'utf8') > MAX_VALUE_BYTES)) {
         throw new PropValidationError(this, `values['${name}'] must hold 1 to ${MAX_VALUE_BYTES} bytes (a standard parameter), not ${Buffer.byteLength(value, 'utf8')}`);
@@ -93,4 +108,9 @@ export class AppParameters extends Construct {
       resourceArns: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: this.path.slice(1) })],
     });
   }
+}
+
+/** The levels of a Parameter Store name or path: its segments between slashes. */
+function levels(name: string): number {
+  return name.split('/').length - 1;
 }

@@ -18,13 +18,14 @@ import { acknowledgeInlinePolicies, acknowledgeInPacks, acknowledgeWildcardResou
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
-  defaultDatabasePort, logExports, maxAdminNameLength, maxUserNameLength, validateEngine,
+  defaultDatabasePort, logExports, maxAdminNameLength, validateEngine,
 } from '../private/engine-rules';
 import { createCustomResourceHandler } from '../private/custom-resource';
+import { validateFunctionInVpc } from '../private/function-vpc';
 import { createKey } from '../private/keys';
 import { defaultMaxConnections, minimumProxyPercent, PROXY_HEADROOM_MAXIMUM_PERCENT } from '../private/max-connections';
 import {
-  PropValidationError, requireResolved, resolvedSeconds, validateDuration, validateIdentifier, validateNumber,
+  PropValidationError, requireProps, requireResolved, resolvedSeconds, validateDatabaseUserName, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
 import { regionalBacktrackWindow } from './private/backtrack';
 import { databasePhysicalName } from './private/physical-name';
@@ -216,7 +217,7 @@ export interface ProxiedDatabaseProps {
 /** A function connected through the proxy. */
 interface ProxyClient {
   readonly fn: lambda.Function;
-  readonly dbUser: string;
+  readonly databaseUser: string;
 }
 
 /**
@@ -330,6 +331,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
 
   constructor(scope: Construct, id: string, props: ProxiedDatabaseProps) {
     super(scope, id);
+    requireProps(this, props, { network: 'the DatabaseNetwork the database and its functions live in' });
     this.network = props.network;
     this.engine = props.engine ?? DatabaseEngine.auroraPostgres();
     this.capacity = props.capacity ?? (this.engine.isAurora
@@ -544,22 +546,23 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * Grant `rds-db:connect` through the proxy for exactly one database user.
-   * With end-to-end IAM authentication, also lets the proxy connect to the
-   * database as that user.
+   * Grant `rds-db:connect` through the proxy for exactly one database user
+   * (the same name rules as `DatabaseBootstrap` users). With end-to-end IAM
+   * authentication, also lets the proxy connect to the database as that
+   * user.
    */
-  public grantConnect(grantee: iam.IGrantable, dbUser: string): iam.Grant {
-    validateIdentifier(this, { prop: 'dbUser', value: dbUser, maxLength: maxUserNameLength(this.engine) });
-    if (this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH && !this.grantedProxyUsers.has(dbUser)) {
-      this.grantedProxyUsers.add(dbUser);
+  public grantConnect(grantee: iam.IGrantable, databaseUser: string): iam.Grant {
+    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine);
+    if (this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH && !this.grantedProxyUsers.has(databaseUser)) {
+      this.grantedProxyUsers.add(databaseUser);
       this.proxyRole.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['rds-db:connect'],
         resources: [Stack.of(this).formatArn({
-          service: 'rds-db', resource: 'dbuser', resourceName: `${this.dbResourceIdentifier}/${dbUser}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          service: 'rds-db', resource: 'dbuser', resourceName: `${this.dbResourceIdentifier}/${databaseUser}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         })],
       }));
     }
-    return this.proxy.grantConnect(grantee, dbUser);
+    return this.proxy.grantConnect(grantee, databaseUser);
   }
 
   /**
@@ -579,14 +582,16 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 
   /**
-   * Connect a Lambda function through the proxy as `dbUser`: opens the
+   * Connect a Lambda function through the proxy as `databaseUser`: opens the
    * engine port from the function's security groups to the proxy, grants
    * `rds-db:connect` for that user, and counts the function toward the pool
-   * share and the derived borrow timeout. Throws when the function's timeout
-   * is not above an explicit borrow timeout, or when its reserved concurrency
-   * is above the pool size.
+   * share and the derived borrow timeout. Throws when the function is not in
+   * the VPC of the database's network, when its timeout is not above an
+   * explicit borrow timeout, or when its reserved concurrency is above the
+   * pool size.
    */
-  public connectFunction(fn: lambda.Function, dbUser: string): iam.Grant {
+  public connectFunction(fn: lambda.Function, databaseUser: string): iam.Grant {
+    validateFunctionInVpc(fn, this.network);
     const timeout = timeoutSeconds(fn);
     const borrow = resolvedSeconds(this.explicitBorrowTimeout);
     if (borrow !== undefined && timeout <= borrow) {
@@ -599,11 +604,11 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
         `reservedConcurrentExecutions (${reserved}) is above the ${this.poolSize} connections the proxy pool of ${this.node.path} can serve: lower reservedConcurrentExecutions or raise the database capacity or maxConnectionsPercent`);
     }
     this.connections.allowDefaultPortFrom(fn, 'Lambda function to RDS Proxy');
-    this.clients.push({ fn, dbUser });
+    this.clients.push({ fn, databaseUser });
     if (this.proxyReadiness) {
       fn.node.addDependency(this.proxyReadiness);
     }
-    return this.grantConnect(fn, dbUser);
+    return this.grantConnect(fn, databaseUser);
   }
 
   /**

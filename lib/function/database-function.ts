@@ -1,7 +1,8 @@
-import { Annotations, Aws, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, Aws, CfnCondition, CfnParameter, Duration, Fn, Lazy, RemovalPolicy, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -22,13 +23,14 @@ import {
   ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, declareReservation, hasReservation, reservableConcurrency, reservationKnownAtSynth,
   reservedConcurrency, validateAppReservations,
 } from '../private/concurrency';
+import { declarationsOf } from '../private/declared-users';
 import { createExecutionRole } from '../private/execution-role';
 import { createKey } from '../private/keys';
 import { validateFunctionLayers } from '../private/layer-limits';
 import { addLogQueries } from '../private/log-queries';
 import { addProvisionedConcurrency, KillSwitch } from '../private/provisioned-concurrency';
 import { isSecretLikeName, SECRET_DYNAMIC_REFERENCE } from '../private/secret-environment';
-import { PropValidationError, validateDuration, validateNumber } from '../private/validation';
+import { PropValidationError, requireProps, validateDatabaseUserName, validateDuration, validateNumber } from '../private/validation';
 
 /**
  * Properties of a DatabaseFunction.
@@ -38,10 +40,25 @@ export interface DatabaseFunctionProps {
   readonly database: ProxiedDatabase;
 
   /**
-   * The database user the function connects as. It gets `rds-db:connect`
-   * for exactly this user.
+   * The database user the function connects as: lowercase letters, digits
+   * and underscores, a letter first, not a name the engine or RDS reserves.
+   * It gets `rds-db:connect` for exactly this user. A `DatabaseBootstrap` of
+   * the database must declare the user, unless
+   * `externallyManagedDatabaseUser` says it is created another way.
    */
   readonly databaseUser: string;
+
+  /**
+   * Whether `databaseUser` is created, and given IAM authentication, outside
+   * the app's `DatabaseBootstrap`s: by hand, by another tool or app, or (the
+   * admin user) by RDS. Without it, the synth fails unless a
+   * `DatabaseBootstrap` of the database declares the user, because a user
+   * that nothing creates fails every connection at runtime; with it, a
+   * bootstrap that declares the user is an error.
+   *
+   * @default false
+   */
+  readonly externallyManagedDatabaseUser?: boolean;
 
   /** Path to the handler's entry file (TypeScript or JavaScript), bundled with esbuild. */
   readonly entry: string;
@@ -59,6 +76,24 @@ export interface DatabaseFunctionProps {
    * @default lambda.Runtime.NODEJS_24_X
    */
   readonly runtime?: lambda.Runtime;
+
+  /**
+   * The instruction set architecture. arm64 costs 20% less per GB-second;
+   * choose x86_64 for dependencies with native code built for x86_64 only.
+   * `layers` must be built for the same architecture, and
+   * `provisionedMonthlyCostUsd` uses its price.
+   *
+   * @default lambda.Architecture.ARM_64
+   */
+  readonly architecture?: lambda.Architecture;
+
+  /**
+   * The size of the function's `/tmp` (512 MB to 10,240 MB, whole MB).
+   * Above 512 MB it is billed per GB-second.
+   *
+   * @default Size.mebibytes(512)
+   */
+  readonly ephemeralStorageSize?: Size;
 
   /**
    * Memory in MB (128 to 10,240). CPU grows with memory; 1,024 MB keeps a
@@ -96,7 +131,9 @@ export interface DatabaseFunctionProps {
   /**
    * More environment variables. Names the construct sets (DATABASE_*) and
    * names that suggest a password are rejected; values may never be secret
-   * values.
+   * values. Lambda allows 4 KB for all of a function's variables, names
+   * included, as JSON; the synth fails above it (values known only at deploy
+   * count as empty).
    *
    * @default - only the database connection settings
    */
@@ -298,6 +335,10 @@ const PROP_OF_ENVIRONMENT: { [key: string]: string } = {
 const LOCAL_ONLY_ENVIRONMENT = ['DATABASE_AUTH', 'DATABASE_TLS'];
 /** What a producer of a KMS-encrypted queue needs on the key. */
 const QUEUE_PRODUCER_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+/** Lambda's limit on a function's environment variables, measured as JSON of names and values. */
+const MAX_ENVIRONMENT_BYTES = 4096;
+/** The architectures Lambda runs. */
+const ARCHITECTURES = [lambda.Architecture.ARM_64.name, lambda.Architecture.X86_64.name];
 
 /**
  * A Node.js Lambda function in the app's shared VPC placement that reaches a
@@ -317,6 +358,8 @@ const QUEUE_PRODUCER_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
 export class DatabaseFunction extends Construct implements ec2.IConnectable, iam.IGrantable {
   /** Warning id for a function that connects as the database's admin user. */
   public static readonly ADMIN_USER_WARNING = 'cdk-serverless-rds:ConnectsAsAdmin';
+  /** Warning id for a queue whose `maxConcurrency` is above the function's reserved concurrency. */
+  public static readonly QUEUE_ABOVE_RESERVATION_WARNING = 'cdk-serverless-rds:QueueConcurrencyAboveReservation';
 
   /**
    * Context key for the account's Lambda concurrency limit in the Region
@@ -379,9 +422,14 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   public readonly queryDefinitions: logs.QueryDefinition[];
 
   private readonly proxiedDatabase: ProxiedDatabase;
+  /** Rules whose undeliverable events the failure queue's key admits. */
+  private readonly deadLetterRules: events.IRule[] = [];
 
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
+    requireProps(this, props, {
+      database: 'the ProxiedDatabase the function connects to', databaseUser: 'the database user it connects as', entry: 'the path of its handler file',
+    });
     this.validateProps(props);
     const database = props.database;
     this.proxiedDatabase = database;
@@ -411,13 +459,15 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       ...(props.parameters ? { commandHooks: withParameterStoreReader(this, props.bundling?.commandHooks) } : {}),
     };
     const timeout = props.timeout ?? Duration.seconds(10);
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     this.lambdaFunction = new nodejs.NodejsFunction(this, 'Function', {
       entry: props.entry,
       handler: props.handler ?? 'handler',
       depsLockFilePath: props.depsLockFilePath,
       runtime,
-      architecture: lambda.Architecture.ARM_64,
+      architecture,
       memorySize: props.memorySize ?? 1024,
+      ephemeralStorageSize: props.ephemeralStorageSize,
       timeout,
       description: props.description,
       role: this.role,
@@ -458,7 +508,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     this.connections = this.lambdaFunction.connections;
 
     const layers = props.layers ?? [];
-    validateFunctionLayers(this.lambdaFunction, layers, runtime, lambda.Architecture.ARM_64);
+    validateFunctionLayers(this.lambdaFunction, layers, runtime, architecture);
     this.lambdaFunction.addLayers(...layers.map(layer => layer.layerVersionFor(this)));
     for (const layer of layers.filter(l => Stack.of(l) !== Stack.of(this))) {
       // The imported ARN is a token, so the version hash would not see a new layer version.
@@ -473,7 +523,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     if (props.provisionedConcurrency) {
       const provisioned = addProvisionedConcurrency(this, this.lambdaFunction, props.provisionedConcurrency, {
         memorySize: props.memorySize ?? 1024,
-        architecture: lambda.Architecture.ARM_64,
+        architecture,
         reservedConcurrency: () => reservedConcurrency(cfnFunction),
         configuredReservation,
         killSwitch,
@@ -514,7 +564,11 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       Annotations.of(this).addWarningV2(DatabaseFunction.ADMIN_USER_WARNING,
         `databaseUser '${props.databaseUser}' is the admin user of ${database.node.path}: the function can do anything in the database; connect as a user with only the privileges it needs`);
     }
-    this.lambdaFunction.node.addValidation({ validate: () => this.validateEnvironmentValues(props.environment ?? {}) });
+    this.lambdaFunction.node.addValidation({ validate: () => [...this.validateEnvironmentValues(props.environment ?? {}), ...this.environmentSizeErrors()] });
+    this.node.addValidation({ validate: () => this.databaseUserErrors(props.externallyManagedDatabaseUser ?? false) });
+    if (this.failureQueue) {
+      this.node.addValidation({ validate: () => this.unadmittedDeadLetterRules() });
+    }
 
     this.queryDefinitions = addLogQueries(this, this.logGroup, this.node.path);
     this.alarms = props.alarms?.enabled === false ? [] : createAlarms(this, this.alarmSpecs(props, timeout), props.alarms?.topic);
@@ -712,6 +766,11 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         ? [`consumeQueue(${queue.node.path}) cannot derive maxConcurrency: the function's reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; set maxConcurrency`]
         : []) });
     }
+    const maxConcurrency = options.maxConcurrency;
+    if (maxConcurrency !== undefined && !Token.isUnresolved(maxConcurrency)) {
+      // A derived reservation is known only once every function of the app exists.
+      Aspects.of(this).add({ visit: node => node === this && this.warnOnQueueAboveReservation(queue, maxConcurrency) });
+    }
     Validations.of(cfnMapping).acknowledge({
       id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
       reason: 'SQS event source mappings take no on-failure destination; the source queue\'s redrive policy is the dead-letter path, and consumeQueue requires the queue to have one.',
@@ -725,12 +784,60 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   }
 
   /**
+   * Let EventBridge put the events that `rule` fails to deliver into
+   * `failureQueue`, for a target of the rule whose `deadLetterQueue` is that
+   * queue. aws-cdk-lib's targets add the queue policy but not what the
+   * queue's key needs: this adds a statement to the key policy that lets
+   * `events.amazonaws.com` encrypt for this rule only (`aws:SourceArn`) in
+   * this account (`aws:SourceAccount`). The rule needs a `ruleName`: the key
+   * policy cannot reference the rule, which references the queue, which
+   * references the key. The synth fails when a rule of the function's stack
+   * uses the failure queue as a dead-letter queue without this. Throws when
+   * the function has no failure queue (`onFailure` is set).
+   */
+  public allowEventBridgeDeadLetters(rule: events.IRule): void {
+    const call = `allowEventBridgeDeadLetters(${rule.node.path})`;
+    if (!this.failureQueue) {
+      throw new PropValidationError(this,
+        `${call} needs the function's failure queue, which it does not have because onFailure is set: `
+        + 'give the rule target a dead-letter queue of your own whose key admits events.amazonaws.com');
+    }
+    if (this.deadLetterRules.includes(rule)) {
+      return;
+    }
+    this.deadLetterRules.push(rule);
+    this.failureQueue.encryptionMasterKey!.addToResourcePolicy(new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+      actions: QUEUE_PRODUCER_KEY_ACTIONS,
+      resources: ['*'],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(this).account },
+        ArnEquals: { 'aws:SourceArn': this.ruleArnWithoutReference(rule, call) },
+      },
+    }));
+  }
+
+  /**
    * The queue concurrency that the reservation allows, or without one the
    * function's share of the proxy pool; undefined when neither is known.
    */
   private queueConcurrency(): number | undefined {
     const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
     return hasReservation(cfnFunction) ? reservedConcurrency(cfnFunction) : this.proxiedDatabase._poolShare();
+  }
+
+  private warnOnQueueAboveReservation(queue: sqs.IQueue, maxConcurrency: number): void {
+    const reserved = reservedConcurrency(this.lambdaFunction.node.defaultChild as lambda.CfnFunction);
+    // A reservation of 0 is the function stopped on purpose, which KillSwitchOn reports.
+    if (reserved === undefined || reserved === 0 || maxConcurrency <= reserved) {
+      return;
+    }
+    const fix = reserved >= 2
+      ? `lower maxConcurrency to ${reserved} or raise reservedConcurrentExecutions to ${maxConcurrency}`
+      : `raise reservedConcurrentExecutions to at least ${maxConcurrency}`;
+    Annotations.of(this).addWarningV2(DatabaseFunction.QUEUE_ABOVE_RESERVATION_WARNING,
+      `consumeQueue(${queue.node.path}) maxConcurrency (${maxConcurrency}) is above the function's reserved concurrency (${reserved}): Lambda throttles the poller above it, `
+      + `and messages received but not processed use up their receives and end in the dead-letter queue; ${fix}`);
   }
 
   private validateQueue(queue: sqs.IQueue, options: QueueConsumerOptions): void {
@@ -844,6 +951,14 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   }
 
   private validateProps(props: DatabaseFunctionProps): void {
+    validateDatabaseUserName(this, 'databaseUser', props.databaseUser, props.database.engine);
+    if (props.architecture && !ARCHITECTURES.includes(props.architecture.name)) {
+      throw new PropValidationError(this, `architecture (${props.architecture.name}) is not a Lambda architecture: use lambda.Architecture.ARM_64 or X86_64`);
+    }
+    const storage = props.ephemeralStorageSize;
+    if (storage && !storage.isUnresolved()) {
+      validateNumber(this, { prop: 'ephemeralStorageSize', value: storage.toKibibytes() / 1024, min: 512, max: 10240, integer: true, unit: ' MB' });
+    }
     validateNumber(this, { prop: 'memorySize', value: props.memorySize, min: 128, max: 10240, integer: true, unit: ' MB' });
     validateDuration(this, { prop: 'timeout', value: props.timeout, min: Duration.seconds(1), max: Duration.minutes(15) });
     this.validateReservation(props.reservedConcurrentExecutions);
@@ -888,6 +1003,107 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         + 'because Lambda keeps 100 unreserved (all of a limit of 100 or less); remove reservedConcurrentExecutions, or raise the account\'s limit (Service Quotas) and the context with it');
     }
     validateNumber(this, { prop: 'reservedConcurrentExecutions', value: reserved, min: 0, max: reservable, integer: true });
+  }
+
+  /**
+   * The ARN of `rule`, written from its name and event bus rather than as a
+   * reference to it: a reference from the failure queue's key would close
+   * the circle rule, queue, key. Imported rules have no resource here.
+   */
+  private ruleArnWithoutReference(rule: events.IRule, call: string): string {
+    const cfnRule = rule.node.defaultChild;
+    if (!(cfnRule instanceof events.CfnRule)) {
+      return rule.ruleArn;
+    }
+    // The L2 rule's name is a token that resolves to nothing when no ruleName was given.
+    if (Stack.of(cfnRule).resolve(cfnRule.name) === undefined) {
+      throw new PropValidationError(this,
+        `${call} needs the rule's name: its ARN goes into the policy of the failure queue's key, which cannot reference the rule (the rule references `
+        + `the queue, and the queue the key); give the rule a ruleName that varies with the stack, e.g. Fn.join('-', [Aws.STACK_NAME, '${rule.node.id}'])`);
+    }
+    const bus = cfnRule.eventBusName;
+    const busName = bus !== undefined && !Token.isUnresolved(bus) && bus.startsWith('arn:') ? bus.slice(bus.indexOf(':event-bus/') + ':event-bus/'.length) : bus;
+    return Stack.of(this).formatArn({
+      service: 'events', resource: 'rule', arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      resourceName: busName === undefined || busName === 'default' ? cfnRule.name : `${busName}/${cfnRule.name}`,
+    });
+  }
+
+  /**
+   * The function's user must exist when it connects: a bootstrap of its
+   * database declares it, or the props say something else creates it (and
+   * then no bootstrap may declare it too).
+   */
+  private databaseUserErrors(externallyManaged: boolean): string[] {
+    const user = this.databaseUser;
+    const database = this.proxiedDatabase;
+    if (externallyManaged) {
+      const declaredBy = Token.isUnresolved(user) ? [] : declarationsOf(database, user).map(declaration => declaration.declaredBy.node.path);
+      return declaredBy.length === 0 ? [] : [
+        `externallyManagedDatabaseUser is true, but ${declaredBy.join(' and ')} declares databaseUser '${user}': `
+        + 'remove externallyManagedDatabaseUser, or remove the user from the bootstrap'];
+    }
+    if (Token.isUnresolved(user)) {
+      return ['databaseUser is a token, so no DatabaseBootstrap can declare it (bootstrap user names are literals): '
+        + 'pass the name as a literal, or set externallyManagedDatabaseUser to true if the user is created another way'];
+    }
+    if (user === database.adminUsername) {
+      return [`databaseUser '${user}' is the admin user of ${database.node.path}, which RDS creates, not a DatabaseBootstrap: `
+        + 'connect as a user that a bootstrap declares, or set externallyManagedDatabaseUser to true to connect as the admin'];
+    }
+    if (declarationsOf(database, user).length === 0) {
+      return [`databaseUser '${user}' is not declared by any DatabaseBootstrap of ${database.node.path}, so no deploy creates it and every connection would fail: `
+        + `add { name: '${user}' } to the users of a DatabaseBootstrap of ${database.node.path}, or set externallyManagedDatabaseUser to true if the user is created another way`];
+    }
+    return [];
+  }
+
+  /**
+   * Lambda refuses a function whose environment variables, as the JSON of
+   * their names and values, exceed 4 KB. Values known only at deploy count
+   * as empty.
+   */
+  private environmentSizeErrors(): string[] {
+    const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
+    const environment = Stack.of(this).resolve(cfnFunction.environment) as { variables?: { [key: string]: unknown } } | undefined;
+    const known: { [key: string]: string } = {};
+    const atDeploy: string[] = [];
+    for (const [key, value] of Object.entries(environment?.variables ?? {})) {
+      known[key] = typeof value === 'string' ? value : '';
+      if (typeof value !== 'string') {
+        atDeploy.push(key);
+      }
+    }
+    const bytes = Buffer.byteLength(JSON.stringify(known), 'utf8');
+    if (bytes <= MAX_ENVIRONMENT_BYTES) {
+      return [];
+    }
+    const largest = Object.entries(known)
+      .map(([key, value]) => ({ key, bytes: Buffer.byteLength(key, 'utf8') + Buffer.byteLength(value, 'utf8') }))
+      .sort((a, b) => b.bytes - a.bytes).slice(0, 3)
+      .map(variable => `${variable.key} (${variable.bytes} bytes)`).join(', ');
+    const uncounted = atDeploy.length === 0 ? '' : `, not counting the values of ${atDeploy.join(', ')}, which are known only at deploy`;
+    return [`the function's environment variables take ${bytes} bytes as Lambda measures them (names and values as JSON)${uncounted}, `
+      + `above Lambda's limit of 4 KB (${MAX_ENVIRONMENT_BYTES} bytes); the largest are ${largest}: keep large or shared settings in Parameter Store (the parameters prop) instead`];
+  }
+
+  /**
+   * Rules of the function's stack with a target whose dead-letter queue is
+   * the failure queue, but whose events the queue's key does not admit: the
+   * events they fail to deliver would be lost.
+   */
+  private unadmittedDeadLetterRules(): string[] {
+    const stack = Stack.of(this);
+    const resolved = (value: unknown) => JSON.stringify(stack.resolve(value));
+    const queueArn = resolved(this.failureQueue!.queueArn);
+    const admitted = new Set(this.deadLetterRules.map(rule => rule.node.defaultChild));
+    return stack.node.findAll()
+      .filter((construct): construct is events.CfnRule => construct instanceof events.CfnRule)
+      .filter(rule => !admitted.has(rule))
+      .filter(rule => ((stack.resolve(rule.targets) ?? []) as Array<{ deadLetterConfig?: { arn?: string } }>)
+        .some(target => target.deadLetterConfig?.arn !== undefined && resolved(target.deadLetterConfig.arn) === queueArn))
+      .map(rule => `the failure queue is the dead-letter queue of a target of rule ${rule.node.path}, but its key does not admit EventBridge for that rule, `
+        + `so the events the rule fails to deliver would be lost: call allowEventBridgeDeadLetters(rule) on ${this.node.path}`);
   }
 
   private validateEnvironmentValues(environment: { [key: string]: string }): string[] {

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { stagedAssetBytes } from '../private/asset-size';
-import { PropValidationError } from '../private/validation';
+import { PropValidationError, requireProps } from '../private/validation';
 
 /**
  * Properties of a DependencyLayer.
@@ -122,6 +122,7 @@ export class DependencyLayer extends Construct {
 
   constructor(scope: Construct, id: string, props: DependencyLayerProps) {
     super(scope, id);
+    requireProps(this, props, { packageDirectory: 'the folder with the layer\'s package.json and package-lock.json' });
     this.runtime = props.runtime ?? lambda.Runtime.NODEJS_24_X;
     this.architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const packageDirectory = path.resolve(props.packageDirectory);

@@ -9,7 +9,7 @@ import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknow
 import { eniCombinations, placementOf } from '../private/eni-placement';
 import { createKey } from '../private/keys';
 import { gatewayEndpointFor, gatewayEndpointName, interfaceEndpointFor, interfaceEndpointNames, ServiceCall, servicesCalledBy } from '../private/service-endpoints';
-import { PropValidationError, requireResolved, validateNumber } from '../private/validation';
+import { PropValidationError, requireProps, requireResolved, validateNumber } from '../private/validation';
 import { allowsHttpsToInternet } from '../rules/private/security-groups';
 
 /**
@@ -303,6 +303,10 @@ export class DatabaseNetwork extends Construct {
   }
 
   private validateProps(props: DatabaseNetworkProps): void {
+    (props.existingInterfaceEndpoints ?? []).forEach((existing, index) => requireProps(this, existing,
+      { service: 'the AWS service it serves', endpoint: 'the endpoint, an ec2.IInterfaceVpcEndpoint' }, `existingInterfaceEndpoints[${index}]`));
+    (props.gatewayEndpoints ?? []).forEach((gateway, index) => requireProps(this, gateway,
+      { service: 'S3 or DynamoDB', prefixListId: 'the pl- id of the service\'s prefix list' }, `gatewayEndpoints[${index}]`));
     if (props.vpc) {
       for (const prop of ['maxAzs', 'natGateways', 'ipAddresses'] as const) {
         if (props[prop] !== undefined) {

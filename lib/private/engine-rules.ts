@@ -81,8 +81,3 @@ export function defaultDatabasePort(engine: DatabaseEngine): number {
 export function maxAdminNameLength(engine: DatabaseEngine): number {
   return engine.family === EngineFamily.MYSQL ? 16 : 63;
 }
-
-/** Longest user name the engine accepts. */
-export function maxUserNameLength(engine: DatabaseEngine): number {
-  return engine.family === EngineFamily.MYSQL ? 32 : 63;
-}

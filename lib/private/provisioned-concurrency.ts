@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from './concurrency';
 import { createCustomResourceHandler } from './custom-resource';
-import { PropValidationError, validateNumber } from './validation';
+import { PropValidationError, requireProps, validateNumber } from './validation';
 import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../function/provisioned-concurrency';
 
 /** Warning id for a reservation that provisioned concurrency can use up entirely. */
@@ -208,6 +208,7 @@ function addAutoScaling(alias: lambda.Alias, options: ProvisionedConcurrencyOpti
 }
 
 function validateOptions(scope: Construct, options: ProvisionedConcurrencyOptions): void {
+  requireProps(scope, options, { minCapacity: 'the provisioned environments kept warm, at least 1' }, PROP);
   const limit = accountConcurrencyLimit(scope);
   const reservable = limit === undefined ? undefined : reservableConcurrency(limit);
   if (reservable === 0) {
@@ -233,13 +234,14 @@ function validateOptions(scope: Construct, options: ProvisionedConcurrencyOption
       `${PROP}.${trackingSetting} has no effect: target tracking runs only when maxCapacity is above minCapacity (${minCapacity}); set ${PROP}.maxCapacity or remove ${trackingSetting}`);
   }
   const names = new Set<string>();
-  for (const schedule of options.schedules ?? []) {
+  (options.schedules ?? []).forEach((schedule, index) => {
+    requireProps(scope, schedule, { name: 'the scheduled action\'s name', schedule: 'when it runs, an appscaling.Schedule' }, `${PROP}.schedules[${index}]`);
     validateSchedule(scope, schedule, options, reservable);
     if (names.has(schedule.name)) {
       throw new PropValidationError(scope, `${PROP}.schedules has two schedules named '${schedule.name}': give each schedule its own name`);
     }
     names.add(schedule.name);
-  }
+  });
 }
 
 function validateSchedule(scope: Construct, schedule: ProvisionedConcurrencySchedule, options: ProvisionedConcurrencyOptions, reservable: number | undefined): void {
@@ -267,6 +269,21 @@ function validateSchedule(scope: Construct, schedule: ProvisionedConcurrencySche
   if (minCapacity === undefined && resolved(maxCapacity) && resolved(options.minCapacity) && maxCapacity < options.minCapacity) {
     throw new PropValidationError(scope,
       `${prop}.maxCapacity (${maxCapacity}) is below ${PROP}.minCapacity (${options.minCapacity}) and the schedule sets no minCapacity: set ${prop}.minCapacity to at most ${maxCapacity}`);
+  }
+  validateActiveWindow(scope, prop, schedule);
+}
+
+/** The window in which a scheduled action is active must be made of real dates and not be empty. */
+function validateActiveWindow(scope: Construct, prop: string, schedule: ProvisionedConcurrencySchedule): void {
+  const { startTime, endTime } = schedule;
+  for (const [field, time] of [['startTime', startTime], ['endTime', endTime]] as const) {
+    if (time !== undefined && !(time instanceof Date && Number.isFinite(time.getTime()))) {
+      throw new PropValidationError(scope, `${prop}.${field} (${String(time)}) is not a valid date: pass a Date, e.g. new Date('2030-01-01T00:00:00Z')`);
+    }
+  }
+  if (startTime && endTime && endTime.getTime() <= startTime.getTime()) {
+    throw new PropValidationError(scope,
+      `${prop}.endTime (${endTime.toISOString()}) is not after its startTime (${startTime.toISOString()}), so the action would never be active: set endTime after startTime`);
   }
 }
 

@@ -1,5 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
+import { reservedUserNameProblem, userNameProblem } from './database-user-names';
+import { DatabaseEngine, EngineFamily } from '../database/engine';
 
 /**
  * Thrown at synth when a prop is wrong. The message names the prop, the value
@@ -95,12 +97,6 @@ export function validateDuration(scope: IConstruct, rule: DurationRule): void {
  */
 const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_]*$/;
 
-/** Names that PostgreSQL or MySQL reserve, or that RDS keeps for itself. */
-const RESERVED_USER_NAMES = new Set([
-  'admin', 'postgres', 'root', 'rdsadmin', 'rdsrepladmin', 'rds_superuser', 'rds_iam', 'rdsproxyadmin',
-  'mysql', 'public', 'user', 'current_user', 'session_user', 'all', 'pg_signal_backend',
-]);
-
 export interface IdentifierRule {
   readonly prop: string;
   readonly value: string | undefined;
@@ -120,8 +116,38 @@ export function validateIdentifier(scope: IConstruct, rule: IdentifierRule): voi
     throw new PropValidationError(scope,
       `${prop} ('${value}') is not a valid database identifier: use 1 to ${maxLength} characters, a letter first, then letters, digits or underscores (e.g. 'app_user')`);
   }
-  if (rule.rejectReserved && RESERVED_USER_NAMES.has(value.toLowerCase())) {
-    throw new PropValidationError(scope,
-      `${prop} ('${value}') is a name that the engine or RDS reserves or uses as its default: choose another name, e.g. '${value.toLowerCase()}_app'`);
+  const reserved = rule.rejectReserved ? reservedUserNameProblem(value) : undefined;
+  if (reserved) {
+    throw new PropValidationError(scope, `${prop} ('${value}') ${reserved}`);
+  }
+}
+
+/**
+ * Throws when a resolved name is not one an application user may have on
+ * the engine: the same rule the bootstrap handler applies at deploy.
+ */
+export function validateDatabaseUserName(scope: IConstruct, prop: string, value: string, engine: DatabaseEngine): void {
+  if (Token.isUnresolved(value)) {
+    return;
+  }
+  const problem = userNameProblem(value, engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql');
+  if (problem) {
+    throw new PropValidationError(scope, `${prop} ('${value}') ${problem}`);
+  }
+}
+
+/**
+ * Throws when JavaScript callers (or other jsii languages) leave out props
+ * that the types require; TypeScript callers never do. `required` maps each
+ * required prop to what it is, for the message; `prefix` names the struct
+ * (e.g. 'provisionedConcurrency') when it is not the construct's own props.
+ */
+export function requireProps(scope: IConstruct, props: object | undefined, required: { [prop: string]: string }, prefix?: string): void {
+  const where = (prop: string) => (prefix ? `${prefix}.${prop}` : prop);
+  const values = (props ?? {}) as { [prop: string]: unknown };
+  const missing = Object.keys(required).filter(prop => values[prop] === undefined || values[prop] === null);
+  if (missing.length > 0) {
+    throw new PropValidationError(scope, `${missing.map(where).join(', ')} ${missing.length === 1 ? 'is' : 'are'} required but missing: pass `
+      + missing.map(prop => `${where(prop)} (${required[prop]})`).join(', '));
   }
 }

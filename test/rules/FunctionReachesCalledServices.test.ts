@@ -142,7 +142,7 @@ describe('DeployReadiness-FunctionReachesCalledServices', () => {
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network });
     new DatabaseFunction(stack, 'Items', {
-      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE,
+      database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE,
       parameters: new AppParameters(stack, 'Parameters', { path: '/items', values: { limit: '20' } }),
     });
     // The network opens the paths at synth, before validation plugins such as this pack run.

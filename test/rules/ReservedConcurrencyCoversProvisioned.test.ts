@@ -87,11 +87,11 @@ describe('DeployReadiness-ReservedConcurrencyCoversProvisioned', () => {
     const database = new ProxiedDatabase(stack, 'Database', { network: new DatabaseNetwork(stack, 'Network') });
     for (const [id, reservedConcurrentExecutions] of [['Reserved', 20], ['Unreserved', undefined]] as const) {
       new DatabaseFunction(stack, id, {
-        database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, reservedConcurrentExecutions,
+        database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, reservedConcurrentExecutions,
         provisionedConcurrency: { minCapacity: 2, maxCapacity: 20, schedules: [{ name: 'peak', schedule: appscaling.Schedule.cron({ hour: '8', minute: '0' }), minCapacity: 5 }] },
       });
     }
-    new DatabaseFunction(stack, 'Switched', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, reservedConcurrentExecutions: 5 });
+    new DatabaseFunction(stack, 'Switched', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, reservedConcurrentExecutions: 5 });
     expect(pathsFlagged(stack, RULE)).toEqual([]);
   });
 });

@@ -41,7 +41,7 @@ describe('DeployReadinessChecks as a validation plugin', () => {
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network, alarms });
     new DatabaseFunction(stack, 'Fn', {
-      database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms,
+      database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms,
       parameters: new AppParameters(stack, 'Parameters', { path: '/own', values: { limit: '20' } }),
     });
     const checks = new DeployReadinessChecks(app);

@@ -75,7 +75,7 @@ describe('RdsProxyChecks as a validation plugin', () => {
     const stack = new Stack(app, 'Own');
     const network = new DatabaseNetwork(stack, 'Network');
     const database = new ProxiedDatabase(stack, 'Database', { network, ...databaseProps });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
     database.connectFunction(inlineFunction(stack, 'Plain', {
       timeout: Duration.seconds(6), vpc: network.vpc, vpcSubnets: network.functionSubnets, securityGroups: [network.functionSecurityGroup],
     }), 'report_user');
