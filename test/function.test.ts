@@ -395,6 +395,19 @@ describe('DatabaseFunction validation', () => {
       + 'set reservedConcurrentExecutions to cap the function.');
   });
 
+  test('a function that reserves nothing because its pool is unknown leaves the account\'s reservable concurrency to the others', () => {
+    const stack = testStack(accountLimit(300));
+    const network = new DatabaseNetwork(stack, 'Network');
+    const unknownPool = new ProxiedDatabase(stack, 'Reports', { network, maxConnections: Token.asNumber(Lazy.number({ produce: () => 800 })) });
+    const knownPool = new ProxiedDatabase(stack, 'Orders', { network });
+    const props = { databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE };
+    const reporter = new DatabaseFunction(stack, 'Reporter', { database: unknownPool, ...props });
+    const orders = new DatabaseFunction(stack, 'OrdersApi', { database: knownPool, ...props });
+    expect(functionResource(stack, reporter).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(undefined));
+    // All 200 that a limit of 300 leaves to reserve, below the pool of 576.
+    expect(functionResource(stack, orders).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(200));
+  });
+
   test('fails synth when derived reservations would get nothing', () => {
     const { stack, add } = setup({}, accountLimit(101));
     add('A');
