@@ -736,6 +736,16 @@ describe('ProxiedDatabase validation', () => {
     expect(reasons.flatMap(reason => tokenArithmeticIn(reason))).toEqual([]);
   });
 
+  test('accepts a token backtrack window for Aurora MySQL', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const seconds = new CfnParameter(stack, 'Backtrack', { type: 'Number', default: 3600 }).valueAsNumber;
+    new ProxiedDatabase(stack, 'Database', { network, engine: DatabaseEngine.auroraMysql(), backtrackWindow: Duration.seconds(seconds) });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBCluster', { BacktrackWindow: { Ref: 'Backtrack' } });
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
+  });
+
   test('a token instance class is accepted without a class check or a pool size', () => {
     const stack = testStack();
     const network = new DatabaseNetwork(stack, 'Network');

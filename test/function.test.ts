@@ -395,6 +395,17 @@ describe('DatabaseFunction validation', () => {
       + 'set reservedConcurrentExecutions to cap the function.');
   });
 
+  test('throws on provisioned concurrency without a reservation when the account limit is known but the pool is not, so nothing holds it', () => {
+    const stack = testStack(accountLimit(1000));
+    const network = new DatabaseNetwork(stack, 'Network');
+    const database = new ProxiedDatabase(stack, 'Database', { network, maxConnections: Token.asNumber(Lazy.number({ produce: () => 800 })) });
+    const props = { database, databaseUser: 'app_user', entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency: { minCapacity: 2 } };
+    expect(() => new DatabaseFunction(stack, 'Fn', props)).toThrow(
+      'Test/Fn: provisionedConcurrency needs a reservation that holds it when the account limit is in context cdk-serverless-rds:accountConcurrencyLimit (1000), '
+      + 'but the proxy pool of Test/Database is unknown at synth (a token maxConnections, capacity or maxConnectionsPercent), so no reservation is derived: set reservedConcurrentExecutions');
+    expect(() => new DatabaseFunction(stack, 'Reserved', { ...props, reservedConcurrentExecutions: 5 })).not.toThrow();
+  });
+
   test('a function that reserves nothing because its pool is unknown leaves the account\'s reservable concurrency to the others', () => {
     const stack = testStack(accountLimit(300));
     const network = new DatabaseNetwork(stack, 'Network');

@@ -852,6 +852,13 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     validateNumber(this, { prop: 'memorySize', value: props.memorySize, min: 128, max: 10240, integer: true, unit: ' MB' });
     validateDuration(this, { prop: 'timeout', value: props.timeout, min: Duration.seconds(1), max: Duration.minutes(15) });
     this.validateReservation(props.reservedConcurrentExecutions);
+    const limit = accountConcurrencyLimit(this);
+    if (props.provisionedConcurrency && props.reservedConcurrentExecutions === undefined && limit !== undefined && reservableConcurrency(limit) > 0
+      && props.database.poolSize === undefined) {
+      throw new PropValidationError(this,
+        `provisionedConcurrency needs a reservation that holds it when the account limit is in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}), but the proxy pool of `
+        + `${props.database.node.path} is unknown at synth (a token maxConnections, capacity or maxConnectionsPercent), so no reservation is derived: set reservedConcurrentExecutions`);
+    }
     validateNumber(this, { prop: 'retryAttempts', value: props.retryAttempts, min: 0, max: 2, integer: true });
     validateDuration(this, { prop: 'maxEventAge', value: props.maxEventAge, min: Duration.seconds(60), max: Duration.hours(6) });
     validateFunctionAlarmOptions(this, props.alarms ?? {});
