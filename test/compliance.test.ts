@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -24,6 +24,8 @@ const variants: Array<[string, DatabaseNetworkProps, Omit<ProxiedDatabaseProps, 
   ['Aurora PostgreSQL on provisioned instances', {}, { capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE)) }],
   ['RDS for PostgreSQL', {}, { engine: DatabaseEngine.postgres() }],
   ['RDS for MySQL', {}, { engine: DatabaseEngine.mysql() }],
+  ['RDS for PostgreSQL on a small class, whose proxy may use all of max_connections', {},
+    { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL)) }],
   ['the proxy logging in with the RDS-managed admin secret', {}, { defaultAuthScheme: rds.DefaultAuthScheme.NONE }],
   ['a VPC with NAT gateways', { natGateways: 1 }, {}],
 ];
@@ -107,11 +109,11 @@ describe('compliance of the Lambda options', () => {
 
 describe('compliance of the reservation choices', () => {
   /** Functions with each reservation choice on one database, in an app whose context gives `limit` (or not). */
-  function synthFunctions(limit: number | undefined, functions: { [id: string]: Partial<DatabaseFunctionProps> }) {
+  function synthFunctions(limit: number | undefined, functions: { [id: string]: Partial<DatabaseFunctionProps> }, databaseProps: Omit<ProxiedDatabaseProps, 'network'> = {}) {
     const app = testApp(limit === undefined ? {} : { context: { 'cdk-serverless-rds:accountConcurrencyLimit': limit } });
     const stack = new Stack(app, 'Reservations');
     const alarms = { topic: new AlarmTopic(stack, 'Alarms').topic };
-    const database = new ProxiedDatabase(stack, 'Database', { network: new DatabaseNetwork(stack, 'Network'), alarms });
+    const database = new ProxiedDatabase(stack, 'Database', { network: new DatabaseNetwork(stack, 'Network'), alarms, ...databaseProps });
     for (const [id, props] of Object.entries(functions)) {
       new DatabaseFunction(stack, id, { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, alarms, ...props });
     }
@@ -145,6 +147,13 @@ describe('compliance of the reservation choices', () => {
       'ReservedConcurrentExecutions is Fn::If on the kill switch parameter SwitchedKillSwitch: the reservation while it is off, 0 (the function stopped on purpose) '
       + 'while it is on; the rule cannot evaluate a condition.',
     ]);
+  });
+
+  test('with the account limit in context and a proxy pool unknown at synth: no reservation, acknowledged as such', () => {
+    const reports = synthFunctions(1000, { Switched: {} }, { maxConnections: Token.asNumber(Lazy.number({ produce: () => 800 })) });
+    expect(findings(reports)).toEqual([]);
+    expect(acknowledgements(reports).find(ack => ack.id === 'NIST.800.53.R5::NIST.800.53.R5-LambdaConcurrency' && ack.at.startsWith('Reservations/Switched/Function/'))?.reason)
+      .toMatch(/no reservation because the proxy pool of Reservations\/Database is unknown at synth/);
   });
 
   test('with a new account\'s limit of 10 in context: no reservation, acknowledged as such', () => {

@@ -1,5 +1,6 @@
-import { CfnParameter, CfnResource, Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,7 +12,8 @@ import {
 } from '../lib';
 import { Construct } from 'constructs';
 import { BACKTRACK_REGIONS } from '../lib/database/private/backtrack';
-import { inlineFunction, template, testApp, testStack, TestAppOptions } from './support/app';
+import { findingsOf } from './rules/support';
+import { inlineFunction, template, testApp, testStack, TestAppOptions, tokenArithmeticIn } from './support/app';
 
 type Options = Omit<ProxiedDatabaseProps, 'network'>;
 
@@ -291,6 +293,51 @@ describe('ProxiedDatabase engines', () => {
     expect(db.maxConnections).toBe(3000);
   });
 
+  test.each([
+    ['RDS for PostgreSQL on db.t4g.small', DatabaseEngine.postgres(), ec2.InstanceSize.SMALL, 225],
+    ['RDS for MySQL on db.t4g.micro', DatabaseEngine.mysql(), ec2.InstanceSize.MICRO, 85],
+  ])('%s: the proxy may use all of max_connections, the class minimum, without a warning or a rule finding', (_name, engine, size, maxConnections) => {
+    const { stack, db } = database({ engine, capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T4G, size)) }, reportOnly);
+    template(stack).hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: Match.objectLike({ MaxConnectionsPercent: 100, MaxIdleConnectionsPercent: 50 }),
+    });
+    expect(db.maxConnectionsPercent).toBe(100);
+    expect(db.maxConnections).toBe(maxConnections);
+    expect(db.poolSize).toBe(maxConnections);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(findingsOf(stack, 'ProxyPoolWithinEngineGuidance')).toEqual([]);
+  });
+
+  test('medium and larger classes keep the default of 70 above their minimum', () => {
+    const medium = database({ engine: DatabaseEngine.postgres() });
+    const large = database({ engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.LARGE)) });
+    expect([medium.db.maxConnectionsPercent, large.db.maxConnectionsPercent]).toEqual([70, 70]);
+  });
+
+  test('an instance class of a newer generation than the table is accepted with a warning and sized from its series', () => {
+    const { stack, db } = database({ engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(new ec2.InstanceType('r9g.large')) }, reportOnly);
+    Annotations.fromStack(stack).hasWarning('/Test/Database',
+      'capacity instance class db.r9g.large is not in this library\'s table of the classes that RDS for PostgreSQL offers, which knows the db.r series up to generation 8: '
+      + 'check that RDS for PostgreSQL offers it in your Region (the deploy fails otherwise), then acknowledge this warning '
+      + '[ack: cdk-serverless-rds:UnlistedInstanceClass]');
+    // 16 GiB / 9531392, as for every large r-class
+    expect(db.maxConnections).toBe(1802);
+  });
+
+  test('every instance class of the table that RDS for PostgreSQL offers is accepted and sized without maxConnections', () => {
+    for (const instanceClass of ['t2.micro', 't3.2xlarge', 'm4.10xlarge', 'm6idn.32xlarge', 'm9g.48xlarge', 'r5b.24xlarge', 'r8gd.large', 'x2g.16xlarge', 'x2idn.16xlarge', 'x2iedn.xlarge']) {
+      const { db } = database({ engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(new ec2.InstanceType(instanceClass)) });
+      expect(db.maxConnections).toBeGreaterThan(0);
+    }
+  });
+
+  test('Aurora offers the r, x2g and medium or larger t classes', () => {
+    for (const instanceClass of ['r8g.48xlarge', 'r6id.32xlarge', 'x2g.large', 't4g.medium', 't3.large']) {
+      const { db } = database({ capacity: DatabaseCapacity.provisioned(new ec2.InstanceType(instanceClass)) });
+      expect(db.maxConnections).toBeGreaterThan(0);
+    }
+  });
+
   test('an explicit engine version is used', () => {
     const { stack } = database({ engine: DatabaseEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.VER_16_6 }) });
     template(stack).hasResourceProperties('AWS::RDS::DBCluster', { EngineVersion: '16.6' });
@@ -441,13 +488,42 @@ describe('ProxiedDatabase.connectFunction', () => {
     expect(stack.resolve(db.borrowTimeout.toSeconds())).toBe(4);
   });
 
-  test('a derived borrow timeout never drops below 1 second or rises above 120', () => {
+  test('a derived borrow timeout is 1 second for the shortest timeout accepted (2 s) and never rises above 120', () => {
     const short = database();
-    short.db.connectFunction(placedFunction(short.stack, 'F', short.network, { timeout: Duration.seconds(1), reservedConcurrentExecutions: 1 }), 'u');
+    short.db.connectFunction(placedFunction(short.stack, 'F', short.network, { timeout: Duration.seconds(2), reservedConcurrentExecutions: 1 }), 'u');
     expect(short.stack.resolve(short.db.borrowTimeout.toSeconds())).toBe(1);
     const long = database();
     long.db.connectFunction(placedFunction(long.stack, 'F', long.network, { timeout: Duration.minutes(15), reservedConcurrentExecutions: 1 }), 'u');
     expect(long.stack.resolve(long.db.borrowTimeout.toSeconds())).toBe(120);
+  });
+
+  test('a function with the shortest timeout accepted passes the rule that the borrow timeout stays below it', () => {
+    const { stack, network, db } = database();
+    db.connectFunction(placedFunction(stack, 'F', network, { timeout: Duration.seconds(2), reservedConcurrentExecutions: 1 }), 'u');
+    expect(findingsOf(stack, 'ProxyBorrowTimeoutBelowFunctionTimeout')).toEqual([]);
+  });
+
+  test('throws when a function timeout of 1 s leaves no room for a borrow timeout below it', () => {
+    const { stack, network, db } = database();
+    expect(() => db.connectFunction(placedFunction(stack, 'F', network, { timeout: Duration.seconds(1) }), 'app_user')).toThrow(
+      'Test/F: timeout (1 s) must be 2 s or more to connect through the proxy of Test/Database: its borrow timeout is at least 1 s and must stay below '
+      + 'the function\'s timeout; raise timeout to Duration.seconds(2) or more');
+  });
+
+  test('throws when a function timeout is a token and the borrow timeout is derived', () => {
+    const { stack, network, db } = database();
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
+    expect(() => db.connectFunction(placedFunction(stack, 'F', network, { timeout: Duration.seconds(seconds) }), 'app_user')).toThrow(
+      'Test/F: timeout is a token, so Test/Database cannot derive a borrow timeout below it: set borrowTimeout on Test/Database below the shortest timeout the function can get');
+  });
+
+  test('accepts a token function timeout with an explicit borrow timeout', () => {
+    const { stack, network, db } = database({ borrowTimeout: Duration.seconds(4) });
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
+    db.connectFunction(placedFunction(stack, 'F', network, { timeout: Duration.seconds(seconds), reservedConcurrentExecutions: 1 }), 'app_user');
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', { ConnectionPoolConfigurationInfo: Match.objectLike({ ConnectionBorrowTimeout: 4 }) });
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: { Ref: 'Timeout' } });
   });
 
   test('throws when a function timeout is not above an explicit borrow timeout', () => {
@@ -532,6 +608,35 @@ describe('ProxiedDatabase validation', () => {
       "engine version '8.0.mysql_aurora.3.01.0' does not support Aurora Serverless v2 (needs Aurora MySQL 3.02.0 or later)"],
     ['a PostgreSQL version for RDS for MySQL', { engine: DatabaseEngine.mysql({ version: rds.MysqlEngineVersion.of('17.2', '17') }) },
       "engine version '17.2' is not a supported RDS for MySQL version (expected 8.0.x or 8.4.x)"],
+    ['an Aurora PostgreSQL major version other than the full version\'s', { engine: DatabaseEngine.auroraPostgres({ version: rds.AuroraPostgresEngineVersion.of('17.9', '16') }) },
+      "Test/Database: engine version '17.9' has the major version '17', not '16' as given: the major version chooses the parameter group family, which must match the engine; "
+      + "use AuroraPostgresEngineVersion.of('17.9', '17') or one of the AuroraPostgresEngineVersion.VER_* constants"],
+    ['an RDS for PostgreSQL major version other than the full version\'s', { engine: DatabaseEngine.postgres({ version: rds.PostgresEngineVersion.of('16.4', '17') }) },
+      "engine version '16.4' has the major version '16', not '17' as given: the major version chooses the parameter group family, which must match the engine; "
+      + "use PostgresEngineVersion.of('16.4', '16') or one of the PostgresEngineVersion.VER_* constants"],
+    ['an Aurora MySQL major version other than the full version\'s', { engine: DatabaseEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.of('8.0.mysql_aurora.3.12.0', '5.7') }) },
+      "engine version '8.0.mysql_aurora.3.12.0' has the major version '8.0', not '5.7' as given: the major version chooses the parameter group family, which must match the engine; "
+      + "use AuroraMysqlEngineVersion.of('8.0.mysql_aurora.3.12.0', '8.0') or one of the AuroraMysqlEngineVersion.VER_* constants"],
+    ['an RDS for MySQL major version other than the full version\'s', { engine: DatabaseEngine.mysql({ version: rds.MysqlEngineVersion.of('8.0.46', '8.4') }) },
+      "engine version '8.0.46' has the major version '8.0', not '8.4' as given: the major version chooses the parameter group family, which must match the engine; "
+      + "use MysqlEngineVersion.of('8.0.46', '8.0') or one of the MysqlEngineVersion.VER_* constants"],
+    ['an instance class that RDS does not have, even with maxConnections', {
+      engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.C5, ec2.InstanceSize.LARGE)), maxConnections: 400,
+    }, 'Test/Database: capacity instance class db.c5.large is not an instance class that RDS for PostgreSQL offers: use a class of the db.m, db.r, db.t or db.x families, e.g. db.m8g.large'],
+    ['a micro class with Aurora, even with maxConnections', {
+      capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MICRO)), maxConnections: 100,
+    }, 'capacity instance class db.t3.micro is not offered for Aurora PostgreSQL: db.t3 comes in small, medium, large, xlarge and 2xlarge for Aurora PostgreSQL; choose one of those sizes'],
+    ['an m class with Aurora', { engine: DatabaseEngine.auroraMysql(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.M6G, ec2.InstanceSize.LARGE)) },
+      'capacity instance class db.m6g.large is not an instance class that Aurora MySQL offers: use a class of the db.r, db.t or db.x families, e.g. db.r8g.large, or DatabaseCapacity.serverlessV2()'],
+    ['a size the family does not come in', { engine: DatabaseEngine.mysql(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.MEDIUM)) },
+      'capacity instance class db.r6g.medium is not offered for RDS for MySQL: db.r6g comes in large, xlarge, 2xlarge, 4xlarge, 8xlarge, 12xlarge and 16xlarge for RDS for MySQL; choose one of those sizes'],
+    ['an older generation than the table with Aurora', { capacity: DatabaseCapacity.provisioned(new ec2.InstanceType('r3.large')) },
+      'capacity instance class db.r3.large is not an instance class that Aurora PostgreSQL offers: use a class of the db.r, db.t or db.x families'],
+    ['an instance class given with its db. prefix', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(new ec2.InstanceType('db.r6g.large')) },
+      "capacity instance class 'db.r6g.large' starts with 'db.', which aws-cdk-lib adds itself (the template would say 'db.db.r6g.large'): "
+      + "use ec2.InstanceType.of(...) or new ec2.InstanceType('r6g.large')"],
+    ['the serverless class as a provisioned class', { capacity: DatabaseCapacity.provisioned(new ec2.InstanceType('serverless')) },
+      'capacity instance class serverless is Aurora Serverless v2, not a provisioned class: use DatabaseCapacity.serverlessV2()'],
     ['a minimum capacity of 0', { capacity: DatabaseCapacity.serverlessV2({ minCapacity: 0 }) },
       'capacity.minCapacity (0 ACU) turns on auto-pause, which does not work behind RDS Proxy'],
     ['minimum above maximum', { capacity: DatabaseCapacity.serverlessV2({ minCapacity: 8, maxCapacity: 4 }) },
@@ -558,8 +663,10 @@ describe('ProxiedDatabase validation', () => {
     ['maxConnectionsPercent of 101', { maxConnectionsPercent: 101 }, 'maxConnectionsPercent (101) must be between 1 and 100'],
     ['a percent below the class guidance', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM)), maxConnectionsPercent: 50 },
       'maxConnectionsPercent (50) is below the 55 that AWS recommends for RDS Proxy on t3.medium: raise maxConnectionsPercent to 55 or use a larger instance class'],
-    ['a class too small for a proxy with headroom', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL)) },
-      'maxConnectionsPercent (70) is below the 100 that AWS recommends for RDS Proxy on t3.small: this class leaves no headroom; use db.t4g.medium or larger'],
+    ['a percent below the 100 that a small class needs', {
+      engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL)), maxConnectionsPercent: 70,
+    }, 'maxConnectionsPercent (70) is below the 100 that AWS recommends for RDS Proxy on t3.small: this class leaves no headroom; '
+      + 'remove maxConnectionsPercent (it then defaults to 100), or use db.t4g.medium or larger for headroom'],
     ['an idle percent above the maximum', { maxIdleConnectionsPercent: 80 }, 'maxIdleConnectionsPercent (80) must be between 0 and 70'],
     ['a borrow timeout of 0', { borrowTimeout: Duration.seconds(0) }, 'borrowTimeout (0 s) must be between 1 s and 300 s'],
     ['a borrow timeout over 5 minutes', { borrowTimeout: Duration.seconds(301) }, 'borrowTimeout (301 s) must be between 1 s and 300 s'],
@@ -567,8 +674,18 @@ describe('ProxiedDatabase validation', () => {
     ['an idle client timeout under a minute', { idleClientTimeout: Duration.seconds(30) }, 'idleClientTimeout (30 s) must be between 60 s and 28800 s'],
     ['backups kept 36 days', { backupRetention: Duration.days(36) }, 'backupRetention (3110400 s) must be between 86400 s and 3024000 s'],
     ['backups in part days', { backupRetention: Duration.hours(36) }, 'backupRetention (1 day 12 hours) must be whole days: use Duration.days(n)'],
-    ['an instance class missing from the tables', { engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.C6G, ec2.InstanceSize.LARGE)) },
-      'capacity instance class c6g.large is not in this library\'s max_connections tables, so the proxy pool cannot be sized: set maxConnections'],
+    ['an instance class missing from the max_connections tables', {
+      engine: DatabaseEngine.auroraMysql(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL)),
+    }, 'Test/Database: capacity instance class db.t4g.small is not in this library\'s max_connections tables, so the proxy pool cannot be sized: set maxConnections to the database\'s max_connections'],
+    ['a token borrow latency alarm threshold', { alarms: { borrowLatency: Duration.millis(Token.asNumber(Lazy.number({ produce: () => 50 }))) } },
+      'Test/Database: alarms.borrowLatency must be a value known at synth, not a token: it decides the ProxyBorrowLatency alarm\'s threshold, '
+      + 'converted at synth to the microseconds that RDS Proxy reports; pass a literal'],
+    ['a token connections alarm threshold', { alarms: { connectionsPercentOfMax: Token.asNumber(Lazy.number({ produce: () => 90 })) } },
+      'Test/Database: alarms.connectionsPercentOfMax must be a value known at synth, not a token: it decides the DatabaseConnections alarm\'s threshold, '
+      + 'that share of max_connections computed at synth; pass a literal'],
+    ['a connections alarm threshold with a token maxConnections', { maxConnections: Token.asNumber(Lazy.number({ produce: () => 1000 })), alarms: { connectionsPercentOfMax: 90 } },
+      'Test/Database: alarms.connectionsPercentOfMax (90) has no effect: the DatabaseConnections alarm needs max_connections at synth, which comes from a token here '
+      + '(maxConnections or the capacity); give maxConnections as a literal, or remove connectionsPercentOfMax'],
   ];
 
   test.each(cases)('throws on %s', (_name, options, message) => {
@@ -579,13 +696,21 @@ describe('ProxiedDatabase validation', () => {
     expect(() => database({ readers: 16 })).toThrow(/^Test\/Database: readers/);
   });
 
-  test('an unknown instance class is accepted with an explicit maxConnections', () => {
+  test('a class missing from the max_connections tables is accepted with an explicit maxConnections', () => {
     const { db } = database({
-      engine: DatabaseEngine.postgres(),
-      capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.C6G, ec2.InstanceSize.LARGE)),
-      maxConnections: 400,
+      engine: DatabaseEngine.auroraMysql(),
+      capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL)),
+      maxConnections: 45,
     });
-    expect(db.poolSize).toBe(280);
+    // A small class: the pool is all of max_connections.
+    expect(db.poolSize).toBe(45);
+  });
+
+  test('maxConnectionsPercent of 100 on a small class, its minimum, is no risky setting', () => {
+    const { stack } = database({
+      engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL)), maxConnectionsPercent: 100,
+    }, reportOnly);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
   });
 
   // aws-cdk-lib itself needs a concrete value for backupRetention (it converts it to days).
@@ -605,7 +730,68 @@ describe('ProxiedDatabase validation', () => {
     });
     expect(db.maxConnections).toBeDefined();
     expect(db.poolSize).toBeUndefined();
-    template(stack).hasResourceProperties('AWS::RDS::DBCluster', { ServerlessV2ScalingConfiguration: { MinCapacity: { Ref: 'Min' }, MaxCapacity: { Ref: 'Max' } } });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBCluster', { ServerlessV2ScalingConfiguration: { MinCapacity: { Ref: 'Min' }, MaxCapacity: { Ref: 'Max' } } });
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { MaxConnectionsPercent: { Ref: 'Percent' }, MaxIdleConnectionsPercent: { Ref: 'Idle' }, ConnectionBorrowTimeout: { Ref: 'Borrow' } },
+    });
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
+  });
+
+  test('a token maxConnectionsPercent leaves MaxIdleConnectionsPercent to RDS Proxy, whose default is half of it too, and no connections alarm', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const percent = new CfnParameter(stack, 'Percent', { type: 'Number', default: 60 }).valueAsNumber;
+    const db = new ProxiedDatabase(stack, 'Database', { network, maxConnectionsPercent: percent });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBProxyTargetGroup', {
+      ConnectionPoolConfigurationInfo: { MaxConnectionsPercent: { Ref: 'Percent' }, MaxIdleConnectionsPercent: Match.absent(), ConnectionBorrowTimeout: 120 },
+    });
+    expect(db.alarms.map(alarm => alarm.node.id)).not.toContain('DatabaseConnections');
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
+  });
+
+  test('accepts tokens for the alarm thresholds that are used as given, and for the backup retention in days', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const number = (name: string, value: number) => new CfnParameter(stack, name, { type: 'Number', default: value }).valueAsNumber;
+    const db = new ProxiedDatabase(stack, 'Database', {
+      network,
+      backupRetention: Duration.days(number('Days', 14)),
+      alarms: { cpuUtilizationPercent: number('Cpu', 70), pinnedConnections: number('Pinned', 2), availabilityPercent: number('Availability', 99) },
+    });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBCluster', { BackupRetentionPeriod: { Ref: 'Days' } });
+    const thresholds = Object.fromEntries(db.alarms.map(alarm => [alarm.node.id, stack.resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).threshold)]));
+    expect(thresholds).toMatchObject({ CpuUtilization: { Ref: 'Cpu' }, ProxyPinnedConnections: { Ref: 'Pinned' }, ProxyAvailability: { Ref: 'Availability' } });
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
+    const reasons = db.node.findAll().flatMap(construct => construct.node.metadata
+      .filter(entry => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap(entry => Object.values(entry.data as Record<string, string>)));
+    expect(reasons).toContain('Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore for the days backupRetention gives, '
+      + 'encrypted with the database key. The instances this rule looks at hold no data of their own.');
+    expect(reasons.flatMap(reason => tokenArithmeticIn(reason))).toEqual([]);
+  });
+
+  test('accepts a token backtrack window for Aurora MySQL', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const seconds = new CfnParameter(stack, 'Backtrack', { type: 'Number', default: 3600 }).valueAsNumber;
+    new ProxiedDatabase(stack, 'Database', { network, engine: DatabaseEngine.auroraMysql(), backtrackWindow: Duration.seconds(seconds) });
+    const t = template(stack);
+    t.hasResourceProperties('AWS::RDS::DBCluster', { BacktrackWindow: { Ref: 'Backtrack' } });
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
+  });
+
+  test('a token instance class is accepted without a class check or a pool size', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const instanceClass = new CfnParameter(stack, 'Class', { type: 'String', default: 'r6g.large' }).valueAsString;
+    const db = new ProxiedDatabase(stack, 'Database', { network, engine: DatabaseEngine.postgres(), capacity: DatabaseCapacity.provisioned(new ec2.InstanceType(instanceClass)) });
+    expect(db.maxConnections).toBeUndefined();
+    expect(db.poolSize).toBeUndefined();
+    expect(db.maxConnectionsPercent).toBe(70);
+    template(stack).hasResourceProperties('AWS::RDS::DBInstance', { DBInstanceClass: { 'Fn::Join': ['', ['db.', { Ref: 'Class' }]] } });
   });
 
   test('throws when readers is a token: it decides how many instances exist', () => {

@@ -1,4 +1,4 @@
-import { CfnParameter, CfnResource, Duration, SecretValue, Size, Stack } from 'aws-cdk-lib';
+import { CfnParameter, CfnResource, Duration, Lazy, SecretValue, Size, Stack, Token, Validations } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -334,6 +334,42 @@ describe('DatabaseFunction validation', () => {
     expect(() => setup({}, accountLimit(10)).add('Stopped', { reservedConcurrentExecutions: 0 })).not.toThrow();
   });
 
+  test('throws when the timeout of 1 s leaves no room for a borrow timeout below it', () => {
+    const { add } = setup();
+    expect(() => add('Fn', { timeout: Duration.seconds(1) })).toThrow(
+      'Test/Fn/Function: timeout (1 s) must be 2 s or more to connect through the proxy of Test/Database: its borrow timeout is at least 1 s and must stay below '
+      + 'the function\'s timeout; raise timeout to Duration.seconds(2) or more');
+  });
+
+  test('throws when the timeout is a token and the database derives its borrow timeout', () => {
+    const { stack, add } = setup();
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
+    expect(() => add('Fn', { timeout: Duration.seconds(seconds) })).toThrow(
+      'Test/Fn/Function: timeout is a token, so Test/Database cannot derive a borrow timeout below it: set borrowTimeout on Test/Database below the shortest timeout the function can get');
+  });
+
+  test.each([
+    ['durationPercentOfTimeout', { alarms: { durationPercentOfTimeout: Token.asNumber(Lazy.number({ produce: () => 50 })) } },
+      'Test/Fn: alarms.durationPercentOfTimeout must be a value known at synth, not a token: it decides the Duration alarm\'s threshold, that share of the timeout computed at synth; pass a literal'],
+    ['concurrencyPercentOfReserved', { alarms: { concurrencyPercentOfReserved: Token.asNumber(Lazy.number({ produce: () => 50 })) } },
+      'Test/Fn: alarms.concurrencyPercentOfReserved must be a value known at synth, not a token: it decides the Concurrency alarm\'s threshold, '
+      + 'that share of the reserved concurrency computed at synth; pass a literal'],
+  ])('throws on a token %s, a threshold computed at synth', (_name, options, message) => {
+    const { add } = setup();
+    expect(() => add('Fn', options as FunctionOptions)).toThrow(message);
+  });
+
+  test('throws on alarm thresholds that a token timeout or reservation leaves without an alarm', () => {
+    const { add } = setup({ borrowTimeout: Duration.seconds(5) });
+    const token = Token.asNumber(Lazy.number({ produce: () => 10 }));
+    expect(() => add('Slow', { timeout: Duration.seconds(token), alarms: { durationPercentOfTimeout: 50 } })).toThrow(
+      'Test/Slow: alarms.durationPercentOfTimeout (50) has no effect: the Duration alarm needs the timeout at synth, which is a token here; '
+      + 'give timeout as a literal, or remove durationPercentOfTimeout');
+    expect(() => add('Busy', { reservedConcurrentExecutions: token, alarms: { concurrencyPercentOfReserved: 50 } })).toThrow(
+      'Test/Busy: alarms.concurrencyPercentOfReserved (50) has no effect: the Concurrency alarm needs the reserved concurrency at synth, which is a token here; '
+      + 'give reservedConcurrentExecutions as a literal, or remove concurrencyPercentOfReserved');
+  });
+
   test('throws when the timeout is not above the proxy borrow timeout', () => {
     const { add } = setup({ borrowTimeout: Duration.seconds(10) });
     expect(() => add('Fn', { timeout: Duration.seconds(8) }))
@@ -350,13 +386,50 @@ describe('DatabaseFunction validation', () => {
     expect(() => template(plain.stack)).not.toThrow();
   });
 
-  test('fails synth when the pool size is unknown and the reservation must be derived', () => {
+  test.each([
+    ['the Serverless v2 maximum', (stack: Stack) => ({ capacity: DatabaseCapacity.serverlessV2({ maxCapacity: new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber }) })],
+    // A token maxConnections only sizes the pool: it never reaches the template, where an unused parameter would be a finding.
+    ['maxConnections', (_stack: Stack) => ({ maxConnections: Token.asNumber(Lazy.number({ produce: () => 800 })) })],
+    ['maxConnectionsPercent', (stack: Stack) => ({ maxConnectionsPercent: new CfnParameter(stack, 'Percent', { type: 'Number', default: 60 }).valueAsNumber })],
+  ])('with the account limit in context, a token %s leaves functions without a reservation, and says why', (_name, tokenProps) => {
     const stack = testStack(accountLimit(1000));
     const network = new DatabaseNetwork(stack, 'Network');
-    const max = new CfnParameter(stack, 'Max', { type: 'Number', default: 8 }).valueAsNumber;
-    const database = new ProxiedDatabase(stack, 'Database', { network, capacity: DatabaseCapacity.serverlessV2({ maxCapacity: max }) });
-    new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
-    expect(() => template(stack)).toThrow(/the proxy pool size is unknown at synth .* set maxConnections on the database or reservedConcurrentExecutions on each function/);
+    const database = new ProxiedDatabase(stack, 'Database', { network, ...tokenProps(stack) });
+    const fn = new DatabaseFunction(stack, 'Fn', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE });
+    const other = new DatabaseFunction(stack, 'Other', { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, reservedConcurrentExecutions: 5 });
+    expect(functionResource(stack, fn).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(undefined));
+    expect(functionResource(stack, other).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(5));
+    const reasons = fn.lambdaFunction.node.metadata
+      .filter(entry => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap(entry => Object.values(entry.data as Record<string, string>));
+    expect(reasons).toContain('ReservedConcurrentExecutions is Fn::If on the kill switch parameter FnKillSwitch: no reservation while it is off, 0 (the function stopped on purpose) '
+      + 'while it is on; the rule cannot evaluate a condition; there is no reservation because the proxy pool of Test/Database is unknown at synth (its maxConnections, '
+      + 'capacity or maxConnectionsPercent is a token), so there is no share of it to reserve: RDS Proxy\'s pool and borrow timeout bound the database load instead; '
+      + 'set reservedConcurrentExecutions to cap the function.');
+  });
+
+  test('throws on provisioned concurrency without a reservation when the account limit is known but the pool is not, so nothing holds it', () => {
+    const stack = testStack(accountLimit(1000));
+    const network = new DatabaseNetwork(stack, 'Network');
+    const database = new ProxiedDatabase(stack, 'Database', { network, maxConnections: Token.asNumber(Lazy.number({ produce: () => 800 })) });
+    const props = { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency: { minCapacity: 2 } };
+    expect(() => new DatabaseFunction(stack, 'Fn', props)).toThrow(
+      'Test/Fn: provisionedConcurrency needs a reservation that holds it when the account limit is in context cdk-serverless-rds:accountConcurrencyLimit (1000), '
+      + 'but the proxy pool of Test/Database is unknown at synth (a token maxConnections, capacity or maxConnectionsPercent), so no reservation is derived: set reservedConcurrentExecutions');
+    expect(() => new DatabaseFunction(stack, 'Reserved', { ...props, reservedConcurrentExecutions: 5 })).not.toThrow();
+  });
+
+  test('a function that reserves nothing because its pool is unknown leaves the account\'s reservable concurrency to the others', () => {
+    const stack = testStack(accountLimit(300));
+    const network = new DatabaseNetwork(stack, 'Network');
+    const unknownPool = new ProxiedDatabase(stack, 'Reports', { network, maxConnections: Token.asNumber(Lazy.number({ produce: () => 800 })) });
+    const knownPool = new ProxiedDatabase(stack, 'Orders', { network });
+    const props = { databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE };
+    const reporter = new DatabaseFunction(stack, 'Reporter', { database: unknownPool, ...props });
+    const orders = new DatabaseFunction(stack, 'OrdersApi', { database: knownPool, ...props });
+    expect(functionResource(stack, reporter).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(undefined));
+    // All 200 that a limit of 300 leaves to reserve, below the pool of 576.
+    expect(functionResource(stack, orders).Properties.ReservedConcurrentExecutions).toEqual(reservedWhileOn(200));
   });
 
   test('fails synth when derived reservations would get nothing', () => {
@@ -373,7 +446,7 @@ describe('DatabaseFunction validation', () => {
   });
 
   test('accepts tokens for memory, timeout and reserved concurrency', () => {
-    const { stack, add } = setup();
+    const { stack, add } = setup({ borrowTimeout: Duration.seconds(5) });
     const number = (name: string, value: number) => new CfnParameter(stack, name, { type: 'Number', default: value }).valueAsNumber;
     add('Fn', {
       memorySize: number('Memory', 512),
@@ -394,14 +467,14 @@ describe('DatabaseFunction client timeouts, shared parameters and Powertools set
 
   test.each([
     ['the default 10 s', undefined, '3000', '6000'],
-    ['1 s', Duration.seconds(1), '300', '600'],
+    ['2 s, the shortest a connected function may have', Duration.seconds(2), '600', '1200'],
     ['900 s (connect capped at 5 s, margin at 1 s)', Duration.seconds(900), '5000', '894000'],
   ])('a timeout of %s gives the client connect and query timeouts inside it', (_name, timeout, connect, query) => {
     expect(variables({ timeout })).toMatchObject({ DATABASE_CONNECT_TIMEOUT_MS: connect, DATABASE_QUERY_TIMEOUT_MS: query });
   });
 
   test('a token timeout leaves the client timeouts to the runtime', () => {
-    const { stack, add } = setup();
+    const { stack, add } = setup({ borrowTimeout: Duration.seconds(5) });
     const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
     const environment = functionResource(stack, add('Fn', { timeout: Duration.seconds(seconds) })).Properties.Environment.Variables;
     expect(environment.DATABASE_CONNECT_TIMEOUT_MS).toBeUndefined();

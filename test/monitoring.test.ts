@@ -1,4 +1,4 @@
-import { Duration, Lazy, Stack } from 'aws-cdk-lib';
+import { CfnParameter, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -10,7 +10,7 @@ import {
 } from '../lib';
 import { LOG_QUERIES, RUNTIME_LOG_MESSAGES } from '../lib/private/log-queries';
 import { LOG_MESSAGES } from '../lambda/runtime';
-import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack, tokenArithmeticIn } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
 type DatabaseOptions = Omit<ProxiedDatabaseProps, 'network'>;
@@ -254,9 +254,23 @@ describe('optional alarms of a DatabaseFunction', () => {
     expect(() => addFunction('Items', { alarms })).toThrow(message);
   });
 
-  test('accepts token thresholds', () => {
-    const { addFunction } = setup();
-    expect(() => addFunction('Items', { alarms: { errorRatePercent: Lazy.number({ produce: () => 0 }), throttles: Lazy.number({ produce: () => 0 }) } })).not.toThrow();
+  test('accepts tokens for every threshold it uses as given, and computes nothing from them', () => {
+    const { stack, addFunction } = setup();
+    const number = (name: string, value: number) => new CfnParameter(stack, name, { type: 'Number', default: value }).valueAsNumber;
+    const fn = addFunction('Items', {
+      provisionedConcurrency: { minCapacity: 1 },
+      alarms: {
+        errorRatePercent: number('ErrorRate', 5), throttles: number('Throttles', 2), provisionedUtilization: number('Utilization', 0.8),
+        provisionedSpilloverPercent: number('Spillover', 20), asyncFailures: number('AsyncFailures', 3), failureQueueMessages: number('QueueMessages', 4),
+      },
+    });
+    const t = template(stack);
+    const thresholds = Object.fromEntries(Object.entries(alarmsById(t, fn)).map(([id, alarm]) => [id, alarm.Threshold]));
+    expect(thresholds).toMatchObject({
+      ErrorRate: { Ref: 'ErrorRate' }, Throttles: { Ref: 'Throttles' }, ProvisionedUtilization: { Ref: 'Utilization' }, ProvisionedSpillover: { Ref: 'Spillover' },
+      AsyncEventsDropped: { Ref: 'AsyncFailures' }, DestinationDeliveryFailures: { Ref: 'AsyncFailures' }, FailureQueueMessages: { Ref: 'QueueMessages' },
+    });
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
   });
 });
 
@@ -398,6 +412,20 @@ describe('DatabaseDashboard', () => {
     for (const alarm of [...database.alarms, ...fn.alarms]) {
       expect(body).toContain(JSON.stringify({ 'Fn::GetAtt': [stack.getLogicalId(alarm.node.defaultChild as cloudwatch.CfnAlarm), 'Arn'] }));
     }
+  });
+
+  test('draws no line for a limit that is a token, and computes nothing from it', () => {
+    const { stack, database, addFunction } = setup({ maxConnections: Token.asNumber(Lazy.number({ produce: () => 1000 })), borrowTimeout: Duration.seconds(5) });
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
+    const reserved = new CfnParameter(stack, 'Reserved', { type: 'Number', default: 5 }).valueAsNumber;
+    const fn = addFunction('Items', { timeout: Duration.seconds(seconds), reservedConcurrentExecutions: reserved });
+    new DatabaseDashboard(stack, 'Board', { databases: [database], functions: [fn] });
+    const t = Template.fromStack(stack);
+    const body = JSON.stringify(stack.resolve(t.findResources('AWS::CloudWatch::Dashboard')));
+    for (const line of ['Pool (', 'max_connections (', 'Timeout', 'Reserved concurrency']) {
+      expect(body).not.toContain(line);
+    }
+    expect(tokenArithmeticIn(t.toJSON())).toEqual([]);
   });
 
   test('an empty dashboard is an error at synth', () => {

@@ -36,7 +36,11 @@ export class DatabaseCapacity {
 
   /**
    * Provisioned instances of one class (the only choice for RDS instance
-   * engines; the default there is db.t4g.medium).
+   * engines; the default there is db.t4g.medium), without the `db.` prefix
+   * (`ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE)`).
+   * The class must be one that RDS offers for the engine (checked at synth).
+   * Micro and small classes leave the proxy no headroom: it gets all of
+   * `max_connections`, the minimum AWS recommends for them.
    */
   public static provisioned(instanceType: ec2.InstanceType): DatabaseCapacity {
     return new DatabaseCapacity(undefined, undefined, instanceType);

@@ -23,11 +23,12 @@ import {
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { validateFunctionInVpc } from '../private/function-vpc';
 import { createKey } from '../private/keys';
-import { defaultMaxConnections, minimumProxyPercent, PROXY_HEADROOM_MAXIMUM_PERCENT } from '../private/max-connections';
+import { DEFAULT_PROXY_PERCENT, defaultMaxConnections, headroomMaximumPercent, minimumProxyPercent } from '../private/max-connections';
 import {
   PropValidationError, requireProps, requireResolved, resolvedSeconds, validateDatabaseUserName, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
 import { regionalBacktrackWindow } from './private/backtrack';
+import { UNLISTED_INSTANCE_CLASS_WARNING, validateInstanceClass } from './private/instance-classes';
 import { databasePhysicalName } from './private/physical-name';
 
 /**
@@ -102,9 +103,12 @@ export interface ProxiedDatabaseProps {
 
   /**
    * The share of `max_connections` the proxy may open (1 to 100). The rest is
-   * headroom for the bootstrap and rotation functions, admin sessions and failover.
+   * headroom for the bootstrap and rotation functions, admin sessions and
+   * failover. It may not be below the minimum AWS recommends for the instance
+   * class (55 on t-class medium, 35 on large, 100 on micro and small).
    *
-   * @default 70
+   * @default - 70, or the instance class minimum when that is higher (100 on
+   * micro and small classes, which leaves no headroom)
    * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-best-practices.configuration.html
    */
   readonly maxConnectionsPercent?: number;
@@ -113,7 +117,8 @@ export interface ProxiedDatabaseProps {
    * The share of `max_connections` the proxy keeps open while idle (0 to
    * `maxConnectionsPercent`).
    *
-   * @default - half of maxConnectionsPercent
+   * @default - half of maxConnectionsPercent (left to RDS Proxy, whose default
+   * is the same, when maxConnectionsPercent is a token)
    */
   readonly maxIdleConnectionsPercent?: number;
 
@@ -123,7 +128,8 @@ export interface ProxiedDatabaseProps {
    * connects, so the function can answer instead of being cut off.
    *
    * @default - half the shortest timeout of the connected functions, at most
-   * 120 seconds (120 seconds when no function is connected)
+   * 120 seconds (120 seconds when no function is connected); required when a
+   * connected function's timeout is a token
    */
   readonly borrowTimeout?: Duration;
 
@@ -237,6 +243,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   public static readonly RISKY_SETTING_WARNING = 'cdk-serverless-rds:RiskySetting';
   /** Warning id for functions whose reserved concurrency together exceeds the proxy pool. */
   public static readonly POOL_OVERCOMMIT_WARNING = 'cdk-serverless-rds:PoolOvercommitted';
+  /** Warning id for an instance class of a newer generation than this library's table of classes. */
+  public static readonly UNLISTED_INSTANCE_CLASS_WARNING = UNLISTED_INSTANCE_CLASS_WARNING;
 
   /** The engine. */
   public readonly engine: DatabaseEngine;
@@ -285,7 +293,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
    * capacity); undefined when it cannot be known at synth.
    */
   public readonly maxConnections?: number;
-  /** The share of `max_connections` the proxy may use. */
+  /** The share of `max_connections` the proxy may use (a token when given as one). */
   public readonly maxConnectionsPercent: number;
   /**
    * How many database connections the proxy pool holds at most:
@@ -341,13 +349,13 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.adminUsername = props.adminUsername ?? 'dbadmin';
     this.databasePort = props.databasePort ?? defaultDatabasePort(this.engine);
     this.port = this.engine.proxyPort;
-    this.maxConnectionsPercent = props.maxConnectionsPercent ?? 70;
+    this.maxConnectionsPercent = props.maxConnectionsPercent ?? Math.max(DEFAULT_PROXY_PERCENT, minimumProxyPercent(this.capacity) ?? 0);
     this.defaultAuthScheme = props.defaultAuthScheme ?? rds.DefaultAuthScheme.IAM_AUTH;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     this.explicitBorrowTimeout = props.borrowTimeout;
+    this.maxConnections = props.maxConnections ?? defaultMaxConnections(this.engine, this.capacity);
     this.validateProps(props);
 
-    this.maxConnections = props.maxConnections ?? defaultMaxConnections(this.engine, this.capacity);
     this.poolSize = this.maxConnections === undefined || Token.isUnresolved(this.maxConnections) || Token.isUnresolved(this.maxConnectionsPercent)
       ? undefined
       : Math.floor(this.maxConnections * this.maxConnectionsPercent / 100);
@@ -417,9 +425,10 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     }
     database.node.addDependency(monitoringRole);
     const backups = props.backupRetention ?? Duration.days(7);
+    const kept = backups.isUnresolved() ? 'for the days backupRetention gives' : `for ${backups.toDays()} days`;
     acknowledgeInPacks(database, ['HIPAA.Security', 'NIST.800.53.R5'], 'RDSInBackupPlan', this.engine.isAurora
-      ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key. The instances this rule looks at hold no data of their own.`
-      : `Automated backups with point-in-time restore for ${backups.toDays()} days, encrypted with the database key, protect the instance; an AWS Backup plan is an account-level choice on top.`);
+      ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore ${kept}, encrypted with the database key. The instances this rule looks at hold no data of their own.`
+      : `Automated backups with point-in-time restore ${kept}, encrypted with the database key, protect the instance; an AWS Backup plan is an account-level choice on top.`);
 
     this.proxyRole = new iam.Role(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
@@ -533,9 +542,11 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
         description: `The proxy's read/write target was available less than ${availability}% of the time for 3 minutes: the database is failing over, down or unreachable from the proxy`,
       },
     ];
+    // The threshold is a share of max_connections, computed at synth: without the numbers the alarm is left out.
     const maxConnections = this.maxConnections;
-    if (maxConnections !== undefined && !Token.isUnresolved(maxConnections) && !Token.isUnresolved(this.maxConnectionsPercent)) {
-      const percent = options.connectionsPercentOfMax ?? this.maxConnectionsPercent + Math.floor((100 - this.maxConnectionsPercent) / 2);
+    const percent = options.connectionsPercentOfMax
+      ?? (Token.isUnresolved(this.maxConnectionsPercent) ? undefined : this.maxConnectionsPercent + Math.floor((100 - this.maxConnectionsPercent) / 2));
+    if (maxConnections !== undefined && !Token.isUnresolved(maxConnections) && percent !== undefined) {
       specs.push({
         id: 'DatabaseConnections',
         metric: this.metricDatabaseConnections(), threshold: Math.ceil(maxConnections * percent / 100), comparison: AT_LEAST, window: SUSTAINED,
@@ -586,18 +597,14 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
    * engine port from the function's security groups to the proxy, grants
    * `rds-db:connect` for that user, and counts the function toward the pool
    * share and the derived borrow timeout. Throws when the function is not in
-   * the VPC of the database's network, when its timeout is not above an
-   * explicit borrow timeout, or when its reserved concurrency is above the
-   * pool size.
+   * the VPC of the database's network, when its timeout leaves no room for a
+   * borrow timeout below it (under 2 s, or not above an explicit borrow
+   * timeout), when it is a token and the borrow timeout is derived, or when
+   * its reserved concurrency is above the pool size.
    */
   public connectFunction(fn: lambda.Function, databaseUser: string): iam.Grant {
     validateFunctionInVpc(fn, this.network);
-    const timeout = timeoutSeconds(fn);
-    const borrow = resolvedSeconds(this.explicitBorrowTimeout);
-    if (borrow !== undefined && timeout <= borrow) {
-      throw new PropValidationError(fn,
-        `timeout (${timeout} s) must be above the proxy's borrowTimeout (${borrow} s) of ${this.node.path}: raise the function's timeout or lower borrowTimeout, so the function can answer when no pooled connection is free`);
-    }
+    this.validateClientTimeout(fn);
     const reserved = explicitReservedConcurrency(fn.node.defaultChild as lambda.CfnFunction);
     if (reserved !== undefined && this.poolSize !== undefined && reserved > this.poolSize) {
       throw new PropValidationError(fn,
@@ -637,12 +644,40 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     return poolShare === undefined ? undefined : Math.min(poolShare, appConcurrencyShare(this));
   }
 
+  /**
+   * The borrow timeout must stay below the function's timeout, and RDS Proxy
+   * waits at least 1 s (0 would wait forever), so a connected function needs
+   * a timeout of 2 s or more. A token timeout cannot be compared or halved.
+   */
+  private validateClientTimeout(fn: lambda.Function): void {
+    const timeout = timeoutSeconds(fn);
+    if (timeout === undefined) {
+      if (this.explicitBorrowTimeout === undefined) {
+        throw new PropValidationError(fn,
+          `timeout is a token, so ${this.node.path} cannot derive a borrow timeout below it: set borrowTimeout on ${this.node.path} below the shortest timeout the function can get`);
+      }
+      return;
+    }
+    if (timeout < MINIMUM_CLIENT_TIMEOUT_SECONDS) {
+      throw new PropValidationError(fn,
+        `timeout (${timeout} s) must be ${MINIMUM_CLIENT_TIMEOUT_SECONDS} s or more to connect through the proxy of ${this.node.path}: its borrow timeout is at least 1 s and must stay below the function's timeout; `
+        + `raise timeout to Duration.seconds(${MINIMUM_CLIENT_TIMEOUT_SECONDS}) or more`);
+    }
+    const borrow = resolvedSeconds(this.explicitBorrowTimeout);
+    if (borrow !== undefined && timeout <= borrow) {
+      throw new PropValidationError(fn,
+        `timeout (${timeout} s) must be above the proxy's borrowTimeout (${borrow} s) of ${this.node.path}: raise the function's timeout or lower borrowTimeout, so the function can answer when no pooled connection is free`);
+    }
+  }
+
+  /** Half the shortest client timeout (at least 1 s, since clients have 2 s or more), at most 120 s. */
   private derivedBorrowTimeoutSeconds(): number {
-    const timeouts = this.clients.map(({ fn }) => timeoutSeconds(fn));
+    // Only an explicit borrow timeout admits clients with a token timeout, and then nothing is derived.
+    const timeouts = this.clients.flatMap(({ fn }) => timeoutSeconds(fn) ?? []);
     if (timeouts.length === 0) {
       return 120;
     }
-    return Math.max(1, Math.min(120, Math.floor(Math.min(...timeouts) / 2)));
+    return Math.min(120, Math.floor(Math.min(...timeouts) / 2));
   }
 
   private validatePoolShare(): string[] {
@@ -650,10 +685,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     if (derivedClients.length === 0) {
       return [];
     }
-    const share = this._derivedReservedConcurrency();
-    if (share === undefined) {
-      return [`the proxy pool size is unknown at synth (maxConnections cannot be derived), so ${derivedClients.map(c => c.fn.node.path).join(', ')} cannot derive reservedConcurrentExecutions: set maxConnections on the database or reservedConcurrentExecutions on each function`];
-    }
+    // Functions derive a reservation only from a pool known at synth.
+    const share = this._derivedReservedConcurrency()!;
     if (share < 1) {
       return [`${derivedClients.length} function(s) derive their reserved concurrency from a proxy pool of ${this.poolSize} connections and the account's reservable concurrency, which leaves them ${Math.max(0, share)}: raise the database capacity or set reservedConcurrentExecutions explicitly`];
     }
@@ -663,6 +696,17 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   private validateProps(props: ProxiedDatabaseProps): void {
     validateEngine(this, this.engine, this.capacity);
     const capacity = this.capacity;
+    const instanceClass = capacity.instanceType?.toString();
+    if (instanceClass !== undefined && !Token.isUnresolved(instanceClass)) {
+      const unlisted = validateInstanceClass(this, this.engine, instanceClass);
+      if (unlisted) {
+        Annotations.of(this).addWarningV2(ProxiedDatabase.UNLISTED_INSTANCE_CLASS_WARNING, unlisted);
+      }
+      if (this.maxConnections === undefined) {
+        throw new PropValidationError(this,
+          `capacity instance class db.${instanceClass} is not in this library's max_connections tables, so the proxy pool cannot be sized: set maxConnections to the database's max_connections`);
+      }
+    }
     if (capacity.isServerless) {
       validateNumber(this, { prop: 'capacity.minCapacity', value: capacity.minCapacity, min: 0, max: 256, step: 0.5, unit: ' ACU' });
       validateNumber(this, { prop: 'capacity.maxCapacity', value: capacity.maxCapacity, min: 1, max: 256, step: 0.5, unit: ' ACU' });
@@ -697,16 +741,17 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     validateIdentifier(this, { prop: 'adminUsername', value: props.adminUsername, maxLength: maxAdminNameLength(this.engine), rejectReserved: true });
     validateNumber(this, { prop: 'databasePort', value: props.databasePort, min: 1150, max: 65535, integer: true });
     validateNumber(this, { prop: 'maxConnections', value: props.maxConnections, min: 1, max: 100000, integer: true });
-    validateDatabaseAlarmOptions(this, props.alarms ?? {});
     validateNumber(this, { prop: 'maxConnectionsPercent', value: props.maxConnectionsPercent, min: 1, max: 100, integer: true });
     const percent = this.maxConnectionsPercent;
     const minimumPercent = minimumProxyPercent(capacity);
     if (minimumPercent !== undefined && !Token.isUnresolved(percent) && percent < minimumPercent) {
       throw new PropValidationError(this,
         `maxConnectionsPercent (${percent}) is below the ${minimumPercent} that AWS recommends for RDS Proxy on ${capacity.instanceType}: `
-        + (minimumPercent === 100 ? 'this class leaves no headroom; use db.t4g.medium or larger' : `raise maxConnectionsPercent to ${minimumPercent} or use a larger instance class`));
+        + (minimumPercent === 100
+          ? 'this class leaves no headroom; remove maxConnectionsPercent (it then defaults to 100), or use db.t4g.medium or larger for headroom'
+          : `raise maxConnectionsPercent to ${minimumPercent} or use a larger instance class`));
     }
-    if (!Token.isUnresolved(percent) && percent > PROXY_HEADROOM_MAXIMUM_PERCENT) {
+    if (!Token.isUnresolved(percent) && percent > headroomMaximumPercent(minimumPercent)) {
       this.warn(`maxConnectionsPercent (${percent}) leaves under 10% of max_connections for the bootstrap and rotation functions, admin sessions and failover: keep it at 90 or below unless every client goes through the proxy`);
     }
     validateNumber(this, { prop: 'maxIdleConnectionsPercent', value: props.maxIdleConnectionsPercent, min: 0, max: Token.isUnresolved(percent) ? 100 : percent, integer: true });
@@ -716,16 +761,26 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     if (props.backupRetention && !props.backupRetention.isUnresolved() && !Number.isInteger(props.backupRetention.toHours() / 24)) {
       throw new PropValidationError(this, `backupRetention (${props.backupRetention.toHumanString()}) must be whole days: use Duration.days(n)`);
     }
-    if (!capacity.isServerless && props.maxConnections === undefined
-      && !Token.isUnresolved(capacity.instanceType!.toString()) && defaultMaxConnections(this.engine, capacity) === undefined) {
-      throw new PropValidationError(this,
-        `capacity instance class ${capacity.instanceType} is not in this library's max_connections tables, so the proxy pool cannot be sized: set maxConnections to the database's max_connections`);
-    }
+    this.validateAlarmOptions(props.alarms ?? {});
     if (props.removalPolicy === RemovalPolicy.DESTROY) {
       this.warn('removalPolicy is DESTROY: removing the database from the stack deletes its data without a final snapshot; use RemovalPolicy.SNAPSHOT or RETAIN for data you keep');
     }
     if (props.deletionProtection === false) {
       this.warn('deletionProtection is off: a stack deletion or replacement can delete the database; leave it on outside throwaway environments');
+    }
+  }
+
+  /**
+   * Alarm thresholds are computed at synth: an option that is a token, or
+   * whose alarm cannot be created, fails instead of being ignored.
+   */
+  private validateAlarmOptions(options: DatabaseAlarmOptions): void {
+    validateDatabaseAlarmOptions(this, options);
+    const maxConnections = this.maxConnections;
+    if (options.connectionsPercentOfMax !== undefined && (maxConnections === undefined || Token.isUnresolved(maxConnections))) {
+      throw new PropValidationError(this,
+        `alarms.connectionsPercentOfMax (${options.connectionsPercentOfMax}) has no effect: the DatabaseConnections alarm needs max_connections at synth, which comes from a token here (maxConnections or the capacity); `
+        + 'give maxConnections as a literal, or remove connectionsPercentOfMax');
     }
   }
 
@@ -824,7 +879,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       borrowTimeout: this.borrowTimeout,
       idleClientTimeout: props.idleClientTimeout ?? Duration.minutes(30),
       maxConnectionsPercent: this.maxConnectionsPercent,
-      maxIdleConnectionsPercent: props.maxIdleConnectionsPercent ?? Math.floor(this.maxConnectionsPercent / 2),
+      // RDS Proxy's own default is half of MaxConnectionsPercent too, so a token percentage leaves it to the service.
+      maxIdleConnectionsPercent: props.maxIdleConnectionsPercent ?? (Token.isUnresolved(this.maxConnectionsPercent) ? undefined : Math.floor(this.maxConnectionsPercent / 2)),
     });
   }
 
@@ -884,6 +940,9 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     });
   }
 }
+
+/** A connected function's shortest timeout: RDS Proxy waits at least 1 s for a pooled connection, which must end before the function does. */
+const MINIMUM_CLIENT_TIMEOUT_SECONDS = 2;
 
 /** The backtrack window where Aurora offers backtracking and none is set. */
 const DEFAULT_BACKTRACK_WINDOW = Duration.hours(24);

@@ -498,9 +498,10 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     const cfnFunction = this.lambdaFunction.node.defaultChild as lambda.CfnFunction;
     const explicit = props.reservedConcurrentExecutions;
     const limit = accountConcurrencyLimit(this);
-    // Derived only when the account's limit is known and leaves room: a reservation the account cannot grant fails the deploy.
-    const derive = explicit === undefined && limit !== undefined && reservableConcurrency(limit) > 0
-      ? () => Math.max(1, database._derivedReservedConcurrency() ?? 1)
+    // Derived only when the account's limit is known and leaves room (a reservation the account cannot grant fails the deploy),
+    // and from a proxy pool known at synth.
+    const derive = explicit === undefined && limit !== undefined && reservableConcurrency(limit) > 0 && database.poolSize !== undefined
+      ? () => Math.max(1, database._derivedReservedConcurrency()!)
       : undefined;
     declareReservation(cfnFunction, { explicit, derive });
     const configuredReservation = explicit ?? (derive ? Lazy.number({ produce: derive }) : undefined);
@@ -911,8 +912,12 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       ? `; there is no reservation because context ${ACCOUNT_CONCURRENCY_CONTEXT} does not give the account's concurrency limit: a reservation would fail the deploy `
         + 'in an account whose limit leaves nothing to reserve (new accounts start at 10, Lambda keeps 100 unreserved) or that other apps have reserved, '
         + 'so RDS Proxy\'s pool and borrow timeout bound the database load instead; set the context or reservedConcurrentExecutions to cap the function'
-      : `; there is no reservation because the account limit in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}) leaves nothing to reserve `
-        + '(Lambda keeps 100 unreserved, all of a limit of 100 or less)';
+      : reservableConcurrency(limit) === 0
+        ? `; there is no reservation because the account limit in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}) leaves nothing to reserve `
+          + '(Lambda keeps 100 unreserved, all of a limit of 100 or less)'
+        : `; there is no reservation because the proxy pool of ${this.proxiedDatabase.node.path} is unknown at synth (its maxConnections, capacity or `
+          + 'maxConnectionsPercent is a token), so there is no share of it to reserve: RDS Proxy\'s pool and borrow timeout bound the database load instead; '
+          + 'set reservedConcurrentExecutions to cap the function';
     acknowledgeInPacks(this.lambdaFunction, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency', `${what}${none}.`);
   }
 
@@ -962,9 +967,25 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     validateNumber(this, { prop: 'memorySize', value: props.memorySize, min: 128, max: 10240, integer: true, unit: ' MB' });
     validateDuration(this, { prop: 'timeout', value: props.timeout, min: Duration.seconds(1), max: Duration.minutes(15) });
     this.validateReservation(props.reservedConcurrentExecutions);
+    const limit = accountConcurrencyLimit(this);
+    if (props.provisionedConcurrency && props.reservedConcurrentExecutions === undefined && limit !== undefined && reservableConcurrency(limit) > 0
+      && props.database.poolSize === undefined) {
+      throw new PropValidationError(this,
+        `provisionedConcurrency needs a reservation that holds it when the account limit is in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}), but the proxy pool of `
+        + `${props.database.node.path} is unknown at synth (a token maxConnections, capacity or maxConnectionsPercent), so no reservation is derived: set reservedConcurrentExecutions`);
+    }
     validateNumber(this, { prop: 'retryAttempts', value: props.retryAttempts, min: 0, max: 2, integer: true });
     validateDuration(this, { prop: 'maxEventAge', value: props.maxEventAge, min: Duration.seconds(60), max: Duration.hours(6) });
     validateFunctionAlarmOptions(this, props.alarms ?? {});
+    const alarms = props.alarms ?? {};
+    if (alarms.durationPercentOfTimeout !== undefined && props.timeout?.isUnresolved()) {
+      throw new PropValidationError(this, `alarms.durationPercentOfTimeout (${alarms.durationPercentOfTimeout}) has no effect: the Duration alarm needs the timeout at synth, `
+        + 'which is a token here; give timeout as a literal, or remove durationPercentOfTimeout');
+    }
+    if (alarms.concurrencyPercentOfReserved !== undefined && Token.isUnresolved(props.reservedConcurrentExecutions)) {
+      throw new PropValidationError(this, `alarms.concurrencyPercentOfReserved (${alarms.concurrencyPercentOfReserved}) has no effect: the Concurrency alarm needs the `
+        + 'reserved concurrency at synth, which is a token here; give reservedConcurrentExecutions as a literal, or remove concurrencyPercentOfReserved');
+    }
     const layerPackages = new Set((props.layers ?? []).flatMap(layer => layer.packages));
     for (const pkg of props.bundledPackages ?? []) {
       if (!layerPackages.has(pkg)) {

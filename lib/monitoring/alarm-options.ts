@@ -42,7 +42,9 @@ export interface FunctionAlarmOptions {
 
   /**
    * Alarm when the p99 duration stays at or above this percentage of the
-   * function timeout for 15 minutes.
+   * function timeout for 15 minutes. Not created when the timeout is a
+   * token, and then an error when given. A literal (the threshold is
+   * computed at synth).
    *
    * @default 80
    */
@@ -51,7 +53,8 @@ export interface FunctionAlarmOptions {
   /**
    * Alarm when concurrent executions stay at or above this percentage of the
    * reserved concurrency for 15 minutes. Not created when the reserved
-   * concurrency is a token.
+   * concurrency is a token (then an error when given) or absent. A literal
+   * (the threshold is computed at synth).
    *
    * @default 80
    */
@@ -122,16 +125,19 @@ export interface DatabaseAlarmOptions {
   /**
    * Alarm when the database's connections stay at or above this percentage of
    * its max_connections for 15 minutes. Not created when max_connections is
-   * unknown at synth.
+   * unknown at synth (a token maxConnections or capacity), and then an error
+   * when given. A literal (the threshold is computed at synth).
    *
    * @default - halfway between maxConnectionsPercent and 100 (85 for the
-   * default 70): connections beyond what the proxy pool may hold
+   * default 70): connections beyond what the proxy pool may hold; no alarm
+   * when maxConnectionsPercent is a token
    */
   readonly connectionsPercentOfMax?: number;
 
   /**
    * Alarm when the proxy's average borrow latency (the wait for a pooled
-   * database connection) stays at or above this for 15 minutes.
+   * database connection) stays at or above this for 15 minutes. A literal
+   * (it is converted to microseconds at synth).
    *
    * @default Duration.millis(100)
    */

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct, IConstruct } from 'constructs';
-import { validateNumber } from './validation';
+import { requireResolved, validateNumber } from './validation';
 import { DatabaseAlarmOptions, FunctionAlarmOptions } from '../monitoring/alarm-options';
 
 /** Any occurrence within one 5-minute period. */
@@ -55,8 +55,15 @@ function withPeriod(metric: cloudwatch.IMetric, period: Duration): cloudwatch.IM
   return metric;
 }
 
-/** Throws when a threshold of the function alarms is out of range. */
+/**
+ * Throws when a threshold of the function alarms is out of range, or is a
+ * token where the construct computes the threshold from it at synth.
+ */
 export function validateFunctionAlarmOptions(scope: IConstruct, options: FunctionAlarmOptions): void {
+  requireResolved(scope, 'alarms.durationPercentOfTimeout', options.durationPercentOfTimeout,
+    'the Duration alarm\'s threshold, that share of the timeout computed at synth');
+  requireResolved(scope, 'alarms.concurrencyPercentOfReserved', options.concurrencyPercentOfReserved,
+    'the Concurrency alarm\'s threshold, that share of the reserved concurrency computed at synth');
   for (const prop of ['errorRatePercent', 'durationPercentOfTimeout', 'concurrencyPercentOfReserved', 'provisionedSpilloverPercent'] as const) {
     validateNumber(scope, { prop: `alarms.${prop}`, value: options[prop], min: 1, max: 100 });
   }
@@ -66,8 +73,15 @@ export function validateFunctionAlarmOptions(scope: IConstruct, options: Functio
   }
 }
 
-/** Throws when a threshold of the database alarms is out of range. */
+/**
+ * Throws when a threshold of the database alarms is out of range, or is a
+ * token where the construct computes the threshold from it at synth.
+ */
 export function validateDatabaseAlarmOptions(scope: IConstruct, options: DatabaseAlarmOptions): void {
+  requireResolved(scope, 'alarms.connectionsPercentOfMax', options.connectionsPercentOfMax,
+    'the DatabaseConnections alarm\'s threshold, that share of max_connections computed at synth');
+  requireResolved(scope, 'alarms.borrowLatency', options.borrowLatency,
+    'the ProxyBorrowLatency alarm\'s threshold, converted at synth to the microseconds that RDS Proxy reports');
   for (const prop of ['cpuUtilizationPercent', 'connectionsPercentOfMax', 'availabilityPercent'] as const) {
     validateNumber(scope, { prop: `alarms.${prop}`, value: options[prop], min: 1, max: 100 });
   }

@@ -107,13 +107,17 @@ export function appConcurrencyShare(scope: IConstruct): number {
   if (limit === undefined) {
     return Number.POSITIVE_INFINITY;
   }
-  return fairShare(reservableConcurrency(limit), functionsOf(Stage.of(scope) ?? scope.node.root));
+  // Functions without any reservation take nothing of what the account leaves to reserve.
+  return fairShare(reservableConcurrency(limit), functionsOf(Stage.of(scope) ?? scope.node.root).filter(hasReservation));
 }
 
-/** A function's timeout in seconds; Lambda's default of 3 s when unset or a token. */
-export function timeoutSeconds(fn: lambda.Function): number {
+/** A function's timeout in seconds (Lambda's default of 3 s when unset); undefined when it is a token. */
+export function timeoutSeconds(fn: lambda.Function): number | undefined {
   const timeout = fn.timeout;
-  return timeout === undefined || timeout.isUnresolved() ? 3 : timeout.toSeconds();
+  if (timeout === undefined) {
+    return 3;
+  }
+  return timeout.isUnresolved() ? undefined : timeout.toSeconds();
 }
 
 /** Stages whose reservations are already checked. */

@@ -12,7 +12,8 @@ const MINIMUM_POSTGRES_MAJOR = 13;
 
 /**
  * Throws when the version does not belong to the engine, is out of support,
- * or cannot run on the chosen capacity.
+ * cannot run on the chosen capacity, or names another major version than
+ * its full version (the major version chooses the parameter group family).
  */
 export function validateEngine(scope: IConstruct, engine: DatabaseEngine, capacity: DatabaseCapacity): void {
   if (capacity.isServerless && !engine.isAurora) {
@@ -23,9 +24,29 @@ export function validateEngine(scope: IConstruct, engine: DatabaseEngine, capaci
   if (Token.isUnresolved(version)) {
     return;
   }
+  const majorVersion = majorVersionOf(scope, engine, capacity, version);
+  if (!Token.isUnresolved(engine.majorVersion) && engine.majorVersion !== majorVersion) {
+    const versionClass = versionClassOf(engine);
+    throw new PropValidationError(scope,
+      `engine version '${version}' has the major version '${majorVersion}', not '${engine.majorVersion}' as given: the major version chooses the parameter group family, `
+      + `which must match the engine; use ${versionClass}.of('${version}', '${majorVersion}') or one of the ${versionClass}.VER_* constants`);
+  }
+}
+
+/** The aws-cdk-lib class of the engine's versions, e.g. 'AuroraPostgresEngineVersion'. */
+function versionClassOf(engine: DatabaseEngine): string {
+  return `${engine.isAurora ? 'Aurora' : ''}${engine.family === EngineFamily.POSTGRESQL ? 'Postgres' : 'Mysql'}EngineVersion`;
+}
+
+/**
+ * The major version that a full version belongs to ('17' for '17.9', '8.0'
+ * for '8.0.mysql_aurora.3.12.0'); throws when the full version is not one
+ * of the engine's supported versions or cannot run on the capacity.
+ */
+function majorVersionOf(scope: IConstruct, engine: DatabaseEngine, capacity: DatabaseCapacity, version: string): string {
   if (engine.family === EngineFamily.POSTGRESQL) {
     const match = /^(\d+)\.(\d+)$/.exec(version);
-    const expected = engine.isAurora ? 'AuroraPostgresEngineVersion.VER_17_9' : 'PostgresEngineVersion.VER_17_9';
+    const expected = `${versionClassOf(engine)}.VER_17_9`;
     if (!match) {
       throw new PropValidationError(scope,
         `engine version '${version}' is not a ${engine.isAurora ? 'Aurora ' : ''}PostgreSQL version (expected major.minor, e.g. '17.9'): use ${expected}`);
@@ -40,7 +61,7 @@ export function validateEngine(scope: IConstruct, engine: DatabaseEngine, capaci
       throw new PropValidationError(scope,
         `engine version '${version}' does not support Aurora Serverless v2 (needs ${major}.${serverlessMinimum} or later): raise the version or use DatabaseCapacity.provisioned(...)`);
     }
-    return;
+    return match[1];
   }
   if (engine.isAurora) {
     const match = /^8\.0\.mysql_aurora\.3\.(\d+)\.\d+$/.exec(version);
@@ -52,12 +73,14 @@ export function validateEngine(scope: IConstruct, engine: DatabaseEngine, capaci
       throw new PropValidationError(scope,
         `engine version '${version}' does not support Aurora Serverless v2 (needs Aurora MySQL 3.02.0 or later): use AuroraMysqlEngineVersion.VER_3_12_0`);
     }
-    return;
+    return '8.0';
   }
-  if (!/^8\.(0|4)\.\d+$/.test(version)) {
+  const match = /^(8\.[04])\.\d+$/.exec(version);
+  if (!match) {
     throw new PropValidationError(scope,
       `engine version '${version}' is not a supported RDS for MySQL version (expected 8.0.x or 8.4.x): use MysqlEngineVersion.VER_8_0_46`);
   }
+  return match[1];
 }
 
 /**

@@ -26,8 +26,8 @@ const BURSTABLE_MEMORY_GIB: Record<string, number> = { micro: 1, small: 2, mediu
 const MEMORY_GIB_PER_VCPU: ReadonlyArray<readonly [RegExp, number]> = [
   [/^m\d+[a-z]*$/, 4],
   [/^r\d+[a-z]*$/, 8],
-  [/^z1d$/, 8],
-  [/^x2g$/, 16],
+  [/^x2(g|idn)$/, 16],
+  [/^x2iedn$/, 32],
 ];
 
 /** The parts of an instance class such as 'r6g.xlarge'. */
@@ -113,11 +113,28 @@ function serverlessV2MaxConnections(family: EngineFamily, maxCapacity: number): 
 }
 
 /**
+ * The `MaxConnectionsPercent` of a ProxiedDatabase unless the instance class
+ * needs more: 30% of `max_connections` stays free for the bootstrap and
+ * rotation functions, admin sessions and failover.
+ */
+export const DEFAULT_PROXY_PERCENT = 70;
+
+/**
  * The highest `MaxConnectionsPercent` this library accepts without a warning:
  * the rest of `max_connections` stays free for the rotation function, admin
  * sessions and failover.
  */
 export const PROXY_HEADROOM_MAXIMUM_PERCENT = 90;
+
+/**
+ * The highest `MaxConnectionsPercent` that keeps to the guidance on a target
+ * whose classes need at least `minimum` (undefined: no class minimum):
+ * `PROXY_HEADROOM_MAXIMUM_PERCENT`, or the minimum itself where AWS asks for
+ * more, which leaves micro and small classes no headroom at all.
+ */
+export function headroomMaximumPercent(minimum: number | undefined): number {
+  return Math.max(PROXY_HEADROOM_MAXIMUM_PERCENT, minimum ?? 0);
+}
 
 /**
  * The lowest `MaxConnectionsPercent` AWS recommends for RDS Proxy on a

@@ -24,10 +24,11 @@ export function resolvedSeconds(duration: Duration | undefined): number | undefi
 
 /**
  * Throws when a value that shapes the construct tree (how many subnets or
- * instances to create) is a token: it must be known at synth.
+ * instances to create) or that the construct computes with at synth is a
+ * token (a duration included): it must be known at synth.
  */
 export function requireResolved(scope: IConstruct, prop: string, value: unknown, why: string): void {
-  if (value !== undefined && Token.isUnresolved(value)) {
+  if (value !== undefined && (value instanceof Duration ? value.isUnresolved() : Token.isUnresolved(value))) {
     throw new PropValidationError(scope, `${prop} must be a value known at synth, not a token: it decides ${why}; pass a literal`);
   }
 }

@@ -25,7 +25,8 @@ import { ProxyTLSRequired } from './rds-proxy/ProxyTLSRequired';
  *   below the timeout of every function of the same stack that connects to
  *   the proxy.
  * - `RdsProxy-ProxyPoolWithinEngineGuidance`: `MaxConnectionsPercent` between
- *   the instance class minimum and 90, idle connections within it.
+ *   the instance class minimum and 90 (100 on micro and small classes, whose
+ *   minimum it is), idle connections within it.
  * - `RdsProxy-FunctionEnvironmentHasNoPassword`: no Lambda function holds a
  *   password or secret value in its environment.
  *
@@ -107,7 +108,9 @@ export class RdsProxyChecks extends DetailedNagPack {
       explanation: 'When no pooled connection is free, the proxy makes a client wait up to the borrow timeout (120 s when unset); a '
         + 'function with a shorter timeout is killed while it waits, so its caller gets a timeout instead of an error the code could '
         + 'handle. Lower `borrowTimeout` on `rds.DatabaseProxy` (`connectionBorrowTimeout` on the target group) below the shortest '
-        + 'function timeout, or raise the function\'s `timeout`. ProxiedDatabase derives a borrow timeout below its functions\' timeouts.',
+        + 'function timeout, or raise the function\'s `timeout`. ProxiedDatabase derives a borrow timeout below its functions\' timeouts '
+        + '(at least 1 s, so it connects functions with a timeout of 2 s or more). A timeout that is not a literal cannot be compared: '
+        + 'acknowledge the finding with the values it takes.',
       level: NagMessageLevel.ERROR,
       rule: ProxyBorrowTimeoutBelowFunctionTimeout,
       node,
@@ -116,9 +119,11 @@ export class RdsProxyChecks extends DetailedNagPack {
       info: withDetails('The RDS Proxy target group\'s connection pool is outside the engine guidance', poolGuidanceBreaches, node),
       explanation: 'Above 90% of max_connections (100% when unset) the proxy can take the connections that secret rotation, admin '
         + 'sessions and failover need; below the minimum AWS recommends for the instance class (55% on t-class medium, 100% on small '
-        + 'and micro) the pool is too small to serve; idle connections above the pool make no sense. Set `maxConnectionsPercent` '
-        + 'between the class minimum and 90, and `maxIdleConnectionsPercent` at or below it, on `rds.DatabaseProxy` '
-        + '(ProxiedDatabase uses 70 and half of it).',
+        + 'and micro, which therefore leave no headroom) the pool is too small to serve; idle connections above the pool make no sense. '
+        + 'Set `maxConnectionsPercent` between the class minimum and 90 (exactly 100 on small and micro classes), and '
+        + '`maxIdleConnectionsPercent` at or below it, on `rds.DatabaseProxy` (ProxiedDatabase uses 70, or the class minimum when '
+        + 'that is higher, and half of it). A percentage that is not a literal cannot be checked: acknowledge the finding with the '
+        + 'values it takes.',
       level: NagMessageLevel.ERROR,
       rule: ProxyPoolWithinEngineGuidance,
       node,

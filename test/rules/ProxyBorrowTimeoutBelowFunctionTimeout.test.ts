@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnParameter, Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { inlineFunction } from '../support/app';
@@ -61,6 +61,25 @@ describe('RdsProxy-ProxyBorrowTimeoutBelowFunctionTimeout', () => {
       resources: [proxy.dbProxyArn],
     }));
     expect(pathsFlagged(stack, RULE)).toEqual([]);
+  });
+
+  test('reports a function timeout that is not a literal, which it cannot compare', () => {
+    const { stack, proxy } = plainProxyStack({ proxy: { borrowTimeout: Duration.seconds(5) } });
+    const seconds = new CfnParameter(stack, 'Timeout', { type: 'Number', default: 10 }).valueAsNumber;
+    inlineFunction(stack, 'Reader', { timeout: Duration.seconds(seconds), environment: { DATABASE_HOST: proxy.endpoint } });
+    expect(findingsOf(stack, RULE)).toEqual([expect.objectContaining({
+      description: expect.stringContaining('Test/Reader/Resource has a timeout that is not a literal number ({"Ref":"Timeout"}), so it cannot be compared with the borrow timeout of 5 s'),
+    })]);
+  });
+
+  test('reports a borrow timeout that is not a literal, naming the functions it cannot be compared with', () => {
+    const { stack, proxy } = plainProxyStack();
+    const seconds = new CfnParameter(stack, 'Borrow', { type: 'Number', default: 5 }).valueAsNumber;
+    cfnTargetGroup(proxy).connectionPoolConfigurationInfo = { connectionBorrowTimeout: seconds };
+    inlineFunction(stack, 'Reader', { timeout: Duration.seconds(10), environment: { DATABASE_HOST: proxy.endpoint } });
+    expect(findingsOf(stack, RULE)).toEqual([expect.objectContaining({
+      description: expect.stringContaining('the borrow timeout is not a literal number ({"Ref":"Borrow"}), so it cannot be compared with the timeouts of Test/Reader/Resource'),
+    })]);
   });
 
   test('names only the functions that time out too early', () => {

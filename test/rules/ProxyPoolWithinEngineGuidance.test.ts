@@ -1,13 +1,14 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnParameter, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { testStack } from '../support/app';
-import { findingsOf, pathsFlagged, plainProxyStack } from './support';
+import { cfnTargetGroup, findingsOf, pathsFlagged, plainProxyStack } from './support';
 
 const RULE = 'ProxyPoolWithinEngineGuidance';
 const TARGET_GROUP = 'Test/Proxy/ProxyTargetGroup';
 const T4G_MEDIUM = ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM);
 const R6G_LARGE = ec2.InstanceType.of(ec2.InstanceClass.R6G, ec2.InstanceSize.LARGE);
+const T3_SMALL = ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.SMALL);
 
 function descriptionsOf(stack: Stack): string[] {
   return findingsOf(stack, RULE).map(finding => finding.description);
@@ -71,6 +72,27 @@ describe('RdsProxy-ProxyPoolWithinEngineGuidance', () => {
     const stack = clusterProxyStack(rds.ClusterInstance.provisioned('Writer', { instanceType: R6G_LARGE }),
       rds.ClusterInstance.provisioned('Reader', { instanceType: T4G_MEDIUM }), 40);
     expect(descriptionsOf(stack)).toEqual([expect.stringContaining('MaxConnectionsPercent 40 is below 55, the minimum for db.t4g.medium')]);
+  });
+
+  test('passes 100 percent on db.t3.small, whose minimum it is, given or left to the default', () => {
+    expect(pathsFlagged(plainProxyStack({ instanceType: T3_SMALL, proxy: { maxConnectionsPercent: 100 } }).stack, RULE)).toEqual([]);
+    expect(pathsFlagged(plainProxyStack({ instanceType: T3_SMALL, proxy: { maxConnectionsPercent: undefined } }).stack, RULE)).toEqual([]);
+    const micro = ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
+    expect(pathsFlagged(plainProxyStack({ instanceType: micro, proxy: { maxConnectionsPercent: 100 } }).stack, RULE)).toEqual([]);
+  });
+
+  test('flags 90 percent on db.t3.small as below its minimum of 100', () => {
+    const { stack } = plainProxyStack({ instanceType: T3_SMALL, proxy: { maxConnectionsPercent: 90 } });
+    expect(descriptionsOf(stack)).toEqual([expect.stringContaining('MaxConnectionsPercent 90 is below 100, the minimum for db.t3.small')]);
+  });
+
+  test('reports percentages that are not literals, which it cannot check', () => {
+    const { stack, proxy } = plainProxyStack();
+    const percent = new CfnParameter(stack, 'Percent', { type: 'Number', default: 60 }).valueAsNumber;
+    cfnTargetGroup(proxy).connectionPoolConfigurationInfo = { maxConnectionsPercent: percent, maxIdleConnectionsPercent: percent };
+    expect(descriptionsOf(stack)).toEqual([expect.stringContaining(
+      'MaxConnectionsPercent is not a literal number ({"Ref":"Percent"}), so it cannot be checked against the guidance; '
+      + 'MaxIdleConnectionsPercent is not a literal number ({"Ref":"Percent"}), so it cannot be checked against the guidance.')]);
   });
 
   test('applies no class minimum to Aurora Serverless v2 instances', () => {

@@ -54,3 +54,21 @@ export function inlineFunction(scope: Construct, id: string, props: Partial<lamb
     ...props,
   });
 }
+
+/**
+ * The values of a synthesized template (path and value) that come from
+ * arithmetic on a token: a number token is encoded as a huge number near
+ * -1.9e+289, so computing with it gives numbers no template ever holds.
+ */
+export function tokenArithmeticIn(value: unknown, path = ''): string[] {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) && Math.abs(value) < 1e15 ? [] : [`${path}: ${value}`];
+  }
+  if (typeof value === 'string') {
+    return /\de\+\d{2,}/.test(value) ? [`${path}: ${value}`] : [];
+  }
+  if (value === null || typeof value !== 'object') {
+    return [];
+  }
+  return Object.entries(value).flatMap(([key, child]) => tokenArithmeticIn(child, `${path}/${key}`));
+}

@@ -1,7 +1,7 @@
 import { parse } from 'path';
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { NagRuleCompliance, NagRules } from 'cdk-nag';
+import { NagRuleCompliance } from 'cdk-nag';
 import { functionsConnectingTo } from '../private/proxy-clients';
 import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../private/template';
 
@@ -12,8 +12,9 @@ const DEFAULT_FUNCTION_TIMEOUT_SECONDS = 3;
 /**
  * The functions of the target group's template that connect to its proxy
  * (see `functionsConnectingTo`) but time out before the proxy gives up
- * waiting for a free connection, each as "path (timeout n s)". Empty for
- * other resources.
+ * waiting for a free connection, each as a sentence naming the function and
+ * both timeouts. A timeout that is not a literal (a parameter, an intrinsic)
+ * cannot be compared and is reported as such. Empty for other resources.
  * @param node the CfnResource to check
  */
 export function functionsTimingOutBeforeBorrow(node: CfnResource): string[] {
@@ -26,10 +27,17 @@ export function functionsTimingOutBeforeBorrow(node: CfnResource): string[] {
     return [];
   }
   const pool: rds.CfnDBProxyTargetGroup.ConnectionPoolConfigurationInfoFormatProperty | undefined = Stack.of(node).resolve(node.connectionPoolConfigurationInfo);
-  const borrowSeconds: number = NagRules.resolveIfPrimitive(node, pool?.connectionBorrowTimeout) ?? DEFAULT_BORROW_TIMEOUT_SECONDS;
-  return functionsConnectingTo(proxy).flatMap(fn => {
-    const timeoutSeconds: number = NagRules.resolveIfPrimitive(fn, fn.timeout) ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
-    return timeoutSeconds > borrowSeconds ? [] : [`${fn.node.path} times out after ${timeoutSeconds} s, not after the borrow timeout of ${borrowSeconds} s`];
+  const borrow: unknown = pool?.connectionBorrowTimeout ?? DEFAULT_BORROW_TIMEOUT_SECONDS;
+  const clients = functionsConnectingTo(proxy);
+  if (typeof borrow !== 'number') {
+    return clients.length === 0 ? [] : [`the borrow timeout is not a literal number (${JSON.stringify(borrow)}), so it cannot be compared with the timeouts of ${clients.map(fn => fn.node.path).join(', ')}`];
+  }
+  return clients.flatMap(fn => {
+    const timeout: unknown = Stack.of(fn).resolve(fn.timeout) ?? DEFAULT_FUNCTION_TIMEOUT_SECONDS;
+    if (typeof timeout !== 'number') {
+      return [`${fn.node.path} has a timeout that is not a literal number (${JSON.stringify(timeout)}), so it cannot be compared with the borrow timeout of ${borrow} s`];
+    }
+    return timeout > borrow ? [] : [`${fn.node.path} times out after ${timeout} s, not after the borrow timeout of ${borrow} s`];
   });
 }
 

@@ -1,8 +1,8 @@
 import { parse } from 'path';
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { NagRuleCompliance, NagRules } from 'cdk-nag';
-import { minimumProxyPercentForInstanceClass, PROXY_HEADROOM_MAXIMUM_PERCENT } from '../../private/max-connections';
+import { NagRuleCompliance } from 'cdk-nag';
+import { headroomMaximumPercent, minimumProxyPercentForInstanceClass } from '../../private/max-connections';
 import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../private/template';
 
 /** What RDS Proxy uses when MaxConnectionsPercent is absent. */
@@ -12,11 +12,13 @@ const SERVERLESS_INSTANCE_CLASS = 'db.serverless';
 
 /**
  * The bounds the target group's pool breaks, each as a sentence: a
- * `MaxConnectionsPercent` above `PROXY_HEADROOM_MAXIMUM_PERCENT` or below the
- * minimum AWS recommends for the smallest instance class among its targets
- * (instances of the template that the target group names, or that belong to
- * a cluster it names), and a `MaxIdleConnectionsPercent` above
- * `MaxConnectionsPercent`. Empty for other resources.
+ * `MaxConnectionsPercent` above `PROXY_HEADROOM_MAXIMUM_PERCENT` (or above the
+ * class minimum where that is higher) or below the minimum AWS recommends for
+ * the smallest instance class among its targets (instances of the template
+ * that the target group names, or that belong to a cluster it names), and a
+ * `MaxIdleConnectionsPercent` above `MaxConnectionsPercent`. A percentage
+ * that is not a literal (a parameter, an intrinsic) cannot be checked and is
+ * reported as such. Empty for other resources.
  * @param node the CfnResource to check
  */
 export function poolGuidanceBreaches(node: CfnResource): string[] {
@@ -24,20 +26,27 @@ export function poolGuidanceBreaches(node: CfnResource): string[] {
     return [];
   }
   const pool: rds.CfnDBProxyTargetGroup.ConnectionPoolConfigurationInfoFormatProperty | undefined = Stack.of(node).resolve(node.connectionPoolConfigurationInfo);
-  const configured: number | undefined = NagRules.resolveIfPrimitive(node, pool?.maxConnectionsPercent);
+  const unreadable = Object.entries({ MaxConnectionsPercent: pool?.maxConnectionsPercent, MaxIdleConnectionsPercent: pool?.maxIdleConnectionsPercent })
+    .filter(([, value]) => value !== undefined && typeof value !== 'number')
+    .map(([name, value]) => `${name} is not a literal number (${JSON.stringify(value)}), so it cannot be checked against the guidance`);
+  if (unreadable.length > 0) {
+    return unreadable;
+  }
+  const configured = pool?.maxConnectionsPercent;
   const percent = configured ?? DEFAULT_MAX_CONNECTIONS_PERCENT;
   const shown = configured === undefined ? `${percent} (the default when absent)` : String(percent);
   const breaches: string[] = [];
-  if (percent > PROXY_HEADROOM_MAXIMUM_PERCENT) {
-    breaches.push(`MaxConnectionsPercent ${shown} is above ${PROXY_HEADROOM_MAXIMUM_PERCENT}`);
-  }
   const binding = targetInstanceClasses(node)
     .map(instanceClass => ({ instanceClass, minimum: minimumProxyPercentForInstanceClass(instanceClass) }))
     .sort((a, b) => b.minimum - a.minimum)[0];
+  const maximum = headroomMaximumPercent(binding?.minimum);
+  if (percent > maximum) {
+    breaches.push(`MaxConnectionsPercent ${shown} is above ${maximum}`);
+  }
   if (binding && percent < binding.minimum) {
     breaches.push(`MaxConnectionsPercent ${shown} is below ${binding.minimum}, the minimum for ${binding.instanceClass}`);
   }
-  const idle: number | undefined = NagRules.resolveIfPrimitive(node, pool?.maxIdleConnectionsPercent);
+  const idle = pool?.maxIdleConnectionsPercent;
   if (idle !== undefined && idle > percent) {
     breaches.push(`MaxIdleConnectionsPercent ${idle} is above MaxConnectionsPercent ${shown}`);
   }
