@@ -25,7 +25,7 @@ import { REUSE_PATTERNS, REUSE_TARGETS, ReusePattern, reuseRun, ReuseRun, stormR
 import { PgbenchRun, requirePgbench, runPgbench } from './pgbench';
 import { stormSection } from './report';
 import { ConstructSizing, sizeFromConstructs } from './sizing';
-import { createLoopbackCertificate, TlsFiles } from './tls';
+import { createLoopbackCertificate, TlsFiles } from '../tls';
 import { buildWorker, runPattern } from './workers';
 
 export interface StormOptions {
@@ -169,7 +169,8 @@ async function measureAll(
       const cpuBefore = connection.serverCpuMillis();
       const pattern = await runPattern(workerFile, { ...patternOptions(connection), pattern: 'storm', waves, durationMillis: 0 });
       const run = stormRun(size, target, round, waves, pattern, connection.serverCpuMillis() - cpuBefore);
-      log(`storm: N = ${size} in ${waves.length} wave(s), ${target}, round ${round + 1}: ${run.successes}/${size} succeeded in ${Math.round(run.durationMillis)} ms, `
+      const byWave = run.waves.length > 1 ? ` (by wave: ${run.waves.map(wave => `${wave.successes}/${wave.environments} in ${Math.round(wave.durationMillis)} ms`).join(', ')})` : '';
+      log(`storm: N = ${size}, ${target}, round ${round + 1}: ${run.successes}/${size} succeeded${byWave} in ${Math.round(run.durationMillis)} ms, `
         + `server CPU ${Math.round(run.serverCpuMillis)} ms${Object.entries(run.errors).map(([kind, count]) => `; ${count} × ${kind}`).join('')}`);
       return run;
     }));

@@ -62,6 +62,18 @@ export function systemUser(name: string): SystemUser {
   return { name, uid: id('-u'), gid: id('-g') };
 }
 
+/** Writes a file only its owner (`owner`, or this process) can read. */
+export function writePrivateFile(file: string, content: string | Buffer, owner: SystemUser | undefined): void {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  if (owner) fs.chownSync(file, owner.uid, owner.gid);
+}
+
+/** Copies `source` to `target`, readable by its owner only; returns `target`. */
+export function copyPrivateFile(source: string, target: string, owner: SystemUser | undefined): string {
+  writePrivateFile(target, fs.readFileSync(source), owner);
+  return target;
+}
+
 /** A fresh folder under `.tmp/` named after `prefix`, owned by `owner` when given. */
 export function makeServerDir(prefix: string, owner?: SystemUser): string {
   prepareTmpRoot();
