@@ -26,11 +26,11 @@ import { bindResponse, LDAP_INVALID_CREDENTIALS, LDAP_SUCCESS, readMessage } fro
  * tokens of about 1 KB would make the token longer (the signing work is the
  * same; only the bytes sent grow).
  */
-export const BENCH_CREDENTIALS = {
+export const BENCH_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken: string } = {
   accessKeyId: 'ASIAEXAMPLEBENCH0001',
   secretAccessKey: 'benchColdStartDummySecretKeyOfNoAccount0',
   sessionToken: 'bench-cold-start-dummy-session-token',
-} as const;
+};
 export const BENCH_REGION = 'eu-west-1';
 
 /** The longest password pam_exec passes on in full (PAM_MAX_RESP_SIZE, 512 bytes with the closing NUL). */
