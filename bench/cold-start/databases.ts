@@ -126,47 +126,46 @@ async function startWithCertificate(handler: HandlerName, tls: TlsFiles, log: (l
 
 type Bootstrap = (server: AdminEndpoint, database: string, appUser: DatabaseUser) => Promise<unknown>;
 
-async function startPostgresWithIam(tls: TlsFiles, user: string, runBootstrap: Bootstrap): Promise<Started> {
-  const verifier = await startLdapTokenVerifier();
-  const postgres = await startSystemPostgres({
+function startPostgresWithIam(tls: TlsFiles, user: string, runBootstrap: Bootstrap): Promise<Started> {
+  return startWithVerifier(startLdapTokenVerifier, verifier => startSystemPostgres({
     tls,
     hba: [`hostssl all +rds_iam ${HOST}/32 ${verifier.hbaMethod}`, `host all +rds_iam ${HOST}/32 reject`],
-  }).catch(async error => {
-    await verifier.stop();
-    throw error;
-  });
-  const stop = async () => {
-    await postgres.stop();
-    await verifier.stop();
-  };
-  try {
+  }), async postgres => {
     // What RDS has: the role whose members log in with IAM tokens, which the bootstrap grants an IAM user.
     await withClient(postgres.connectionConfig(), client => client.query('CREATE ROLE rds_iam'));
     const database = await postgres.createDatabase('cold_start');
     await runBootstrap(postgres, database, { name: user, privileges: 'READ_WRITE', authentication: 'IAM' });
-    return { verifier, server: postgres, database, stop };
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+    return database;
+  });
 }
 
-async function startMariaDbWithIam(tls: TlsFiles, user: string, runBootstrap: Bootstrap): Promise<Started> {
-  const verifier = await startPamTokenVerifier();
-  const mariadb = await startMariaDb({ tls, cleartextPam: true }).catch(async error => {
-    await verifier.stop();
-    throw error;
-  });
-  const stop = async () => {
-    await mariadb.stop();
-    await verifier.stop();
-  };
-  try {
+function startMariaDbWithIam(tls: TlsFiles, user: string, runBootstrap: Bootstrap): Promise<Started> {
+  return startWithVerifier(startPamTokenVerifier, () => startMariaDb({ tls, cleartextPam: true }), async (mariadb, verifier) => {
     const database = await mariadb.createDatabase('cold_start');
     await runBootstrap(mariadb, database, { name: user, privileges: 'READ_WRITE', authentication: 'SECRET', password: randomBytes(18).toString('base64url') });
     await withConnection(mariadb.connectionOptions(), connection => connection.query(
       'ALTER USER ?@\'%\' IDENTIFIED VIA pam USING ? REQUIRE SSL', [user, verifier.pamService]));
-    return { verifier, server: mariadb, database, stop };
+    return database;
+  });
+}
+
+/**
+ * Starts a verifier, then the server that asks it, then has `prepare` create
+ * and bootstrap the database (returning its name); stops whatever started
+ * when a step fails.
+ */
+async function startWithVerifier<V extends TokenVerifier, S extends AdminEndpoint & { stop(): Promise<void> }>(
+  startVerifier: () => Promise<V>, startServer: (verifier: V) => Promise<S>, prepare: (server: S, verifier: V) => Promise<string>,
+): Promise<Started> {
+  const verifier = await startVerifier();
+  let server: S | undefined;
+  const stop = async () => {
+    await server?.stop();
+    await verifier.stop();
+  };
+  try {
+    server = await startServer(verifier);
+    return { verifier, server, database: await prepare(server, verifier), stop };
   } catch (error) {
     await stop();
     throw error;
