@@ -33,7 +33,7 @@ import { createLoopbackCertificate, TlsFiles } from '../tls';
 import { DATABASE_USERS, HandlerName } from './bundles';
 import { BENCH_CREDENTIALS, BENCH_REGION, Logins, startLdapTokenVerifier, startPamTokenVerifier, TokenVerifier } from './token-verifier';
 
-/** The function name the probes run as (AWS_LAMBDA_FUNCTION_NAME and the Lambda context). */
+/** AWS_LAMBDA_FUNCTION_NAME of the probes: the function name of the Lambda context probe.js passes. */
 export const PROBE_FUNCTION_NAME = 'cold-start-bench';
 /**
  * The host name the probes connect to, resolved as a proxy endpoint's is:

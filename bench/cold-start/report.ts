@@ -236,8 +236,8 @@ function notes(machine: Machine): string {
     '- The files come from a warm page cache. Lambda first downloads and unpacks the zip (and every layer), which this bench does not include: '
       + 'that cost grows with the zipped size.',
     '- The first query pays what a function\'s pays: signing the token, the TLS handshake and the cleartext login. The server side adds the '
-      + 'local verifier where RDS Proxy checks the token itself: a loopback LDAP bind for PostgreSQL, and for MariaDB its PAM helper '
-      + 'process plus a bash script, a few milliseconds more. The dummy session token is shorter than the roughly 1 KB of STS\'s, because '
+      + 'local verifier where RDS Proxy checks the token itself: a loopback LDAP bind for PostgreSQL; for MariaDB two processes started per '
+      + 'login (its PAM helper and the bash script), which make its logins slower than PostgreSQL\'s here. The dummy session token is shorter than the roughly 1 KB of STS\'s, because '
       + '`pam_exec` hands a program at most 512 bytes of a password: the token is some hundred bytes shorter than in Lambda, the signing '
       + 'work the same.',
     '- With `--enable-source-maps` (DatabaseFunction\'s default) Node reads the source map when it loads the bundle, so that cost is inside '
