@@ -109,7 +109,8 @@ export async function startLdapTokenVerifier(): Promise<LdapTokenVerifier> {
 /**
  * A verifier MariaDB's PAM plugin asks: a PAM service whose pam_exec runs a
  * bash script that sends the user and password over TCP and succeeds on
- * "ok". Writing to /etc/pam.d needs root.
+ * "ok". Writing to /etc/pam.d needs root. A service file that a killed run
+ * leaves behind names a script that is gone, so it lets nobody in.
  */
 export async function startPamTokenVerifier(): Promise<PamTokenVerifier> {
   if (!isRoot()) throw new Error(`the PAM token verifier adds a service under ${PAM_SERVICE_DIR}, which needs root: run the benchmark as root`);

@@ -212,8 +212,9 @@ function arrivalMethod(rate: ScalingRate): string {
     + `therefore arrives all at once, a larger one in waves of ${used}${used === lambdas ? '' : ` (this run's rate; Lambda's is ${lambdas})`}, `
     + `the last wave holding the rest. Each wave arrives at one instant, the harshest arrival the rate allows (the guide says Lambda refills `
     + `the rate continuously in practice, which spreads the later environments out more). The environments of earlier waves keep their `
-    + `connections after their call, as warm Lambda environments do. ${formatInteger(3 * LAMBDA_SCALING_RATE.environments)} concurrent `
-    + `environments also need an account concurrency quota above the default ${formatInteger(LAMBDA_SCALING_RATE.environments)}.`;
+    + `connections after their call, as warm Lambda environments do. A storm of one wave starts every environment at the same `
+    + `instant, so it compares with any all-at-once storm. (In an account, more than 1,000 concurrent environments also need a concurrency quota above the `
+    + `default 1,000.)`;
 }
 
 const NOTES = [
