@@ -1,8 +1,9 @@
 /**
- * What the throwaway database servers for tests (postgres.ts, pgbouncer.ts,
- * mariadb.ts) share: their folders under the project's `.tmp/`, free ports,
- * the system users they run as when tests run as root, and a guarded child
- * process that never outlives the test process.
+ * What the throwaway database servers for tests (postgres.ts,
+ * system-postgres.ts, pgbouncer.ts, mariadb.ts) share: their folders under
+ * the project's `.tmp/`, private files in them, free ports, the system users
+ * they run as when tests run as root, and a guarded child process that never
+ * outlives the test process.
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
