@@ -1,11 +1,13 @@
 /**
  * The cold-start benchmark, run end to end with two rounds: real bundles from
- * the constructs, real PostgreSQL and MariaDB, real probe processes. Checks
- * what the report claims about itself, never how fast anything was:
- * benchmarks report, tests do not assert speed.
+ * the constructs, real PostgreSQL and MariaDB, real probe processes whose
+ * first query logs in with an IAM token the runtime signs. Checks what the
+ * report claims about itself, never how fast anything was: benchmarks
+ * report, tests do not assert speed.
  */
 import * as fs from 'fs';
 import { ColdStartRaw, runColdStart } from '../bench/cold-start';
+import { DATABASE_USERS } from '../bench/cold-start/bundles';
 import { Section } from '../bench/section';
 import { formatRatio } from '../bench/stats';
 import { TMP_ROOT } from './support/local-server';
@@ -79,6 +81,11 @@ describe.each(HANDLERS)('%s', handler => {
     expect(variants()['DatabaseFunction + shared layer'].modules.min).toBeGreaterThan(1);
   });
 
+  test('every first query but the floor\'s logged in with a token the verifier checked, and none was refused', () => {
+    const databaseVariants = VARIANTS.filter(variant => variant !== 'hello world').length;
+    expect(raw.handlers[handler].logins).toEqual({ accepted: { [DATABASE_USERS[handler]]: RUNS * databaseVariants }, refused: [] });
+  });
+
   test('ratios are each median (or size) divided by the floor\'s', () => {
     const floor = variants()['hello world'];
     for (const variant of VARIANTS) {
@@ -116,8 +123,11 @@ test('the section carries its id, one table per handler and a bar per handler an
   expect(section.headlines.length).toBeLessThanOrEqual(4);
 });
 
-test('the method says the worker is measured against MariaDB', () => {
+test('the method says the worker is measured against MariaDB, and how the first query logs in on each server', () => {
   expect(section.method).toMatch(/MariaDB/);
+  expect(section.method).toContain('sends it as a cleartext password inside verified TLS; no SCRAM');
+  expect(section.method).toContain('`ldap` method');
+  expect(section.method).toContain('`mysql_clear_password`');
 });
 
 test('reports progress through the log option', () => {

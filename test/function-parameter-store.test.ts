@@ -101,9 +101,8 @@ test('the handler in the asset reads its parameters through the reader on first 
   const { result: answers, error, loaded } = await invokeAsset(assets.withParameters, [post('asset-1', 'first'), post('asset-2', 'second'), request('GET /items')], {
     ...database.environment,
     PARAMETERS_PATH,
+    // The database's environment brings the dummy credentials, which sign the SSM request and the database token alike.
     AWS_ENDPOINT_URL_SSM: ssmEndpoint,
-    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-    AWS_SECRET_ACCESS_KEY: 'secret',
     POWERTOOLS_METRICS_NAMESPACE: 'ParameterStoreReader',
     POWERTOOLS_LOG_LEVEL: 'ERROR',
   });

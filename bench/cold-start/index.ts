@@ -54,11 +54,15 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Sect
       log(`cold-start: ${handler}, ${runs} rounds of ${VARIANTS.length} fresh processes`);
       const samples = await alternate(VARIANTS, runs, async (variant, round) => {
         if (variant === VARIANTS[0] && (round + 1) % 5 === 0) log(`cold-start: ${handler} round ${round + 1}/${runs}`);
-        return measureColdStart(handler, variant, bundles[handler][variant], databases[index].environment);
+        return measureColdStart(handler, variant, bundles[handler][variant], databases[index].environment).catch(error => {
+          const refused = databases[index].logins().refused;
+          throw refused.length === 0 ? error : new Error(`${error instanceof Error ? error.message : String(error)}\nlogins the token verifier refused: ${refused.join('; ')}`);
+        });
       });
       results[handler] = {
         samples,
         sizes: byVariant(variant => bundleSize(bundles[handler][variant], zippedSize)),
+        logins: databases[index].logins(),
       };
     }
     return coldStartSection(results, { runs, wallTimeSeconds: (Date.now() - started) / 1000, machine: describeMachine() });

@@ -1,7 +1,8 @@
 /**
  * Benchmark part 2, the connection storm: N environments of the reference
- * API, all cold, fire GET /items at once against a PostgreSQL server with a
- * small max_connections, directly or through PgBouncer (the local stand-in
+ * API, all cold, fire GET /items against a PostgreSQL server with a small
+ * max_connections, arriving as fast as Lambda scales a function (up to 1,000
+ * at once, see arrival.ts), directly or through PgBouncer (the local stand-in
  * for RDS Proxy) sized the way ProxiedDatabase sizes the proxy pool, which
  * takes the password in cleartext over TLS as RDS Proxy takes IAM tokens (and,
  * beside it, with SCRAM). Each storm is compared with `pgbench --connect`
@@ -17,18 +18,21 @@ import { prepareTmpRoot, TMP_ROOT } from '../../test/support/local-server';
 import { LocalEndpoint, localSettings } from '../../test/support/settings';
 import { Section } from '../section';
 import { alternate } from '../stats';
+import { LAMBDA_SCALING_RATE, ScalingRate, wavesOf } from './arrival';
 import { BenchmarkDatabase, prepareDatabase } from './database';
 import { processTreeCpuMillis } from './cpu';
 import { REUSE_PATTERNS, REUSE_TARGETS, ReusePattern, reuseRun, ReuseRun, stormRun, StormRun, Target, TARGETS } from './measure';
 import { PgbenchRun, requirePgbench, runPgbench } from './pgbench';
 import { stormSection } from './report';
 import { ConstructSizing, sizeFromConstructs } from './sizing';
-import { createLoopbackCertificate, TlsFiles } from './tls';
+import { createLoopbackCertificate, TlsFiles } from '../tls';
 import { buildWorker, runPattern } from './workers';
 
 export interface StormOptions {
-  /** Concurrent invocations per storm (default [100, 1000, 3000]). */
+  /** Cold environments per storm, one invocation each (default [100, 1000, 3000]). */
   readonly sizes?: readonly number[];
+  /** How fast the environments of a storm arrive (default Lambda's: 1,000 every 10 s). */
+  readonly scalingRate?: ScalingRate;
   /** The server's max_connections (default 100, about a db.t4g.micro). */
   readonly maxConnections?: number;
   /** Repetitions of each (size, variant), alternating direct and PgBouncer (default 3). */
@@ -42,6 +46,7 @@ export interface StormOptions {
 /** The settings of one run, defaults filled in. */
 export interface StormSettings {
   readonly sizes: readonly number[];
+  readonly scalingRate: ScalingRate;
   readonly maxConnections: number;
   readonly rounds: number;
   readonly warmSeconds: number;
@@ -137,7 +142,7 @@ async function measureAll(
       poolMode: 'transaction',
       defaultPoolSize: sizing.poolSize,
       queryWaitTimeoutSeconds: sizing.borrowTimeoutSeconds,
-      // Every environment at once, plus those reconnecting after a failure.
+      // Every environment (each keeps its connection after its call), plus those reconnecting after a failure.
       maxClientConnections: 2 * clients + 100,
       ...iamLike ? { authType: 'plain', tls } : { authType: 'scram-sha-256' },
     });
@@ -159,11 +164,13 @@ async function measureAll(
 
   const storms: StormRun[] = [];
   for (const size of settings.sizes) {
+    const waves = wavesOf(size, settings.scalingRate);
     const bySize = await alternate(TARGETS, settings.rounds, (target, round) => onTarget(target, size, async connection => {
       const cpuBefore = connection.serverCpuMillis();
-      const pattern = await runPattern(workerFile, { ...patternOptions(connection), pattern: 'storm', environments: size, durationMillis: 0 });
-      const run = stormRun(size, target, round, pattern, connection.serverCpuMillis() - cpuBefore);
-      log(`storm: N = ${size}, ${target}, round ${round + 1}: ${run.successes}/${size} succeeded in ${Math.round(run.durationMillis)} ms, `
+      const pattern = await runPattern(workerFile, { ...patternOptions(connection), pattern: 'storm', waves, durationMillis: 0 });
+      const run = stormRun(size, target, round, waves, pattern, connection.serverCpuMillis() - cpuBefore);
+      const byWave = run.waves.length > 1 ? ` (by wave: ${run.waves.map(wave => `${wave.successes}/${wave.environments} in ${Math.round(wave.durationMillis)} ms`).join(', ')})` : '';
+      log(`storm: N = ${size}, ${target}, round ${round + 1}: ${run.successes}/${size} succeeded${byWave} in ${Math.round(run.durationMillis)} ms, `
         + `server CPU ${Math.round(run.serverCpuMillis)} ms${Object.entries(run.errors).map(([kind, count]) => `; ${count} × ${kind}`).join('')}`);
       return run;
     }));
@@ -175,7 +182,10 @@ async function measureAll(
     const [pattern, target] = variant.split(':') as [ReusePattern, Target];
     return onTarget(target, settings.reuseEnvironments, async connection => {
       const run = reuseRun(pattern, target, round, settings.reuseEnvironments, await runPattern(workerFile, {
-        ...patternOptions(connection), pattern, environments: settings.reuseEnvironments, durationMillis: settings.warmSeconds * 1000,
+        ...patternOptions(connection),
+        pattern,
+        waves: [{ offsetMillis: 0, environments: settings.reuseEnvironments }],
+        durationMillis: settings.warmSeconds * 1000,
       }));
       log(`storm: ${pattern}, ${target}, round ${round + 1}: ${Math.round(run.invocationsPerSecond)} invocations/s, ${sumOf(run.errors)} errors`);
       return run;
@@ -206,19 +216,23 @@ async function measureAll(
   return { settings, sizing, storms, reuse, pgbench, pgbenchConnect };
 }
 
-function validated(options: StormOptions): Pick<StormSettings, 'sizes' | 'maxConnections' | 'rounds' | 'warmSeconds'> {
+function validated(options: StormOptions): Pick<StormSettings, 'sizes' | 'scalingRate' | 'maxConnections' | 'rounds' | 'warmSeconds'> {
   const sizes = options.sizes ?? [100, 1000, 3000];
+  const scalingRate = options.scalingRate ?? LAMBDA_SCALING_RATE;
   const maxConnections = options.maxConnections ?? 100;
   const rounds = options.rounds ?? 3;
   const warmSeconds = options.warmSeconds ?? 10;
   if (sizes.length === 0 || !sizes.every(size => Number.isInteger(size) && size >= 1)) {
     throw new Error(`sizes (${JSON.stringify(sizes)}) must be whole numbers of at least 1, and at least one of them`);
   }
+  if (!Number.isInteger(scalingRate.environments) || scalingRate.environments < 1 || !(scalingRate.intervalMillis > 0)) {
+    throw new Error(`scalingRate (${JSON.stringify(scalingRate)}) needs environments, a whole number of at least 1, and intervalMillis above 0`);
+  }
   // Below 5 the 3 connections PostgreSQL reserves for superusers leave the app user none.
   if (!Number.isInteger(maxConnections) || maxConnections < 5) throw new Error(`maxConnections (${maxConnections}) must be a whole number of at least 5`);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds (${rounds}) must be a whole number of at least 1`);
   if (!(warmSeconds > 0)) throw new Error(`warmSeconds (${warmSeconds}) must be above 0`);
-  return { sizes, maxConnections, rounds, warmSeconds };
+  return { sizes, scalingRate, maxConnections, rounds, warmSeconds };
 }
 
 function sumOf(counts: Readonly<Record<string, number>>): number {

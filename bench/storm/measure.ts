@@ -1,6 +1,7 @@
 /** One storm or one warm-reuse run, reduced to the numbers the report shows. */
 import { percentile } from '../stats';
-import { OK } from './protocol';
+import { Wave } from './arrival';
+import { Invocation, OK } from './protocol';
 import { PatternRun } from './workers';
 
 /**
@@ -22,18 +23,32 @@ export interface LatencyPercentiles {
   readonly p99: number;
 }
 
+/** One wave of a storm as it went. */
+export interface WaveRun extends Wave {
+  readonly successes: number;
+  /** From the wave's arrival to the last response of any of its invocations. */
+  readonly durationMillis: number;
+}
+
 export interface StormRun {
   readonly size: number;
   readonly target: Target;
   readonly round: number;
+  readonly waves: readonly WaveRun[];
   readonly successes: number;
   /** Failed invocations by kind; successes plus these add up to `size`. */
   readonly errors: Readonly<Record<string, number>>;
-  /** Of the successful invocations, from "go" to their response (none when nothing succeeded). */
+  /** Of the successful invocations, from their wave's arrival to their response (none when nothing succeeded). */
   readonly latencyMillis?: LatencyPercentiles;
   /** From "go" to the last response of any invocation. */
   readonly durationMillis: number;
-  /** Successes per second of `durationMillis`. */
+  /**
+   * The time invocations were in flight: from each wave's arrival to its
+   * last response, overlaps counted once, so the pauses between waves do
+   * not count. Equal to `durationMillis` for a storm of one wave.
+   */
+  readonly activeMillis: number;
+  /** Successes per second of `activeMillis`. */
   readonly throughput: number;
   /** CPU the server side (PostgreSQL, and PgBouncer when it is the target) spent from the start of the run until every connection closed. */
   readonly serverCpuMillis: number;
@@ -61,10 +76,28 @@ interface Tally {
   readonly durationMillis: number;
 }
 
-export function stormRun(size: number, target: Target, round: number, run: PatternRun, serverCpuMillis: number): StormRun {
+export function stormRun(
+  size: number, target: Target, round: number, waves: readonly Wave[], run: PatternRun, serverCpuMillis: number,
+): StormRun {
   if (run.invocations.length !== size) throw new Error(`a storm of ${size} reported ${run.invocations.length} invocations`);
+  const byWave = waves.map(() => [] as Invocation[]);
+  for (const invocation of run.invocations) {
+    // The latest wave that had arrived when the invocation started: the one it came with.
+    const index = waves.filter(wave => run.goAt + wave.offsetMillis <= invocation.startedAt).length - 1;
+    if (index < 0) throw new Error(`an invocation started ${run.goAt - invocation.startedAt} ms before "go"`);
+    byWave[index].push(invocation);
+  }
+  const waveRuns = waves.map((wave, index): WaveRun => {
+    if (byWave[index].length !== wave.environments) {
+      throw new Error(`the wave at ${wave.offsetMillis} ms had ${wave.environments} environments but reported ${byWave[index].length} invocations`);
+    }
+    const arrivedAt = run.goAt + wave.offsetMillis;
+    const { successes, durationMillis } = tallied({ goAt: arrivedAt, invocations: byWave[index] });
+    return { ...wave, successes, durationMillis };
+  });
   const tally = tallied(run);
-  return { size, target, round, ...tally, throughput: perSecond(tally.successes, tally.durationMillis), serverCpuMillis };
+  const activeMillis = unionLength(waveRuns.map(wave => [wave.offsetMillis, wave.offsetMillis + wave.durationMillis]));
+  return { size, target, round, waves: waveRuns, ...tally, activeMillis, throughput: perSecond(tally.successes, activeMillis), serverCpuMillis };
 }
 
 export function reuseRun(pattern: ReusePattern, target: Target, round: number, environments: number, run: PatternRun): ReuseRun {
@@ -84,6 +117,17 @@ function tallied(run: PatternRun): Tally {
   latencies.sort((a, b) => a - b);
   const latencyMillis = latencies.length === 0 ? undefined : { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) };
   return { successes: latencies.length, errors, ...(latencyMillis ? { latencyMillis } : {}), durationMillis: lastEnd - run.goAt };
+}
+
+/** The total length of `intervals` ([start, end] pairs, in order of their starts), overlaps counted once. */
+function unionLength(intervals: ReadonlyArray<readonly [number, number]>): number {
+  let total = 0;
+  let coveredUntil = -Infinity;
+  for (const [start, end] of intervals) {
+    total += Math.max(0, end - Math.max(start, coveredUntil));
+    coveredUntil = Math.max(coveredUntil, end);
+  }
+  return total;
 }
 
 function perSecond(count: number, millis: number): number {

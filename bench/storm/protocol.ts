@@ -1,9 +1,10 @@
 /** The messages between the benchmark process and its worker processes (over Node's IPC channel). */
 import type { DatabaseSettings } from '../../lambda/runtime';
+import type { Wave } from './arrival';
 
 /**
  * How each simulated execution environment calls the handler after "go":
- * - `storm`: once, with the connection it opens then;
+ * - `storm`: once, when its wave arrives, with the connection it opens then;
  * - `warm`: back to back until the run ends, one handler (and connection) for all calls;
  * - `connection-per-invocation`: back to back, a new Database for each call, closed after it.
  */
@@ -12,8 +13,12 @@ export type InvocationPattern = 'storm' | 'warm' | 'connection-per-invocation';
 export interface PrepareCommand {
   readonly type: 'prepare';
   readonly pattern: InvocationPattern;
-  /** Execution environments this worker hosts. */
-  readonly environments: number;
+  /**
+   * The execution environments this worker hosts, by wave: a storm's
+   * environments call when their wave arrives; the back-to-back patterns
+   * have one wave at "go".
+   */
+  readonly waves: readonly Wave[];
   /** Used to give every environment of the run a distinct name. */
   readonly firstEnvironment: number;
   readonly settings: DatabaseSettings;
@@ -39,7 +44,9 @@ export type Command = PrepareCommand | GoCommand | CloseCommand;
 export interface Invocation {
   /** What the caller saw: 'ok', or the error kind, e.g. '503 too many clients (53300)'. */
   readonly outcome: string;
-  /** From its start (for a storm: from "go") to its response, in milliseconds. */
+  /** When it started (for a storm: when its wave arrived), as `performance.timeOrigin + performance.now()`. */
+  readonly startedAt: number;
+  /** From its start to its response, in milliseconds. */
   readonly latencyMillis: number;
   /** When it ended, as `performance.timeOrigin + performance.now()`. */
   readonly endedAt: number;

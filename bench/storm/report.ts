@@ -1,6 +1,7 @@
 /** The storm section of the report: tables, charts, headlines and method, from the measured runs. */
 import { Bar, BarChart, Section, Spread, Table } from '../section';
 import { formatInteger, formatRatio, formatSpread, spread } from '../stats';
+import { describeArrival, LAMBDA_SCALING_RATE, ScalingRate } from './arrival';
 import { SEEDED_ITEMS } from './database';
 import type { StormResults } from './index';
 import { LatencyPercentiles, REUSE_PATTERNS, REUSE_TARGETS, ReusePattern, ReuseRun, StormRun, Target, TARGETS } from './measure';
@@ -36,13 +37,18 @@ export function stormSection(results: StormResults): Section {
   };
   const throughput = (size: number, target: Target) => spread(stormsOf(size, target).map(run => run.throughput)).median;
   const successes = (size: number, target: Target) => spread(stormsOf(size, target).map(run => run.successes)).median;
+  const arrival = (size: number) => describeArrival(size, settings.scalingRate);
+  const stormLabel = (size: number) => `N = ${formatInteger(size)}, ${arrival(size)}`;
 
   const stormTable: Table = {
-    caption: `Each storm: N cold environments call GET /items at once; latency from "go" to the response of each successful call; `
-      + `throughput = successes ÷ (last response − go), compared with \`pgbench --connect\` through the same target; server CPU = PostgreSQL `
+    caption: `Each storm: N cold environments call GET /items once each, arriving as the arrival column says (waves of `
+      + `${formatInteger(settings.scalingRate.environments)} every ${settings.scalingRate.intervalMillis / 1000} s, Lambda's scaling rate; `
+      + `a storm of one wave arrives all at once); latency from the arrival of each successful call to its response; `
+      + `throughput = successes ÷ the time calls were in flight (each wave's arrival to its last response; the pauses between waves `
+      + `do not count), compared with \`pgbench --connect\` through the same target; server CPU = PostgreSQL `
       + `(and PgBouncer) from /proc over the run, per successful invocation, compared with pgbench --connect's per transaction. `
       + `Median (min–max) of ${settings.rounds} round(s), the targets alternating.`,
-    headers: ['N', 'target', 'succeeded', 'errors by kind', 'p50', 'p95', 'p99', 'throughput', 'of pgbench --connect', 'server CPU per invocation',
+    headers: ['N', 'arrival', 'target', 'succeeded', 'errors by kind', 'p50', 'p95', 'p99', 'throughput', 'of pgbench --connect', 'server CPU per invocation',
       '× pgbench --connect'],
     rows: settings.sizes.flatMap(size => TARGETS.map(target => {
       const runs = stormsOf(size, target);
@@ -50,6 +56,7 @@ export function stormSection(results: StormResults): Section {
       const cpuMedian = stormCpuMedian(size, target);
       return [
         formatInteger(size),
+        arrival(size),
         TARGET_LABELS[target],
         `${countSpread(runs.map(run => run.successes))} of ${formatInteger(size)}`,
         errorKinds(runs),
@@ -108,7 +115,7 @@ export function stormSection(results: StormResults): Section {
   };
 
   const stormBars = (value: (run: StormRun) => number): Bar[] => settings.sizes.flatMap(size => TARGETS.map(target => bar(
-    `N = ${formatInteger(size)}`, TARGET_LABELS[target], spread(stormsOf(size, target).map(value)))));
+    stormLabel(size), TARGET_LABELS[target], spread(stormsOf(size, target).map(value)))));
   const charts: BarChart[] = [
     { id: 'storm-success', title: 'Connection storm: invocations that succeeded', unit: 'invocations', bars: stormBars(run => run.successes) },
     { id: 'storm-throughput', title: 'Connection storm: throughput', unit: 'invocations/s', bars: stormBars(run => run.throughput) },
@@ -127,7 +134,7 @@ export function stormSection(results: StormResults): Section {
   const warmRatio = (target: Target) => rate(reuseOf('warm', target)).median / rate(reuseOf('connection-per-invocation', target)).median;
   const stormHeadline = (size: number) => {
     const cpu = stormCpuMedian(size, 'PgBouncer');
-    return `N = ${formatInteger(size)}: ${formatInteger(successes(size, 'PgBouncer'))}/${formatInteger(size)} succeeded through PgBouncer taking the `
+    return `${stormLabel(size)}: ${formatInteger(successes(size, 'PgBouncer'))}/${formatInteger(size)} succeeded through PgBouncer taking the `
       + `password in cleartext over TLS (as RDS Proxy takes IAM tokens), ${formatInteger(successes(size, 'PgBouncer SCRAM'))} with SCRAM, `
       + `${formatInteger(successes(size, 'direct'))} direct (max_connections ${sizing.maxConnections}, pool ${sizing.poolSize}); throughput `
       + `${formatInteger(throughput(size, 'PgBouncer'))} invocations/s, ${fraction(throughput(size, 'PgBouncer') / connectTps('PgBouncer'))} of pgbench --connect `
@@ -176,10 +183,11 @@ function method({ settings, sizing }: StormResults): string {
     `Each invocation is a real call of the reference API handler (\`createItemsHandler\` on \`postgresDatabase\`, composed as in `
       + `\`lambda/reference-api/handler.ts\`) with a GET /items event (HTTP API payload 2.0) and a Lambda context whose remaining time runs `
       + `down to the function timeout. One handler per simulated execution environment, so each has its own connection; the environments `
-      + `live in ${settings.workerProcesses} worker processes (an esbuild bundle run with the benchmark's Node.js). Every environment is created first, then `
-      + `one "go" starts them all. A call still running at the function timeout counts as "function timeout" (Lambda would end it). `
+      + `live in ${settings.workerProcesses} worker processes (an esbuild bundle run with the benchmark's Node.js). Every environment is created first; `
+      + `after one "go" each calls when its wave arrives (below). A call still running at the function timeout counts as "function timeout" (Lambda would end it). `
       + `An error's kind is its status code and the driver's error code (or pg's own reason when it has no code), read from the error `
       + `the handler's database call threw.`,
+    arrivalMethod(settings.scalingRate),
     `Server CPU: user plus system time of the postmaster and every backend it forked (exited ones through the postmaster's children's time), `
       + `plus PgBouncer's process, read from /proc before the workers start and after they closed their connections; pgbench --connect is `
       + `measured the same way around its run.`,
@@ -193,6 +201,22 @@ function method({ settings, sizing }: StormResults): string {
   ].join('\n\n');
 }
 
+function arrivalMethod(rate: ScalingRate): string {
+  const lambdas = `${formatInteger(LAMBDA_SCALING_RATE.environments)} every ${LAMBDA_SCALING_RATE.intervalMillis / 1000} s`;
+  const used = `${formatInteger(rate.environments)} every ${rate.intervalMillis / 1000} s`;
+  return `Arrival: Lambda scales one function by at most ${formatInteger(LAMBDA_SCALING_RATE.environments)} execution environments every `
+    + `${LAMBDA_SCALING_RATE.intervalMillis / 1000} s, in every Region `
+    + `(its concurrency scaling rate: Lambda developer guide, "Lambda scaling behavior", `
+    + `https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html), and throttles requests beyond it (429) instead of queueing them, `
+    + `so no more cold environments of one function open connections at one instant. A storm of up to ${formatInteger(rate.environments)} `
+    + `therefore arrives all at once, a larger one in waves of ${used}${used === lambdas ? '' : ` (this run's rate; Lambda's is ${lambdas})`}, `
+    + `the last wave holding the rest. Each wave arrives at one instant, the harshest arrival the rate allows (the guide says Lambda refills `
+    + `the rate continuously in practice, which spreads the later environments out more). The environments of earlier waves keep their `
+    + `connections after their call, as warm Lambda environments do. A storm of one wave starts every environment at the same `
+    + `instant, so it compares with any all-at-once storm. (In an account, more than 1,000 concurrent environments also need a concurrency quota above the `
+    + `default 1,000.)`;
+}
+
 const NOTES = [
   'Everything shares one 2-core machine: the server, PgBouncer, the worker processes and pgbench compete for the same CPUs, and '
     + 'connections go over loopback. In AWS each Lambda environment brings its own CPU for its TLS handshake and token, and RDS Proxy '
@@ -203,8 +227,8 @@ const NOTES = [
   'Direct failures are mostly `too many clients` (53300): PostgreSQL refuses a login beyond the slots left for non-superusers at once, '
     + 'and the runtime retries once after 50–200 ms before it answers 503. The retry rarely helps: an environment keeps its connection '
     + 'after answering, as a warm Lambda environment does, so the slots stay taken for the rest of the storm. Latency percentiles cover '
-    + 'successful calls only, so a variant that fails fast does not look faster; throughput counts successes over the whole storm, '
-    + 'until its last response of any kind.',
+    + 'successful calls only, so a variant that fails fast does not look faster; throughput counts successes over the whole time calls '
+    + 'were in flight, until the last response of any kind.',
   'SCRAM is what makes a PgBouncer storm fail: every login costs PgBouncer\'s single thread a PBKDF2 of 4,096 iterations (about 5 ms '
     + 'here), so a thousand logins queue for seconds, past the 3 s connect timeout. RDS Proxy with IAM authentication takes a signed '
     + 'token in cleartext inside TLS instead, which the cleartext target models.',

@@ -48,11 +48,13 @@ process.on('disconnect', () => process.exit(1));
 
 async function handle(command: Command): Promise<void> {
   switch (command.type) {
-    case 'prepare':
+    case 'prepare': {
       prepared = command;
-      environments = Array.from({ length: command.environments }, (_, index) => createEnvironment(command, command.firstEnvironment + index));
+      const count = command.waves.reduce((total, wave) => total + wave.environments, 0);
+      environments = Array.from({ length: count }, (_, index) => createEnvironment(command, command.firstEnvironment + index));
       send({ type: 'ready' });
       return;
+    }
     case 'go':
       if (!prepared) throw new Error('go before prepare');
       send({ type: 'done', invocations: await run(prepared, command) });
@@ -99,7 +101,13 @@ function openDatabase(options: PrepareCommand, tools: Observability, failure: Fa
 
 async function run(options: PrepareCommand, go: GoCommand): Promise<Invocation[]> {
   if (options.pattern === 'storm') {
-    return Promise.all(environments.map(environment => invoke(options, environment, go.goAt)));
+    let next = 0;
+    const waves = options.waves.map(wave => ({ arrivesAt: go.goAt + wave.offsetMillis, environments: environments.slice(next, next += wave.environments) }));
+    const byWave = await Promise.all(waves.map(async wave => {
+      await sleepUntil(wave.arrivesAt);
+      return Promise.all(wave.environments.map(environment => invoke(options, environment, wave.arrivesAt)));
+    }));
+    return byWave.flat();
   }
   const until = go.goAt + options.durationMillis;
   const perEnvironment = await Promise.all(environments.map(async environment => {
@@ -137,7 +145,7 @@ async function invoke(options: PrepareCommand, environment: Environment, started
     await database.close();
     openDatabases.delete(database);
   }
-  return { outcome, latencyMillis: endedAt - startedAt, endedAt };
+  return { outcome, startedAt, latencyMillis: endedAt - startedAt, endedAt };
 }
 
 /**
@@ -170,6 +178,11 @@ async function closeAll(): Promise<void> {
   const gaveUp = new Promise<void>(resolve => { timer = setTimeout(resolve, CLOSE_TIMEOUT_MILLIS); });
   await Promise.race([Promise.all([...openDatabases].map(database => database.close())), gaveUp]);
   clearTimeout(timer);
+}
+
+async function sleepUntil(time: number): Promise<void> {
+  const wait = time - now();
+  if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait));
 }
 
 function now(): number {

@@ -13,12 +13,16 @@ import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { build } from 'esbuild';
 import type { DatabaseSettings } from '../../lambda/runtime';
+import { evenShares, Wave } from './arrival';
 import { Command, Invocation, InvocationPattern, Report } from './protocol';
 
 export interface PatternOptions {
   readonly pattern: InvocationPattern;
-  /** Execution environments in all, spread evenly over the worker processes. */
-  readonly environments: number;
+  /**
+   * The execution environments by wave (the back-to-back patterns have one
+   * at "go"); each wave is spread evenly over the worker processes.
+   */
+  readonly waves: readonly Wave[];
   readonly workers: number;
   readonly settings: DatabaseSettings;
   readonly functionTimeoutMillis: number;
@@ -64,26 +68,28 @@ export async function buildWorker(outDir: string): Promise<string> {
  * ended. The processes are gone when it returns, also after an error.
  */
 export async function runPattern(workerFile: string, options: PatternOptions): Promise<PatternRun> {
-  const count = Math.min(options.workers, options.environments);
+  const count = Math.min(options.workers, Math.max(...options.waves.map(wave => wave.environments)));
+  const shares = options.waves.map(wave => evenShares(wave.environments, count));
   const workers = Array.from({ length: count }, () => new WorkerProcess(workerFile, options.caCertificateFile));
   try {
     let firstEnvironment = 0;
     await Promise.all(workers.map((worker, index) => {
-      const environments = Math.floor(options.environments / count) + (index < options.environments % count ? 1 : 0);
+      const waves = options.waves.map((wave, waveIndex) => ({ offsetMillis: wave.offsetMillis, environments: shares[waveIndex][index] }));
       const prepare: Command = {
         type: 'prepare',
         pattern: options.pattern,
-        environments,
+        waves,
         firstEnvironment,
         settings: options.settings,
         functionTimeoutMillis: options.functionTimeoutMillis,
         durationMillis: options.durationMillis,
       };
-      firstEnvironment += environments;
+      firstEnvironment += waves.reduce((total, wave) => total + wave.environments, 0);
       return worker.request(prepare, 'ready', READY_TIMEOUT_MILLIS);
     }));
     const goAt = performance.timeOrigin + performance.now();
-    const reportWithin = options.durationMillis + options.functionTimeoutMillis + REPORT_MARGIN_MILLIS;
+    const lastArrivalMillis = Math.max(...options.waves.map(wave => wave.offsetMillis));
+    const reportWithin = lastArrivalMillis + options.durationMillis + options.functionTimeoutMillis + REPORT_MARGIN_MILLIS;
     const reports = await Promise.all(workers.map(worker => worker.request({ type: 'go', goAt }, 'done', reportWithin)));
     await Promise.all(workers.map(worker => worker.close()));
     return { goAt, invocations: reports.flatMap(report => report.type === 'done' ? report.invocations : []) };

@@ -1,8 +1,9 @@
 /**
- * What the throwaway database servers for tests (postgres.ts, pgbouncer.ts,
- * mariadb.ts) share: their folders under the project's `.tmp/`, free ports,
- * the system users they run as when tests run as root, and a guarded child
- * process that never outlives the test process.
+ * What the throwaway database servers for tests (postgres.ts,
+ * system-postgres.ts, pgbouncer.ts, mariadb.ts) share: their folders under
+ * the project's `.tmp/`, private files in them, free ports, the system users
+ * they run as when tests run as root, and a guarded child process that never
+ * outlives the test process.
  */
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -60,6 +61,18 @@ export interface SystemUser {
 export function systemUser(name: string): SystemUser {
   const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim());
   return { name, uid: id('-u'), gid: id('-g') };
+}
+
+/** Writes a file only its owner (`owner`, or this process) can read. */
+export function writePrivateFile(file: string, content: string | Buffer, owner: SystemUser | undefined): void {
+  fs.writeFileSync(file, content, { mode: 0o600 });
+  if (owner) fs.chownSync(file, owner.uid, owner.gid);
+}
+
+/** Copies `source` to `target`, readable by its owner only; returns `target`. */
+export function copyPrivateFile(source: string, target: string, owner: SystemUser | undefined): string {
+  writePrivateFile(target, fs.readFileSync(source), owner);
+  return target;
 }
 
 /** A fresh folder under `.tmp/` named after `prefix`, owned by `owner` when given. */

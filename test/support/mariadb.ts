@@ -20,7 +20,23 @@ import { Connection, ConnectionOptions, createConnection } from 'mysql2/promise'
 import * as path from 'path';
 import { promisify } from 'util';
 import { requireBinary } from './apt';
-import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, stopOnce, systemUser } from './local-server';
+import { copyPrivateFile, GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, stopOnce, systemUser } from './local-server';
+
+export interface MariaDbOptions {
+  /**
+   * TLS for client connections (PEM files of the server certificate and its
+   * key); users created with REQUIRE SSL must use it.
+   * @default - no TLS
+   */
+  readonly tls?: { readonly certificateFile: string; readonly keyFile: string };
+  /**
+   * Loads the PAM authentication plugin and has it ask clients for the
+   * password with mysql_clear_password (as RDS Proxy asks for IAM tokens),
+   * for users created `IDENTIFIED VIA pam USING '<service>'`.
+   * @default false
+   */
+  readonly cleartextPam?: boolean;
+}
 
 /** A running server; connect over TCP with password authentication. */
 export interface MariaDbServer {
@@ -62,13 +78,19 @@ const serverFlags = (dir: string) => [
 const execFileAsync = promisify(execFile);
 
 /** Starts a MariaDB server on a free port of 127.0.0.1 and resolves once it accepts connections. */
-export async function startMariaDb(): Promise<MariaDbServer> {
+export async function startMariaDb(options: MariaDbOptions = {}): Promise<MariaDbServer> {
   const mariadbd = requireBinary('mariadbd', 'mariadb-server');
   const installDb = requireBinary('mariadb-install-db', 'mariadb-server');
   const runAs = isRoot() ? systemUser('mysql') : undefined;
   const dir = makeServerDir('mariadb', runAs);
   const dataDir = path.join(dir, 'data');
   const password = randomBytes(18).toString('base64url');
+  // Copied into the server's folder: as root it runs as the mysql user, who must read the key.
+  const tlsFlags = options.tls ? [
+    `--ssl-cert=${copyPrivateFile(options.tls.certificateFile, path.join(dir, 'server.crt'), runAs)}`,
+    `--ssl-key=${copyPrivateFile(options.tls.keyFile, path.join(dir, 'server.key'), runAs)}`,
+  ] : [];
+  const pamFlags = options.cleartextPam ? ['--plugin-load-add=auth_pam', '--pam-use-cleartext-plugin=ON'] : [];
 
   let port = 0;
   let server: GuardedProcess | undefined;
@@ -86,6 +108,8 @@ export async function startMariaDb(): Promise<MariaDbServer> {
         `--pid-file=${path.join(dir, 'mariadb.pid')}`,
         ...(runAs ? [`--user=${runAs.name}`] : []),
         ...serverFlags(dir),
+        ...tlsFlags,
+        ...pamFlags,
       ],
       cleanupDir: dir,
       debugVariable: 'DEBUG_MARIADB',

@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Client, ClientConfig } from 'pg';
 import { requireBinary } from './apt';
-import { GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, stopOnce, SystemUser, systemUser } from './local-server';
+import { copyPrivateFile, GuardedProcess, HOST, isRoot, makeServerDir, startOnFreePort, stopOnce, systemUser, writePrivateFile } from './local-server';
 
 export interface PgBouncerOptions {
   /** The PostgreSQL server to pool connections to, and the login clients use. */
@@ -180,18 +180,6 @@ function config(options: PgBouncerOptions, dir: string, port: number, tls: PgBou
     'log_disconnections = 0',
     '',
   ].join('\n');
-}
-
-/** Writes a file only its owner (`owner`, or this process) can read. */
-function writePrivateFile(file: string, content: string | Buffer, owner: SystemUser | undefined): void {
-  fs.writeFileSync(file, content, { mode: 0o600 });
-  if (owner) fs.chownSync(file, owner.uid, owner.gid);
-}
-
-/** Copies `source` to `target`, readable by its owner only; returns `target`. */
-function copyPrivateFile(source: string, target: string, owner: SystemUser | undefined): string {
-  writePrivateFile(target, fs.readFileSync(source), owner);
-  return target;
 }
 
 /** A userlist.txt field: double quotes, with inner ones doubled. */

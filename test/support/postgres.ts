@@ -262,17 +262,7 @@ async function startOnce(port: number, timeoutMillis: number, serverSettings: Re
     password,
     connectionConfig,
     serverPid: () => postmasterPid!,
-    async createDatabase(prefix = 'test') {
-      const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-      const client = new Client(connectionConfig());
-      await client.connect();
-      try {
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
-      } finally {
-        await client.end();
-      }
-      return name;
-    },
+    createDatabase: (prefix = 'test') => createUniqueDatabase(connectionConfig(), prefix),
     async restart() {
       if (stopping) throw new Error('PostgreSQL was stopped; it cannot restart');
       child.stdin!.write('restart\n');
@@ -323,4 +313,11 @@ export async function withClient<T>(config: ClientConfig, work: (client: Client)
   } finally {
     await client.end();
   }
+}
+
+/** Creates an empty database named `<prefix>_<random>` through a client for `config` (a user who may create databases); returns the name. */
+export async function createUniqueDatabase(config: ClientConfig, prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  await withClient(config, client => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
+  return name;
 }
