@@ -16,4 +16,7 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 120000,
+  // Many suites wait on child processes (synths, database servers, npm): three workers keep two
+  // cores busy, where jest's default (cores - 1) leaves one idle.
+  maxWorkers: 3,
 };

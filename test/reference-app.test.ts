@@ -1,8 +1,11 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RdsProxyChecks } from '../lib';
 import { buildReferenceApp } from '../bin/reference-app';
 import { acknowledgements, findings, staleAcknowledgements, synthWithChecks } from './support/checks';
-import { testApp } from './support/app';
+import { generateReview } from '../bin/review/report';
+import { PROJECT_ROOT, testApp } from './support/app';
 
 /** Asset hashes change with every dependency bump; the snapshot is about infrastructure. */
 function normalized(template: unknown): unknown {
@@ -37,6 +40,16 @@ describe('reference app', () => {
       'HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy',
       'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
     ]));
+  });
+
+  test('review/ is what `npm run review` generates from this synth (run it and commit review/ when this fails)', () => {
+    const generated = generateReview(app.synth().directory);
+    const directory = path.join(PROJECT_ROOT, 'review');
+    const committed = fs.readdirSync(directory).filter(name => name.endsWith('.md')).sort();
+    expect(committed).toEqual(generated.map(file => file.name).sort());
+    for (const file of generated) {
+      expect(`${file.name}:\n${fs.readFileSync(path.join(directory, file.name), 'utf8')}`).toBe(`${file.name}:\n${file.content}`);
+    }
   });
 
   test('runs this library\'s RDS Proxy pack among the checks, with no findings', () => {

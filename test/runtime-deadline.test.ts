@@ -89,7 +89,10 @@ describe('PostgreSQL', () => {
     await killer;
 
     expect(error).toMatchObject({ message: CONNECTION_FAILED, code: '57P01' });
-    expect(Date.now() - started).toBeLessThan(900);
+    // No retry: it would have opened a new backend and slept another 0.55 s there. The time bound only
+    // catches a hang; how soon the error arrives after the kill depends on how busy the machine is.
+    expect(await runtime.backendPids(app)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   test('a statement whose backend dies is sent again when the retry fits before the deadline', async () => {
