@@ -127,7 +127,7 @@ export interface DatabaseOptions {
    * Supplies the password for each new connection, cached for 10 minutes and
    * renewed once when the server refuses it.
    *
-   * @default - IAM authentication tokens from RDS Signer (DATABASE_AUTH=password: DATABASE_PASSWORD)
+   * @default - IAM authentication tokens signed with @smithy/signature-v4, the same token @aws-sdk/rds-signer gives (with DATABASE_AUTH=password: DATABASE_PASSWORD)
    */
   readonly password?: PasswordSource;
   /**

@@ -18,7 +18,7 @@ export interface DatabaseSettings {
   /** How long one statement may take before its connection is given up. */
   readonly queryTimeoutMillis: number;
   /**
-   * `iam`: a token from RDS Signer (the only method in Lambda).
+   * `iam`: an IAM authentication token, signed with the function's credentials (the only method in Lambda).
    * `password`: `password` below, for a local database during development.
    */
   readonly authentication: 'iam' | 'password';
