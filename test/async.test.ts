@@ -169,6 +169,14 @@ describe('consumeQueue', () => {
     return new sqs.Queue(stack, id, { visibilityTimeout, enforceSSL: true, deadLetterQueue: { queue: dlq, maxReceiveCount: 5 } });
   }
 
+  /** A consumer without a reservation whose share of the proxy pool is 250: (576 connections - 76 reserved by Admin) / 2 functions without a reservation. */
+  function consumerSharingThePool(add: ReturnType<typeof setup>['add']): DatabaseFunction {
+    const fn = add('Consumer');
+    add('Api');
+    add('Admin', { reservedConcurrentExecutions: 76 });
+    return fn;
+  }
+
   test('maps the queue with partial batch responses and a maximum concurrency equal to the reserved concurrency', () => {
     const { stack, add } = setup();
     const fn = add('Consumer', { reservedConcurrentExecutions: 7 });
@@ -184,11 +192,7 @@ describe('consumeQueue', () => {
 
   test('without a reservation the maximum concurrency is the function\'s share of the proxy pool', () => {
     const { stack, add } = setup();
-    const fn = add('Consumer');
-    add('Api');
-    add('Admin', { reservedConcurrentExecutions: 76 });
-    fn.consumeQueue(queueWithDlq(stack, 'Jobs'));
-    // (576 connections - 76 reserved by Admin) / 2 functions without a reservation
+    consumerSharingThePool(add).consumeQueue(queueWithDlq(stack, 'Jobs'));
     template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 250 } });
   });
 
@@ -276,6 +280,160 @@ describe('consumeQueue', () => {
     const { stack, add } = setup();
     const fn = add('Consumer');
     expect(() => fn.consumeQueue(queueWithDlq(stack, 'Jobs'), options)).toThrow(message);
+  });
+
+  describe('provisioned pollers', () => {
+    test('replace the maximum concurrency, with a maximum of pollers derived from the reserved concurrency at 10 invocations a poller', () => {
+      const { stack, add } = setup();
+      const fn = add('Consumer', { reservedConcurrentExecutions: 45 });
+      fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: {} });
+      template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ProvisionedPollerConfig: { MaximumPollers: 4, MinimumPollers: Match.absent() },
+        ScalingConfig: Match.absent(),
+      });
+    });
+
+    test('without a reservation the maximum follows the function\'s share of the proxy pool', () => {
+      const { stack, add } = setup();
+      consumerSharingThePool(add).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: 5 } });
+      // 250 invocations, 10 a poller
+      template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        ProvisionedPollerConfig: { MinimumPollers: 5, MaximumPollers: 25 }, ScalingConfig: Match.absent(),
+      });
+    });
+
+    test('keeps an explicit minimum and maximum', () => {
+      const { stack, add } = setup();
+      const fn = add('Consumer', { reservedConcurrentExecutions: 100 });
+      fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: 3, maximumPollers: 8 } });
+      template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ProvisionedPollerConfig: { MinimumPollers: 3, MaximumPollers: 8 } });
+    });
+
+    test('accepts tokens for both bounds and computes nothing from them', () => {
+      const { stack, add } = setup(reportOnly);
+      const minimum = new CfnParameter(stack, 'MinimumPollers', { type: 'Number', default: 2 });
+      const maximum = new CfnParameter(stack, 'MaximumPollers', { type: 'Number', default: 100 });
+      // As literals, 100 pollers (1,000 invocations) would be above the reservation of 5 and warn.
+      const fn = add('Consumer', { reservedConcurrentExecutions: 5 });
+      fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: minimum.valueAsNumber, maximumPollers: maximum.valueAsNumber } });
+      template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        ProvisionedPollerConfig: { MinimumPollers: { Ref: 'MinimumPollers' }, MaximumPollers: { Ref: 'MaximumPollers' } },
+      });
+      Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('QueueConcurrencyAboveReservation'));
+    });
+
+    test('derives the maximum next to a token minimum', () => {
+      const { stack, add } = setup();
+      const minimum = new CfnParameter(stack, 'MinimumPollers', { type: 'Number', default: 2 });
+      add('Consumer', { reservedConcurrentExecutions: 30 }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: minimum.valueAsNumber } });
+      template(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ProvisionedPollerConfig: { MinimumPollers: { Ref: 'MinimumPollers' }, MaximumPollers: 3 } });
+    });
+
+    test('throws when combined with maxConcurrency', () => {
+      const { stack, add } = setup();
+      const fn = add('Consumer');
+      expect(() => fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { maxConcurrency: 10, provisionedPollers: { maximumPollers: 2 } })).toThrow(
+        'Test/Consumer: maxConcurrency cannot be combined with provisionedPollers for queue Test/Jobs: in provisioned mode provisionedPollers.maximumPollers caps the queue '
+        + '(up to 10 concurrent invocations a poller); remove maxConcurrency, or remove provisionedPollers to keep the default mode');
+    });
+
+    test.each([
+      [{ minimumPollers: 1 }, 'provisionedPollers.minimumPollers (1) must be between 2 and 200: set provisionedPollers.minimumPollers within that range'],
+      [{ minimumPollers: 201, maximumPollers: 300 }, 'provisionedPollers.minimumPollers (201) must be between 2 and 200: set provisionedPollers.minimumPollers within that range'],
+      [{ minimumPollers: 2.5 }, 'provisionedPollers.minimumPollers (2.5) must be a whole number: round provisionedPollers.minimumPollers'],
+      [{ maximumPollers: 1 }, 'provisionedPollers.maximumPollers (1) must be between 2 and 2000: set provisionedPollers.maximumPollers within that range'],
+      [{ maximumPollers: 2001 }, 'provisionedPollers.maximumPollers (2001) must be between 2 and 2000: set provisionedPollers.maximumPollers within that range'],
+      [{ maximumPollers: 7.5 }, 'provisionedPollers.maximumPollers (7.5) must be a whole number: round provisionedPollers.maximumPollers'],
+      [{ minimumPollers: 6, maximumPollers: 5 }, 'provisionedPollers.minimumPollers (6) must not exceed provisionedPollers.maximumPollers (5): lower minimumPollers or raise maximumPollers'],
+    ])('throws for %p', (provisionedPollers, message) => {
+      const { stack, add } = setup();
+      const fn = add('Consumer');
+      expect(() => fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers })).toThrow(`Test/Consumer: ${message}`);
+    });
+
+    test('fails the synth when the maximum lets the queue hold more connections than the function\'s share of the pool', () => {
+      const { stack, add } = setup();
+      consumerSharingThePool(add).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { maximumPollers: 26 } });
+      expect(() => template(stack)).toThrow(
+        'consumeQueue(Test/Jobs) provisionedPollers.maximumPollers (26) lets the queue run up to 260 invocations at once, each holding a database connection, '
+        + 'above the function\'s share of the proxy pool (250 connections): lower maximumPollers to 25, or give the function a reservedConcurrentExecutions to cap it');
+    });
+
+    test('asks to lower the minimum too when it is above the maximum the share of the pool allows', () => {
+      const { stack, add } = setup();
+      consumerSharingThePool(add).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: 30, maximumPollers: 40 } });
+      expect(() => template(stack)).toThrow(
+        'consumeQueue(Test/Jobs) provisionedPollers.maximumPollers (40) lets the queue run up to 400 invocations at once, each holding a database connection, '
+        + 'above the function\'s share of the proxy pool (250 connections): lower maximumPollers to 25 and minimumPollers to 25 or less, '
+        + 'or give the function a reservedConcurrentExecutions to cap it');
+    });
+
+    test('fails the synth when the share of the pool is below what the fewest pollers can run', () => {
+      const { stack, add } = setup();
+      const fn = add('Consumer');
+      add('Admin', { reservedConcurrentExecutions: 560 });
+      fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: {} });
+      expect(() => template(stack)).toThrow(
+        'consumeQueue(Test/Jobs) provisionedPollers.maximumPollers (2) lets the queue run up to 20 invocations at once, each holding a database connection, '
+        + 'above the function\'s share of the proxy pool (16 connections): consume the queue without provisionedPollers (maxConcurrency then follows the share), or raise the database capacity');
+    });
+
+    test('fails the synth when the minimum is above the derived maximum', () => {
+      const { stack, add } = setup();
+      add('Consumer', { reservedConcurrentExecutions: 45 }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: 10 } });
+      expect(() => template(stack)).toThrow(
+        'consumeQueue(Test/Jobs) provisionedPollers.minimumPollers (10) is above the maximumPollers (4) derived from the function\'s reserved concurrency (45) '
+        + 'at 10 invocations a poller: lower minimumPollers to 4 or less');
+    });
+
+    test('a token reservation leaves the maximum to the caller', () => {
+      const { stack, add } = setup();
+      const reserved = new CfnParameter(stack, 'Reserved', { type: 'Number', default: 50 }).valueAsNumber;
+      add('Consumer', { reservedConcurrentExecutions: reserved }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: {} });
+      expect(() => template(stack)).toThrow(
+        'consumeQueue(Test/Jobs) cannot derive provisionedPollers.maximumPollers: the function\'s reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; '
+        + 'set provisionedPollers.maximumPollers');
+    });
+
+    test('warns when the maximum lets the queue run more invocations than the reserved concurrency', () => {
+      const { stack, add } = setup(reportOnly);
+      add('Consumer', { reservedConcurrentExecutions: 25 }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { maximumPollers: 5 } });
+      Annotations.fromStack(stack).hasWarning('/Test/Consumer',
+        'consumeQueue(Test/Jobs) provisionedPollers.maximumPollers (5, up to 50 concurrent invocations) is above the function\'s reserved concurrency (25): '
+        + 'Lambda throttles the poller above it, and messages received but not processed use up their receives and end in the dead-letter queue; '
+        + 'lower provisionedPollers.maximumPollers to 2 or raise reservedConcurrentExecutions to 50 [ack: cdk-serverless-rds:QueueConcurrencyAboveReservation]');
+    });
+
+    test('asks for a larger reservation when lowering the maximum would put it below the minimum', () => {
+      const { stack, add } = setup(reportOnly);
+      add('Consumer', { reservedConcurrentExecutions: 25 }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { minimumPollers: 4, maximumPollers: 5 } });
+      Annotations.fromStack(stack).hasWarning('/Test/Consumer', Match.stringLikeRegexp(
+        'maximumPollers \\(5, up to 50 concurrent invocations\\) is above the function\'s reserved concurrency \\(25\\).*; raise reservedConcurrentExecutions to at least 50 '));
+    });
+
+    test('warns when the reservation is below what the fewest pollers can run', () => {
+      const { stack, add } = setup(reportOnly);
+      add('Consumer', { reservedConcurrentExecutions: 15 }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: {} });
+      Annotations.fromStack(stack).hasWarning('/Test/Consumer', Match.stringLikeRegexp(
+        'maximumPollers \\(2, up to 20 concurrent invocations\\) is above the function\'s reserved concurrency \\(15\\).*; raise reservedConcurrentExecutions to at least 20 '));
+    });
+
+    test('compares a derived maximum with a derived reservation, known once every function exists', () => {
+      const { stack, add } = setup({ context: { ...reportOnly.context, 'cdk-serverless-rds:accountConcurrencyLimit': 1000 } });
+      const fn = add('Consumer');
+      fn.consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: { maximumPollers: 40 } });
+      add('Api');
+      // The pool of 576 connections split between two functions: 288 each, 28 pollers.
+      Annotations.fromStack(stack).hasWarning('/Test/Consumer', Match.stringLikeRegexp(
+        'maximumPollers \\(40, up to 400 concurrent invocations\\) is above the function\'s reserved concurrency \\(288\\).*lower provisionedPollers.maximumPollers to 28 '));
+    });
+
+    test('does not warn with the derived maximum', () => {
+      const { stack, add } = setup(reportOnly);
+      add('Consumer', { reservedConcurrentExecutions: 45 }).consumeQueue(queueWithDlq(stack, 'Jobs'), { provisionedPollers: {} });
+      Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('QueueConcurrencyAboveReservation'));
+    });
   });
 });
 

@@ -323,6 +323,41 @@ export interface QueueConsumerOptions {
    * connections than the proxy can serve; 2 to 1,000
    */
   readonly maxConcurrency?: number;
+
+  /**
+   * Consume the queue in provisioned mode: Lambda keeps dedicated event
+   * pollers ready, which scale up faster than the default mode and are
+   * billed while provisioned. Cannot be combined with `maxConcurrency`: the
+   * maximum number of pollers caps the queue instead.
+   *
+   * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+   * @default - the default mode, capped by `maxConcurrency`
+   */
+  readonly provisionedPollers?: ProvisionedPollerOptions;
+}
+
+/**
+ * Event pollers of a queue consumed in provisioned mode. Each poller invokes
+ * the function up to 10 times at once, and each invocation holds one database
+ * connection.
+ */
+export interface ProvisionedPollerOptions {
+  /**
+   * Pollers kept ready even while the queue is empty (2 to 200, at most
+   * `maximumPollers`). They are billed whether or not messages arrive.
+   *
+   * @default 2
+   */
+  readonly minimumPollers?: number;
+
+  /**
+   * Pollers Lambda may scale up to (2 to 2,000). Up to 10 times this many
+   * invocations run at once, which must fit what the proxy can serve.
+   *
+   * @default - the function's reserved concurrency divided by 10; without
+   * one, its share of the proxy pool divided by 10; at least 2
+   */
+  readonly maximumPollers?: number;
 }
 
 /** Environment variables the construct owns. */
@@ -335,6 +370,25 @@ const PROP_OF_ENVIRONMENT: { [key: string]: string } = {
 const LOCAL_ONLY_ENVIRONMENT = ['DATABASE_AUTH', 'DATABASE_TLS'];
 /** What a producer of a KMS-encrypted queue needs on the key. */
 const QUEUE_PRODUCER_KEY_ACTIONS = ['kms:GenerateDataKey', 'kms:Decrypt'];
+/**
+ * Provisioned mode of an SQS event source mapping: 2 to 200 minimum and 2 to
+ * 2,000 maximum event pollers (newer API references allow SQS up to 10,000,
+ * but the CloudFormation schema and aws-cdk-lib stop at 2,000), each handling
+ * up to 1 MB/s, 10 concurrent invocations or 10 polling calls a second.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html#invocation-eventsourcemapping-provisioned-mode
+ */
+const QUEUE_POLLERS = { min: 2, maxOfMinimum: 200, maxOfMaximum: 2000, invocationsEach: 10 };
+/** A setting that caps how many invocations a consumed queue runs at once. */
+interface QueueLimit {
+  /** The prop as the caller writes it. */
+  readonly prop: string;
+  readonly value: number;
+  /** Concurrent invocations that one unit of the setting allows. */
+  readonly invocationsEach: number;
+  /** The lowest value a fix may suggest: the service's minimum, or the minimum of pollers set next to it. */
+  readonly min: number;
+}
 /** Lambda's limit on a function's environment variables, measured as JSON of names and values. */
 const MAX_ENVIRONMENT_BYTES = 4096;
 /** The architectures Lambda runs. */
@@ -747,10 +801,15 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
    */
   public consumeQueue(queue: sqs.IQueue, options: QueueConsumerOptions = {}): eventsources.SqsEventSource {
     this.validateQueue(queue, options);
+    const pollers = options.provisionedPollers;
     const source = new eventsources.SqsEventSource(queue, {
       batchSize: options.batchSize,
       maxBatchingWindow: options.maxBatchingWindow,
       maxConcurrency: options.maxConcurrency,
+      provisionedPollerConfig: pollers && {
+        minimumPollers: pollers.minimumPollers,
+        maximumPollers: pollers.maximumPollers ?? Lazy.number({ produce: () => this.derivedMaximumPollers() ?? QUEUE_POLLERS.min }),
+      },
       reportBatchItemFailures: true,
     });
     this.invokeTarget.addEventSource(source);
@@ -759,19 +818,19 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     const cfnMapping = this.invokeTarget.node.findAll()
       .filter((c): c is lambda.CfnEventSourceMapping => c instanceof lambda.CfnEventSourceMapping)
       .find(m => JSON.stringify(stack.resolve(m.ref)) === mappingRef)!;
-    if (options.maxConcurrency === undefined) {
+    const call = `consumeQueue(${queue.node.path})`;
+    if (pollers) {
+      cfnMapping.node.addValidation({ validate: () => this.pollerProblems(call, pollers) });
+    } else if (options.maxConcurrency === undefined) {
       cfnMapping.addPropertyOverride('ScalingConfig.MaximumConcurrency', Lazy.number({
         produce: () => Math.min(1000, Math.max(2, this.queueConcurrency() ?? 2)),
       }));
       cfnMapping.node.addValidation({ validate: () => (this.queueConcurrency() === undefined
-        ? [`consumeQueue(${queue.node.path}) cannot derive maxConcurrency: the function's reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; set maxConcurrency`]
+        ? [`${call} cannot derive maxConcurrency: the function's reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; set maxConcurrency`]
         : []) });
     }
-    const maxConcurrency = options.maxConcurrency;
-    if (maxConcurrency !== undefined && !Token.isUnresolved(maxConcurrency)) {
-      // A derived reservation is known only once every function of the app exists.
-      Aspects.of(this).add({ visit: node => node === this && this.warnOnQueueAboveReservation(queue, maxConcurrency) });
-    }
+    // A derived reservation, and so a derived maximum of pollers, is known only once every function of the app exists.
+    Aspects.of(this).add({ visit: node => node === this && this.warnOnQueueAboveReservation(call, this.queueLimit(options)) });
     Validations.of(cfnMapping).acknowledge({
       id: 'Serverless::Serverless-LambdaEventSourceMappingDestination',
       reason: 'SQS event source mappings take no on-failure destination; the source queue\'s redrive policy is the dead-letter path, and consumeQueue requires the queue to have one.',
@@ -827,23 +886,101 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
     return hasReservation(cfnFunction) ? reservedConcurrency(cfnFunction) : this.proxiedDatabase._poolShare();
   }
 
-  private warnOnQueueAboveReservation(queue: sqs.IQueue, maxConcurrency: number): void {
+  /**
+   * Enough pollers for the queue concurrency (see queueConcurrency) and no
+   * more, but at least the service's minimum; undefined when that
+   * concurrency is unknown.
+   */
+  private derivedMaximumPollers(): number | undefined {
+    const concurrency = this.queueConcurrency();
+    return concurrency === undefined ? undefined : Math.min(QUEUE_POLLERS.maxOfMaximum,
+      Math.max(QUEUE_POLLERS.min, Math.floor(concurrency / QUEUE_POLLERS.invocationsEach)));
+  }
+
+  /**
+   * Errors of provisioned mode known only once every function of the app is
+   * connected: a maximum that cannot be derived or is below the minimum, and,
+   * without a reservation to cap the function, a maximum that lets the queue
+   * hold more connections than the function's share of the proxy pool.
+   */
+  private pollerProblems(call: string, pollers: ProvisionedPollerOptions): string[] {
+    const maximum = pollers.maximumPollers ?? this.derivedMaximumPollers();
+    if (maximum === undefined) {
+      return [`${call} cannot derive provisionedPollers.maximumPollers: the function's reserved concurrency is a token, or it has none and the proxy pool size is unknown at synth; set provisionedPollers.maximumPollers`];
+    }
+    const reserved = hasReservation(this.lambdaFunction.node.defaultChild as lambda.CfnFunction);
+    const minimum = pollers.minimumPollers;
+    if (pollers.maximumPollers === undefined && minimum !== undefined && !Token.isUnresolved(minimum) && minimum > maximum) {
+      return [`${call} provisionedPollers.minimumPollers (${minimum}) is above the maximumPollers (${maximum}) derived from the function's `
+        + `${reserved ? 'reserved concurrency' : 'share of the proxy pool'} (${this.queueConcurrency()}) at ${QUEUE_POLLERS.invocationsEach} invocations a poller: `
+        + `lower minimumPollers to ${maximum} or less`];
+    }
+    const share = this.proxiedDatabase._poolShare();
+    if (reserved || share === undefined || Token.isUnresolved(maximum) || maximum * QUEUE_POLLERS.invocationsEach <= share) {
+      return [];
+    }
+    const fitting = Math.floor(share / QUEUE_POLLERS.invocationsEach);
+    const minimumAbove = minimum !== undefined && !Token.isUnresolved(minimum) && minimum > fitting;
+    const fix = fitting >= QUEUE_POLLERS.min
+      ? `lower maximumPollers to ${fitting}${minimumAbove ? ` and minimumPollers to ${fitting} or less` : ''}, or give the function a reservedConcurrentExecutions to cap it`
+      : 'consume the queue without provisionedPollers (maxConcurrency then follows the share), or raise the database capacity';
+    return [`${call} provisionedPollers.maximumPollers (${maximum}) lets the queue run up to ${maximum * QUEUE_POLLERS.invocationsEach} invocations at once, `
+      + `each holding a database connection, above the function's share of the proxy pool (${share} connections): ${fix}`];
+  }
+
+  /** What caps the queue's concurrency when it is known at synth: explicit or derived maximum pollers, or an explicit maxConcurrency. */
+  private queueLimit(options: QueueConsumerOptions): QueueLimit | undefined {
+    if (options.provisionedPollers) {
+      const { minimumPollers: minimum, maximumPollers: maximum } = options.provisionedPollers;
+      const pollers = maximum ?? this.derivedMaximumPollers();
+      // The maximum cannot be lowered below the minimum, so a literal minimum is the lowest fix to offer.
+      const lowest = minimum === undefined || Token.isUnresolved(minimum) ? QUEUE_POLLERS.min : minimum;
+      return pollers === undefined || Token.isUnresolved(pollers) ? undefined
+        : { prop: 'provisionedPollers.maximumPollers', value: pollers, invocationsEach: QUEUE_POLLERS.invocationsEach, min: lowest };
+    }
+    const maxConcurrency = options.maxConcurrency;
+    return maxConcurrency === undefined || Token.isUnresolved(maxConcurrency) ? undefined
+      : { prop: 'maxConcurrency', value: maxConcurrency, invocationsEach: 1, min: 2 };
+  }
+
+  private warnOnQueueAboveReservation(call: string, limit: QueueLimit | undefined): void {
     const reserved = reservedConcurrency(this.lambdaFunction.node.defaultChild as lambda.CfnFunction);
     // A reservation of 0 is the function stopped on purpose, which KillSwitchOn reports.
-    if (reserved === undefined || reserved === 0 || maxConcurrency <= reserved) {
+    if (!limit || reserved === undefined || reserved === 0) {
       return;
     }
-    const fix = reserved >= 2
-      ? `lower maxConcurrency to ${reserved} or raise reservedConcurrentExecutions to ${maxConcurrency}`
-      : `raise reservedConcurrentExecutions to at least ${maxConcurrency}`;
+    const invocations = limit.value * limit.invocationsEach;
+    if (invocations <= reserved) {
+      return;
+    }
+    const fitting = Math.floor(reserved / limit.invocationsEach);
+    const fix = fitting >= limit.min
+      ? `lower ${limit.prop} to ${fitting} or raise reservedConcurrentExecutions to ${invocations}`
+      : `raise reservedConcurrentExecutions to at least ${invocations}`;
+    const setting = limit.invocationsEach === 1 ? `${limit.prop} (${limit.value})` : `${limit.prop} (${limit.value}, up to ${invocations} concurrent invocations)`;
     Annotations.of(this).addWarningV2(DatabaseFunction.QUEUE_ABOVE_RESERVATION_WARNING,
-      `consumeQueue(${queue.node.path}) maxConcurrency (${maxConcurrency}) is above the function's reserved concurrency (${reserved}): Lambda throttles the poller above it, `
+      `${call} ${setting} is above the function's reserved concurrency (${reserved}): Lambda throttles the poller above it, `
       + `and messages received but not processed use up their receives and end in the dead-letter queue; ${fix}`);
   }
 
   private validateQueue(queue: sqs.IQueue, options: QueueConsumerOptions): void {
     validateNumber(this, { prop: 'batchSize', value: options.batchSize, min: 1, max: 10000, integer: true });
     validateNumber(this, { prop: 'maxConcurrency', value: options.maxConcurrency, min: 2, max: 1000, integer: true });
+    const pollers = options.provisionedPollers;
+    if (pollers) {
+      if (options.maxConcurrency !== undefined) {
+        throw new PropValidationError(this,
+          `maxConcurrency cannot be combined with provisionedPollers for queue ${queue.node.path}: in provisioned mode provisionedPollers.maximumPollers caps the queue `
+          + `(up to ${QUEUE_POLLERS.invocationsEach} concurrent invocations a poller); remove maxConcurrency, or remove provisionedPollers to keep the default mode`);
+      }
+      const { minimumPollers: minimum, maximumPollers: maximum } = pollers;
+      validateNumber(this, { prop: 'provisionedPollers.minimumPollers', value: minimum, min: QUEUE_POLLERS.min, max: QUEUE_POLLERS.maxOfMinimum, integer: true });
+      validateNumber(this, { prop: 'provisionedPollers.maximumPollers', value: maximum, min: QUEUE_POLLERS.min, max: QUEUE_POLLERS.maxOfMaximum, integer: true });
+      if (minimum !== undefined && maximum !== undefined && !Token.isUnresolved(minimum) && !Token.isUnresolved(maximum) && minimum > maximum) {
+        throw new PropValidationError(this,
+          `provisionedPollers.minimumPollers (${minimum}) must not exceed provisionedPollers.maximumPollers (${maximum}): lower minimumPollers or raise maximumPollers`);
+      }
+    }
     if (!(queue instanceof sqs.Queue)) {
       return;
     }
