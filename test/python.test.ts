@@ -64,7 +64,7 @@ describe('Python bindings', () => {
   test('no public name is a Python keyword, shadows a builtin, or was renamed with a trailing underscore', () => {
     const { classes, keywords, builtins } = api();
     const reserved = new Set([...keywords, ...builtins]);
-    // `id` is the construct id of every constructor and a field of aws-cdk-lib's MetricOptions, as in aws-cdk-lib's own bindings.
+    // `id` is the construct id of every constructor and of addPermission, and a field of aws-cdk-lib's MetricOptions, as in aws-cdk-lib's own bindings.
     const unfit = (name: string, allowed: string[] = []) => !allowed.includes(name) && (reserved.has(name) || /[^_]_$/.test(name));
     const found = Object.entries(classes).flatMap(([className, { members }]) => Object.entries(members).flatMap(([member, params]) => [
       ...unfit(member) ? [`${className}.${member}`] : [],
