@@ -51,14 +51,17 @@ describe('Python bindings', () => {
 
   const api = () => inspect<{
     classes: Record<string, { members: Record<string, string[]>; duplicates: string[] }>;
+    exports: string[];
     keywords: string[];
     builtins: string[];
   }>('api', moduleFile);
 
-  test('the module exports every type of the assembly under its TypeScript name', () => {
-    const names = Object.values(assembly.types as Record<string, { name: string }>).map(type => type.name);
+  test('the module defines and exports every type of the assembly under its TypeScript name', () => {
+    const names = Object.values(assembly.types as Record<string, { name: string }>).map(type => type.name).sort();
     expect(names).toEqual(expect.arrayContaining(['ProxiedDatabase', 'DatabaseFunction', 'DatabaseNetwork', 'DatabaseBootstrap']));
-    expect(Object.keys(api().classes).sort()).toEqual([...names].sort());
+    const { classes, exports } = api();
+    expect(Object.keys(classes).sort()).toEqual(names);
+    expect([...exports].sort()).toEqual(names);
   });
 
   test('no public name is a Python keyword, shadows a builtin, or was renamed with a trailing underscore', () => {

@@ -1,7 +1,7 @@
 """Reads Python code for test/python.test.ts and prints what it finds as JSON.
 
   compile ROOT                 byte-compiles every .py file under ROOT; exits 1 at the first that does not compile
-  api MODULE_FILE              the public classes of a generated module: each member with its parameter names
+  api MODULE_FILE              the public classes of a generated module (each member with its parameter names) and its __all__
   calls SOURCE_FILE MODULE     the calls and attribute reads that SOURCE_FILE makes on MODULE's classes
 
 Only the standard library is used: the generated bindings import `jsii`, `aws_cdk` and `constructs`, which
@@ -38,10 +38,14 @@ def is_setter(function):
 
 
 def public_api(module_file):
-    """Each public class's members; a name defined twice in one class body is listed under `duplicates`."""
+    """Each public class's members (a name defined twice in one class body is listed under `duplicates`), and the
+    module's `__all__`: the generated module ends with `publication.publish()`, which hides every other name."""
     tree = ast.parse(pathlib.Path(module_file).read_text(), module_file)
     classes = {}
+    exports = []
     for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(target, ast.Name) and target.id == '__all__' for target in node.targets):
+            exports = ast.literal_eval(node.value)
         if not isinstance(node, ast.ClassDef) or node.name.startswith('_'):
             continue
         members = {}
@@ -63,6 +67,7 @@ def public_api(module_file):
         }
     return {
         'classes': classes,
+        'exports': exports,
         'keywords': keyword.kwlist + keyword.softkwlist,
         'builtins': [name for name in dir(builtins) if not name.startswith('_')],
     }
