@@ -1,9 +1,10 @@
 /**
  * Jest globalSetup: checks that the tests run on Lambda's Node.js version and
  * installs the database servers and tools that integration
- * tests run (PgBouncer, MariaDB, pgbench for the storm benchmark's test)
- * before any test worker starts, so workers never race on dpkg. Costs a few
- * file checks when they are already installed.
+ * tests run (PgBouncer, MariaDB, pgbench for the storm benchmark's test,
+ * python3 for the Python bindings' test) before any test worker starts, so
+ * workers never race on dpkg. Costs a few file checks when they are already
+ * installed.
  */
 import { ensureAptPackages, findBinary } from './apt';
 import { requireLambdaNode } from './lambda-node';
@@ -15,6 +16,8 @@ const SERVER_PACKAGES = [
   { aptPackage: PGBENCH_PACKAGE, installed: () => Boolean(findPgbench()) },
   // The storm benchmark's test makes a TLS certificate for PgBouncer with it.
   { aptPackage: 'openssl', installed: () => Boolean(findBinary('openssl')) },
+  // The Python bindings' test compiles and reads the generated package with the standard library alone.
+  { aptPackage: 'python3', installed: () => Boolean(findBinary('python3')) },
 ];
 
 export default function globalSetup(): void {
@@ -25,7 +28,7 @@ export default function globalSetup(): void {
     .map(({ aptPackage }) => aptPackage);
   if (missing.length === 0) return;
   const started = Date.now();
-  process.stderr.write(`\nInstalling ${missing.join(', ')} for the database tests (once per machine)...\n`);
+  process.stderr.write(`\nInstalling ${missing.join(', ')} for the tests (once per machine)...\n`);
   ensureAptPackages(missing);
   process.stderr.write(`Installed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
