@@ -187,6 +187,15 @@ export abstract class ProxiedDatabaseBase extends Construct implements IProxiedD
   }
 
   /**
+   * Why the pool size is unknown at synth, for messages.
+   *
+   * @internal
+   */
+  public _poolUnknownReason(): string {
+    return 'its maxConnections, capacity or maxConnectionsPercent is a token';
+  }
+
+  /**
    * The borrow timeout given as a literal, which every connected function's
    * timeout must exceed; undefined when it is derived or unknown.
    *

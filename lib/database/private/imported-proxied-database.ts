@@ -16,7 +16,7 @@ export const IMPORT_CHECK_SKIPPED_WARNING = 'cdk-serverless-rds:ImportCheckSkipp
 const PROXY_ARN = /^arn:aws[a-z-]*:rds:([a-z0-9-]+):(\d{12}):db-proxy:(prx-[a-z0-9]+)$/;
 const PROXY_RESOURCE_ID = /^prx-[a-z0-9]+$/;
 /** RDS Proxy names: a letter, then letters, digits and single hyphens, no hyphen at the end, at most 63 characters. */
-const PROXY_NAME = /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}$/;
+const PROXY_NAME = /^[A-Za-z](?!.*--)[A-Za-z0-9-]{0,62}(?<!-)$/;
 /** The proxy's default endpoint (`<name>.proxy-<id>.<region>.rds.amazonaws.com`) or one of its extra endpoints (`<name>.endpoint.proxy-...`). */
 const PROXY_ENDPOINT = /^[a-z][a-z0-9-]*\.(endpoint\.)?proxy-[a-z0-9]+\.[a-z0-9-]+\.rds\.amazonaws\.com(\.cn)?$/i;
 const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
@@ -42,6 +42,7 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
 
   private readonly proxy: rds.IDatabaseProxy;
   private readonly borrowTimeout?: Duration;
+  private readonly poolUnknownReason: string;
 
   /**
    * @param attributesOf the attributes, given the construct (a scope for
@@ -70,7 +71,12 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     this.proxyArn = attrs.proxyArn ?? Stack.of(this).formatArn({
       service: 'rds', resource: 'db-proxy', resourceName: attrs.proxyResourceId, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.poolSize = this.poolSizeOf(attrs);
+    const pool = this.poolSizeOf(attrs);
+    this.poolSize = pool.size;
+    this.poolUnknownReason = pool.unknownBecause;
+    if (this.poolSize === undefined) {
+      this.skipped(this.poolUnknownReason, POOL_CHECKS);
+    }
 
     // Imported immutable unless asked: the owning team may manage the proxy's ingress itself.
     const securityGroup = ec2.SecurityGroup.fromSecurityGroupId(this, 'ProxySecurityGroup', attrs.proxySecurityGroupId, {
@@ -97,45 +103,49 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     return this.borrowTimeout;
   }
 
-  private poolSizeOf(attrs: ProxiedDatabaseAttributes): number | undefined {
+  /** @internal */
+  public override _poolUnknownReason(): string {
+    return this.poolUnknownReason;
+  }
+
+  private poolSizeOf(attrs: ProxiedDatabaseAttributes): { size?: number; unknownBecause: string } {
     const { poolSize, maxConnections, maxConnectionsPercent: percent } = attrs;
     if (poolSize !== undefined) {
-      return Token.isUnresolved(poolSize) ? this.skipped('poolSize is a token', POOL_CHECKS) : poolSize;
+      return Token.isUnresolved(poolSize) ? { unknownBecause: 'poolSize is a token' } : { size: poolSize, unknownBecause: '' };
     }
     if (maxConnections === undefined) {
-      return this.skipped('no poolSize (nor maxConnections with maxConnectionsPercent) is given', POOL_CHECKS);
+      return { unknownBecause: 'the import gives no poolSize, nor maxConnections with maxConnectionsPercent' };
     }
     if (Token.isUnresolved(maxConnections) || Token.isUnresolved(percent)) {
-      return this.skipped('maxConnections or maxConnectionsPercent is a token', POOL_CHECKS);
+      return { unknownBecause: 'maxConnections or maxConnectionsPercent is a token' };
     }
     const size = Math.floor(maxConnections * percent! / 100);
     if (size < 1) {
       throw new PropValidationError(this,
         `maxConnections (${maxConnections}) with maxConnectionsPercent (${percent}) leaves the proxy a pool of 0 connections: check both values on the proxy and the database`);
     }
-    return size;
+    return { size, unknownBecause: '' };
   }
 
   private validateAttributes(attrs: ProxiedDatabaseAttributes): void {
     const stack = Stack.of(this);
     if ((attrs.proxyArn === undefined) === (attrs.proxyResourceId === undefined)) {
-      throw new PropValidationError(this, `${attrs.proxyArn === undefined ? 'neither' : 'both'} proxyArn and proxyResourceId are given: `
+      throw new PropValidationError(this, `${attrs.proxyArn === undefined ? 'neither proxyArn nor proxyResourceId is given' : 'both proxyArn and proxyResourceId are given'}: `
         + 'give exactly one, the proxy\'s ARN (arn:aws:rds:<region>:<account>:db-proxy:prx-...) or its resource id (prx-..., the last part of the ARN)');
     }
     this.validateProxyArn(attrs.proxyArn, stack);
     this.requirePattern('proxyResourceId', attrs.proxyResourceId, PROXY_RESOURCE_ID,
       'use the last part of the proxy\'s ARN, e.g. \'prx-0123456789abcdef0\'');
     this.requirePattern('proxyName', attrs.proxyName, PROXY_NAME,
-      'use the proxy\'s name as RDS shows it: a letter, then letters, digits and single hyphens, at most 63 characters');
-    if (!Token.isUnresolved(attrs.proxyName) && attrs.proxyName.endsWith('-')) {
-      throw new PropValidationError(this, `proxyName ('${attrs.proxyName}') ends with a hyphen, which no RDS Proxy name does: use the proxy's name as RDS shows it`);
-    }
+      'use the proxy\'s name as RDS shows it: a letter, then letters, digits and single hyphens, no hyphen at the end, at most 63 characters');
     this.requirePattern('endpoint', attrs.endpoint, PROXY_ENDPOINT,
       'functions must connect through the proxy, not to the database: use the proxy\'s endpoint, <name>.proxy-<id>.<region>.rds.amazonaws.com');
     this.requirePattern('proxySecurityGroupId', attrs.proxySecurityGroupId, SECURITY_GROUP_ID, 'use the id of the proxy\'s security group, e.g. \'sg-0123456789abcdef0\'');
     this.requirePattern('vpcId', attrs.vpcId, VPC_ID, 'use the id of the proxy\'s VPC, e.g. \'vpc-0123456789abcdef0\'');
     const networkVpcId = this.network.vpc.vpcId;
-    if (Token.isUnresolved(attrs.vpcId) || Token.isUnresolved(networkVpcId)) {
+    if (attrs.vpcId === networkVpcId) {
+      // The same value or the same token: the network is in the proxy's VPC.
+    } else if (Token.isUnresolved(attrs.vpcId) || Token.isUnresolved(networkVpcId)) {
       this.skipped(`vpcId or the VPC id of ${this.network.node.path} is known only at deploy`,
         'the synth does not check that the network is in the proxy\'s VPC (a security group rule between VPCs that are not peered fails the deploy)');
     } else if (attrs.vpcId !== networkVpcId) {
@@ -193,10 +203,9 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     }
   }
 
-  /** Warn that a check is skipped and why; returns undefined for what it cannot know. */
-  private skipped(because: string, what: string): undefined {
+  /** Warn that a check is skipped and why. */
+  private skipped(because: string, what: string): void {
     Annotations.of(this).addWarningV2(IMPORT_CHECK_SKIPPED_WARNING, `${because}, so ${what}`);
-    return undefined;
   }
 }
 
