@@ -436,7 +436,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
     requireProps(this, props, {
-      database: 'the database the function connects to (a ProxiedDatabase or an import of one)', databaseUser: 'the database user it connects as', entry: 'the path of its handler file',
+      database: 'the ProxiedDatabase the function connects to, or an import of one', databaseUser: 'the database user it connects as', entry: 'the path of its handler file',
     });
     this.proxiedDatabase = proxiedDatabaseBase(this, props.database);
     this.validateProps(props);
