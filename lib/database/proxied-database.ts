@@ -32,7 +32,7 @@ import { regionalBacktrackWindow } from './private/backtrack';
 import { IMPORT_CHECK_SKIPPED_WARNING, ImportedProxiedDatabase } from './private/imported-proxied-database';
 import { UNLISTED_INSTANCE_CLASS_WARNING, validateInstanceClass } from './private/instance-classes';
 import { databasePhysicalName } from './private/physical-name';
-import { publishAttributes, readPublishedAttributes } from './private/published-attributes';
+import { publishAttributes, publishedAttributeReader } from './private/published-attributes';
 
 /**
  * Properties of a ProxiedDatabase.
@@ -386,15 +386,15 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
     return new ImportedProxiedDatabase(scope, id, database => {
       requireProps(database, options, { path: 'the Parameter Store path the owning app gave publishAttributes' });
       validateParameterPath(database, 'path', options.path, 'the names of the parameters CloudFormation reads');
-      const published = readPublishedAttributes(database, options.path);
+      const read = publishedAttributeReader(database, options.path);
       return {
         ...options,
-        endpoint: published.endpoint,
-        proxyName: published['proxy-name'],
-        proxyArn: published['proxy-arn'],
-        proxySecurityGroupId: published['proxy-security-group-id'],
-        vpcId: published['vpc-id'],
-        databaseName: published['database-name'],
+        endpoint: read('endpoint'),
+        proxyName: () => read('proxy-name'),
+        proxyArn: read('proxy-arn'),
+        proxySecurityGroupId: read('proxy-security-group-id'),
+        vpcId: { unknownBecause: `the VPC id published at ${options.path}/vpc-id is known only at deploy` },
+        databaseName: read('database-name'),
       };
     });
   }

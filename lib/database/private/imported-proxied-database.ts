@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,6 +23,16 @@ const SECURITY_GROUP_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const VPC_ID = /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/;
 
 /**
+ * The attributes of an import as the static that creates it has them: the
+ * proxy name may be read only when first used (only metrics need it), and
+ * the VPC id may be unknown at synth, with the reason.
+ */
+export type ImportedAttributes = Omit<ProxiedDatabaseAttributes, 'proxyName' | 'vpcId'> & {
+  readonly proxyName: string | (() => string);
+  readonly vpcId: string | { readonly unknownBecause: string };
+};
+
+/**
  * A database behind an RDS Proxy that another app, aws-cdk-lib's
  * `rds.DatabaseProxy` or the console created. It knows only what its
  * attributes say: a check that needs a missing attribute, or one known only
@@ -34,7 +44,6 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
   public readonly endpoint: string;
   public readonly port: number;
   public readonly databaseName: string;
-  public readonly proxyName: string;
   public readonly proxyArn: string;
   public readonly poolSize?: number;
   public readonly alarms: cloudwatch.Alarm[] = [];
@@ -43,12 +52,14 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
   private readonly proxy: rds.IDatabaseProxy;
   private readonly borrowTimeout?: Duration;
   private readonly poolUnknownReason: string;
+  private readonly proxyNameOf: () => string;
+  private knownProxyName?: string;
 
   /**
    * @param attributesOf the attributes, given the construct (a scope for
    * what reading them creates)
    */
-  constructor(scope: Construct, id: string, attributesOf: (database: Construct) => ProxiedDatabaseAttributes) {
+  constructor(scope: Construct, id: string, attributesOf: (database: Construct) => ImportedAttributes) {
     super(scope, id);
     const attrs = attributesOf(this);
     requireProps(this, attrs, {
@@ -65,7 +76,8 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     this.endpoint = attrs.endpoint;
     this.port = attrs.engine.proxyPort;
     this.databaseName = attrs.databaseName;
-    this.proxyName = attrs.proxyName;
+    const proxyName = attrs.proxyName;
+    this.proxyNameOf = typeof proxyName === 'function' ? proxyName : () => proxyName;
     this.borrowTimeout = attrs.borrowTimeout;
     this.validateAttributes(attrs);
     this.proxyArn = attrs.proxyArn ?? Stack.of(this).formatArn({
@@ -85,8 +97,15 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     });
     this.connections = new ec2.Connections({ securityGroups: [securityGroup], defaultPort: ec2.Port.tcp(this.port) });
     this.proxy = rds.DatabaseProxy.fromDatabaseProxyAttributes(this, 'Proxy', {
-      dbProxyArn: this.proxyArn, dbProxyName: this.proxyName, endpoint: this.endpoint, securityGroups: [securityGroup],
+      // Only the grant uses this proxy, and it needs the ARN alone.
+      dbProxyArn: this.proxyArn, dbProxyName: Lazy.string({ produce: () => this.proxyName }), endpoint: this.endpoint, securityGroups: [securityGroup],
     });
+  }
+
+  /** The name of the proxy (the `ProxyName` dimension of its metrics). */
+  public get proxyName(): string {
+    this.knownProxyName ??= this.proxyNameOf();
+    return this.knownProxyName;
   }
 
   /**
@@ -108,7 +127,7 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     return this.poolUnknownReason;
   }
 
-  private poolSizeOf(attrs: ProxiedDatabaseAttributes): { size?: number; unknownBecause: string } {
+  private poolSizeOf(attrs: ImportedAttributes): { size?: number; unknownBecause: string } {
     const { poolSize, maxConnections, maxConnectionsPercent: percent } = attrs;
     if (poolSize !== undefined) {
       return Token.isUnresolved(poolSize) ? { unknownBecause: 'poolSize is a token' } : { size: poolSize, unknownBecause: '' };
@@ -127,7 +146,7 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     return { size, unknownBecause: '' };
   }
 
-  private validateAttributes(attrs: ProxiedDatabaseAttributes): void {
+  private validateAttributes(attrs: ImportedAttributes): void {
     const stack = Stack.of(this);
     if ((attrs.proxyArn === undefined) === (attrs.proxyResourceId === undefined)) {
       throw new PropValidationError(this, `${attrs.proxyArn === undefined ? 'neither proxyArn nor proxyResourceId is given' : 'both proxyArn and proxyResourceId are given'}: `
@@ -136,29 +155,38 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     this.validateProxyArn(attrs.proxyArn, stack);
     this.requirePattern('proxyResourceId', attrs.proxyResourceId, PROXY_RESOURCE_ID,
       'use the last part of the proxy\'s ARN, e.g. \'prx-0123456789abcdef0\'');
-    this.requirePattern('proxyName', attrs.proxyName, PROXY_NAME,
+    this.requirePattern('proxyName', typeof attrs.proxyName === 'string' ? attrs.proxyName : undefined, PROXY_NAME,
       'use the proxy\'s name as RDS shows it: a letter, then letters, digits and single hyphens, no hyphen at the end, at most 63 characters');
     this.requirePattern('endpoint', attrs.endpoint, PROXY_ENDPOINT,
       'functions must connect through the proxy, not to the database: use the proxy\'s endpoint, <name>.proxy-<id>.<region>.rds.amazonaws.com');
     this.requirePattern('proxySecurityGroupId', attrs.proxySecurityGroupId, SECURITY_GROUP_ID, 'use the id of the proxy\'s security group, e.g. \'sg-0123456789abcdef0\'');
-    this.requirePattern('vpcId', attrs.vpcId, VPC_ID, 'use the id of the proxy\'s VPC, e.g. \'vpc-0123456789abcdef0\'');
-    const networkVpcId = this.network.vpc.vpcId;
-    if (attrs.vpcId === networkVpcId) {
-      // The same value or the same token: the network is in the proxy's VPC.
-    } else if (Token.isUnresolved(attrs.vpcId) || Token.isUnresolved(networkVpcId)) {
-      this.skipped(`vpcId or the VPC id of ${this.network.node.path} is known only at deploy`,
-        'the synth does not check that the network is in the proxy\'s VPC (a security group rule between VPCs that are not peered fails the deploy)');
-    } else if (attrs.vpcId !== networkVpcId) {
-      throw new PropValidationError(this,
-        `vpcId ('${attrs.vpcId}') is not the VPC of ${this.network.node.path} ('${networkVpcId}'): functions reach the proxy only from its own VPC; `
-        + `create the network with vpc: ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: '${attrs.vpcId}' })`);
-    }
+    this.validateVpc(attrs.vpcId);
     validateIdentifier(this, { prop: 'databaseName', value: attrs.databaseName, maxLength: 63 });
     this.validatePoolAttributes(attrs);
     validateDuration(this, { prop: 'borrowTimeout', value: attrs.borrowTimeout, min: Duration.seconds(1), max: Duration.seconds(300) });
     if (attrs.borrowTimeout === undefined || attrs.borrowTimeout.isUnresolved()) {
       this.skipped(attrs.borrowTimeout === undefined ? 'no borrowTimeout is given' : 'borrowTimeout is a token',
         'the synth does not check that each connected function\'s timeout is above the proxy\'s borrow timeout; give borrowTimeout as the proxy has it');
+    }
+  }
+
+  private validateVpc(vpcId: ImportedAttributes['vpcId']): void {
+    const network = this.network.node.path;
+    const skipped = 'the synth does not check that the network is in the proxy\'s VPC (a security group rule between VPCs that are not peered fails the deploy)';
+    if (typeof vpcId !== 'string') {
+      this.skipped(vpcId.unknownBecause, skipped);
+      return;
+    }
+    this.requirePattern('vpcId', vpcId, VPC_ID, 'use the id of the proxy\'s VPC, e.g. \'vpc-0123456789abcdef0\'');
+    const networkVpcId = this.network.vpc.vpcId;
+    if (vpcId === networkVpcId) {
+      // The same value or the same token: the network is in the proxy's VPC.
+    } else if (Token.isUnresolved(vpcId) || Token.isUnresolved(networkVpcId)) {
+      this.skipped(`vpcId or the VPC id of ${network} is known only at deploy`, skipped);
+    } else {
+      throw new PropValidationError(this,
+        `vpcId ('${vpcId}') is not the VPC of ${network} ('${networkVpcId}'): functions reach the proxy only from its own VPC; `
+        + `create the network with vpc: ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: '${vpcId}' })`);
     }
   }
 
@@ -181,7 +209,7 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
     }
   }
 
-  private validatePoolAttributes(attrs: ProxiedDatabaseAttributes): void {
+  private validatePoolAttributes(attrs: ImportedAttributes): void {
     const { poolSize, maxConnections, maxConnectionsPercent } = attrs;
     if (poolSize !== undefined && (maxConnections !== undefined || maxConnectionsPercent !== undefined)) {
       throw new PropValidationError(this,

@@ -19,6 +19,7 @@ export type PublishedAttribute = keyof typeof PUBLISHED_ATTRIBUTES;
 /** The values a database publishes, by attribute. */
 export type PublishedValues = { readonly [attribute in PublishedAttribute]: string };
 
+
 /** The stacks that publish, and that read, each path in one app, so a reader in the same app deploys after the publisher. */
 interface PathUse {
   publisher?: Stack;
@@ -60,19 +61,26 @@ export function publishAttributes(database: Construct, path: string, values: Pub
 }
 
 /**
- * The attributes published at `path`, read by CloudFormation at every deploy
- * of the stack of `scope`. A publisher of the path in the same app deploys first.
+ * Reads the attributes published at `path`, each by CloudFormation at every
+ * deploy of the stack of `scope`, through a stack parameter created when the
+ * attribute is first read (a parameter nothing references is a template
+ * warning). A publisher of the path in the same app deploys first.
  */
-export function readPublishedAttributes(scope: Construct, path: string): PublishedValues {
+export function publishedAttributeReader(scope: Construct, path: string): (attribute: PublishedAttribute) => string {
   const reader = Stack.of(scope);
   const use = pathUse(scope, path);
   use.readers.add(reader);
   if (use.publisher) {
     dependOnPublisher(reader, use.publisher, path);
   }
-  const read = (attribute: PublishedAttribute) => parameterValueAtDeploy(scope, attribute.split('-').map(capitalized).join(''), `${path}/${attribute}`,
-    `${capitalized(PUBLISHED_ATTRIBUTES[attribute])} of the database published at ${path}`);
-  return Object.fromEntries(Object.keys(PUBLISHED_ATTRIBUTES).map(attribute => [attribute, read(attribute as PublishedAttribute)])) as PublishedValues;
+  const values = new Map<PublishedAttribute, string>();
+  return attribute => {
+    if (!values.has(attribute)) {
+      values.set(attribute, parameterValueAtDeploy(scope, attribute.split('-').map(capitalized).join(''), `${path}/${attribute}`,
+        `${capitalized(PUBLISHED_ATTRIBUTES[attribute])} of the database published at ${path}`));
+    }
+    return values.get(attribute)!;
+  };
 }
 
 function capitalized(text: string): string {
