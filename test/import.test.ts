@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   AlarmTopic, DatabaseBootstrap, DatabaseDashboard, DatabaseEngine, DatabaseFunction, DatabaseNetwork, IProxiedDatabase, ProxiedDatabase,
   ProxiedDatabaseAttributes, ProxiedDatabaseParameterStoreOptions,
@@ -71,6 +72,13 @@ function skippedWarnings(stack: Stack): string[] {
 /** Warnings are findings that fail the synth: tests that read them only report them. */
 const REPORT_ONLY = { '@aws-cdk/core:failSynthOnValidationErrors': false };
 const reportOnly: TestAppOptions = { context: REPORT_ONLY };
+function queueWithDeadLetters(stack: Stack): sqs.Queue {
+  return new sqs.Queue(stack, 'Jobs', {
+    visibilityTimeout: Duration.seconds(60), enforceSSL: true, encryption: sqs.QueueEncryption.KMS_MANAGED,
+    deadLetterQueue: { queue: new sqs.Queue(stack, 'JobsDeadLetters', { enforceSSL: true, encryption: sqs.QueueEncryption.KMS_MANAGED }), maxReceiveCount: 5 },
+  });
+}
+
 const accountLimit = (limit: number): TestAppOptions => ({ context: { ...REPORT_ONLY, 'cdk-serverless-rds:accountConcurrencyLimit': limit } });
 
 describe('a function connected to a database imported by attributes', () => {
@@ -184,6 +192,16 @@ describe('pool accounting of an import', () => {
     expect(() => connect(stack, database, 'Fn', { timeout: Duration.seconds(10) })).toThrow(
       'Importer/Fn/Function: timeout (10 s) must be above the proxy\'s borrowTimeout (10 s) of Importer/Orders: raise the function\'s timeout or lower borrowTimeout, '
       + 'so the function can answer when no pooled connection is free');
+  });
+
+  test('lets consumeQueue derive maxConcurrency from poolSize, and not without it', () => {
+    const withPool = importByAttributes();
+    connect(withPool.stack, withPool.database).consumeQueue(queueWithDeadLetters(withPool.stack));
+    Template.fromStack(withPool.stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 40 } });
+
+    const withoutPool = importByAttributes({ poolSize: undefined }, reportOnly);
+    connect(withoutPool.stack, withoutPool.database).consumeQueue(queueWithDeadLetters(withoutPool.stack));
+    expect(() => Template.fromStack(withoutPool.stack)).toThrow(/consumeQueue\(Importer\/Jobs\) cannot derive maxConcurrency/);
   });
 
   test('accepts a function timeout of 1 s when no borrow timeout is derived', () => {
