@@ -365,6 +365,15 @@ describe('publishing a ProxiedDatabase to Parameter Store', () => {
     expect(parameters.every(p => p.Type === 'String' && p.Tier === 'Standard')).toBe(true);
   });
 
+  test('a path without the stack name is a finding of the deploy readiness pack: a second deployment of the stack would publish the same names', () => {
+    const { stack, database } = publisher(testApp({ context: REPORT_ONLY }));
+    database.publishAttributes('/orders');
+    addChecks(stack.node.root as App);
+    const reported = findings(synthWithChecks(stack.node.root as App)).filter(finding => finding.includes('PhysicalNameVariesWithStack'));
+    expect(reported).toEqual(['endpoint', 'proxy-name', 'proxy-arn', 'proxy-security-group-id', 'vpc-id', 'database-name'].map(attribute =>
+      `DeployReadiness: DeployReadiness-PhysicalNameVariesWithStack at Publisher/Database/PublishedAttributes/${attribute}/Resource`));
+  });
+
   test('throws on a path Parameter Store cannot hold', () => {
     const { database } = publisher();
     expect(() => database.publishAttributes('orders/')).toThrow(

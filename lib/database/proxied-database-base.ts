@@ -80,15 +80,25 @@ export abstract class ProxiedDatabaseBase extends Construct implements IProxiedD
   /** Warning id for functions whose reserved concurrency together exceeds the proxy pool. */
   public static readonly POOL_OVERCOMMIT_WARNING = 'cdk-serverless-rds:PoolOvercommitted';
 
+  /** The network of this app whose functions connect to the proxy. */
   public abstract readonly network: DatabaseNetwork;
+  /** The engine: what the proxy speaks, its port and the rules for database user names. */
   public abstract readonly engine: DatabaseEngine;
+  /** The proxy endpoint clients connect to. */
   public abstract readonly endpoint: string;
+  /** The port clients connect to (the proxy's engine port). */
   public abstract readonly port: number;
+  /** Name of the application database. */
   public abstract readonly databaseName: string;
+  /** The name of the proxy (the `ProxyName` dimension of its metrics). */
   public abstract readonly proxyName: string;
+  /** The ARN of the proxy. */
   public abstract readonly proxyArn: string;
+  /** How many database connections the proxy pool holds at most; undefined when it is unknown at synth. */
   public abstract readonly poolSize?: number;
+  /** The default alarms of the database this app created (empty for an imported one). */
   public abstract readonly alarms: cloudwatch.Alarm[];
+  /** The proxy's security group, with the engine port as default port. */
   public abstract readonly connections: ec2.Connections;
 
   /** @internal */

@@ -19,7 +19,6 @@ export type PublishedAttribute = keyof typeof PUBLISHED_ATTRIBUTES;
 /** The values a database publishes, by attribute. */
 export type PublishedValues = { readonly [attribute in PublishedAttribute]: string };
 
-
 /** The stacks that publish, and that read, each path in one app, so a reader in the same app deploys after the publisher. */
 interface PathUse {
   publisher?: Stack;
