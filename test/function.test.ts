@@ -415,7 +415,7 @@ describe('DatabaseFunction validation', () => {
     const props = { database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency: { minCapacity: 2 } };
     expect(() => new DatabaseFunction(stack, 'Fn', props)).toThrow(
       'Test/Fn: provisionedConcurrency needs a reservation that holds it when the account limit is in context cdk-serverless-rds:accountConcurrencyLimit (1000), '
-      + 'but the proxy pool of Test/Database is unknown at synth (a token maxConnections, capacity or maxConnectionsPercent), so no reservation is derived: set reservedConcurrentExecutions');
+      + 'but the proxy pool of Test/Database is unknown at synth (its maxConnections, capacity or maxConnectionsPercent is a token), so no reservation is derived: set reservedConcurrentExecutions');
     expect(() => new DatabaseFunction(stack, 'Reserved', { ...props, reservedConcurrentExecutions: 5 })).not.toThrow();
   });
 
@@ -595,7 +595,7 @@ describe('DatabaseFunction required props', () => {
   test('throws naming every missing prop when JavaScript passes none', () => {
     const stack = testStack();
     expect(() => new DatabaseFunction(stack, 'Fn', undefined as unknown as DatabaseFunctionProps)).toThrow(
-      'Test/Fn: database, databaseUser, entry are required but missing: pass database (the ProxiedDatabase the function connects to), '
+      'Test/Fn: database, databaseUser, entry are required but missing: pass database (the ProxiedDatabase the function connects to, or an import of one), '
       + 'databaseUser (the database user it connects as), entry (the path of its handler file)');
   });
 

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DatabaseNetwork } from '../network/database-network';
@@ -46,7 +46,11 @@ export interface DatabaseUser {
  * Properties of a DatabaseBootstrap.
  */
 export interface DatabaseBootstrapProps {
-  /** The database to bootstrap. */
+  /**
+   * The database to bootstrap: a `ProxiedDatabase` of this app, whose admin
+   * secret and writer endpoint the bootstrap uses. An imported database has
+   * neither: the app that owns it bootstraps it.
+   */
   readonly database: ProxiedDatabase;
 
   /**
@@ -130,6 +134,11 @@ export class DatabaseBootstrap extends Construct {
     super(scope, id);
     requireProps(this, props, { database: 'the ProxiedDatabase to bootstrap' });
     const database = props.database;
+    if (!(database instanceof ProxiedDatabase)) {
+      throw new PropValidationError(this,
+        `database (${(database as IConstruct).node.path}) is not a ProxiedDatabase of this app: a bootstrap runs as the admin user on the writer endpoint, which an imported database does not offer; `
+        + 'bootstrap the database in the app that owns it, with users for the functions of every app that imports it');
+    }
     const users = props.users ?? [];
     this.validateProps(props, users);
     const iamUsers = database.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH;

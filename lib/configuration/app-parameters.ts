@@ -2,7 +2,8 @@ import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { PropValidationError, requireProps, requireResolved } from '../private/validation';
+import { levels, MAX_NAME_LEVELS, validateParameterPath } from '../private/parameter-store';
+import { PropValidationError, requireProps } from '../private/validation';
 
 /**
  * Properties of AppParameters.
@@ -26,14 +27,11 @@ export interface AppParametersProps {
   readonly values?: { [name: string]: string };
 }
 
-const PATH = /^(\/[A-Za-z0-9._-]+)+$/;
 const NAME = /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 /** Parameter Store's limit on a parameter name, including the path. */
 const MAX_NAME_LENGTH = 1011;
 /** Standard-tier parameters hold at most 4 KB. */
 const MAX_VALUE_BYTES = 4096;
-/** Parameter Store's limit on the levels of a parameter's name, its own name included. */
-const MAX_NAME_LEVELS = 15;
 
 /**
  * Non-secret settings that several functions of an app share, in SSM
@@ -52,20 +50,8 @@ export class AppParameters extends Construct {
     super(scope, id);
     requireProps(this, props, { path: 'the Parameter Store path of the settings, e.g. \'/orders-service\'' });
     this.path = props.path;
-    requireResolved(this, 'path', props.path, 'the parameter names and the ARN that grantRead allows');
-    if (!PATH.test(props.path)) {
-      throw new PropValidationError(this,
-        `path ('${props.path}') must start with a slash and hold segments of letters, digits, '.', '-' or '_' separated by single slashes, with no trailing slash: for example '/orders-service'`);
-    }
-    if (/^\/(aws|ssm)(\/|$)/i.test(props.path)) {
-      throw new PropValidationError(this, `path ('${props.path}') starts with a prefix that AWS reserves (aws or ssm): choose a path named after your app`);
-    }
+    validateParameterPath(this, 'path', props.path, 'the parameter names and the ARN that grantRead allows');
     const pathLevels = levels(props.path);
-    if (pathLevels >= MAX_NAME_LEVELS) {
-      throw new PropValidationError(this,
-        `path ('${props.path}') has ${pathLevels} levels, which leaves no room for parameters under it: Parameter Store allows ${MAX_NAME_LEVELS} levels in a parameter's name, `
-        + `its own name included; use at most ${MAX_NAME_LEVELS - 1} levels`);
-    }
     this.parameters = {};
     const keysById = new Map<string, string>();
     for (const [name, value] of Object.entries(props.values ?? {})) {
@@ -108,9 +94,4 @@ export class AppParameters extends Construct {
       resourceArns: [Stack.of(this).formatArn({ service: 'ssm', resource: 'parameter', resourceName: this.path.slice(1) })],
     });
   }
-}
-
-/** The levels of a Parameter Store name or path: its segments between slashes. */
-function levels(name: string): number {
-  return name.split('/').length - 1;
 }

@@ -9,27 +9,30 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { DatabaseCapacity } from './capacity';
 import { DatabaseEngine, EngineFamily } from './engine';
+import { IProxiedDatabase, ProxiedDatabaseBase } from './proxied-database-base';
 import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
 import { acknowledgeInlinePolicies, acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
-import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, validateEngine,
 } from '../private/engine-rules';
 import { createCustomResourceHandler } from '../private/custom-resource';
-import { validateFunctionInVpc } from '../private/function-vpc';
 import { createKey } from '../private/keys';
+import { validateParameterPath } from '../private/parameter-store';
 import { DEFAULT_PROXY_PERCENT, defaultMaxConnections, headroomMaximumPercent, minimumProxyPercent } from '../private/max-connections';
 import {
-  PropValidationError, requireProps, requireResolved, resolvedSeconds, validateDatabaseUserName, validateDuration, validateIdentifier, validateNumber,
+  PropValidationError, requireProps, requireResolved, validateDatabaseUserName, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
 import { regionalBacktrackWindow } from './private/backtrack';
+import { IMPORT_CHECK_SKIPPED_WARNING, ImportedProxiedDatabase } from './private/imported-proxied-database';
 import { UNLISTED_INSTANCE_CLASS_WARNING, validateInstanceClass } from './private/instance-classes';
 import { databasePhysicalName } from './private/physical-name';
+import { publishAttributes, publishedAttributeReader } from './private/published-attributes';
 
 /**
  * Properties of a ProxiedDatabase.
@@ -220,10 +223,119 @@ export interface ProxiedDatabaseProps {
   readonly alarms?: DatabaseAlarmOptions;
 }
 
-/** A function connected through the proxy. */
-interface ProxyClient {
-  readonly fn: lambda.Function;
-  readonly databaseUser: string;
+/**
+ * What a function of this app needs to know about a database behind RDS
+ * Proxy that it imports, whatever the import reads its attributes from.
+ */
+export interface ProxiedDatabaseImportOptions {
+  /**
+   * The network of this app, in the proxy's VPC, that places the functions
+   * connecting to the proxy: `new DatabaseNetwork(this, 'Network', { vpc: ec2.Vpc.fromLookup(this, 'Vpc', { vpcId }) })`.
+   */
+  readonly network: DatabaseNetwork;
+
+  /**
+   * The engine behind the proxy. Only its family counts: what the proxy
+   * speaks, its port (5432 or 3306) and the rules for database user names;
+   * any version will do.
+   */
+  readonly engine: DatabaseEngine;
+
+  /**
+   * Add the ingress rule for this app's functions to the proxy's security
+   * group (an `AWS::EC2::SecurityGroupIngress` in this app's stack). Leave it
+   * off when the owning team manages the proxy's ingress itself: it then
+   * allows the engine port from `network.functionSecurityGroup`. Either way
+   * the functions' security group gets the egress rule to the proxy.
+   *
+   * @default false
+   */
+  readonly allowIngressFromFunctions?: boolean;
+
+  /**
+   * How many connections of the proxy pool this app's functions may hold:
+   * what the owning team sized for this app, or the whole pool when this
+   * app is its only client. Functions derive their reserved concurrency from
+   * it, `consumeQueue` its `maxConcurrency`, and each reservation is checked
+   * against it. Give either `poolSize`, or `maxConnections` with
+   * `maxConnectionsPercent`.
+   *
+   * @default - unknown: no reservation is derived and nothing is checked
+   * against the pool (a warning says so)
+   */
+  readonly poolSize?: number;
+
+  /**
+   * The database's `max_connections`, with `maxConnectionsPercent`, when
+   * this app is the proxy's only client: the pool is
+   * `floor(maxConnections * maxConnectionsPercent / 100)`.
+   *
+   * @default - unknown unless poolSize is given
+   */
+  readonly maxConnections?: number;
+
+  /**
+   * The proxy's `MaxConnectionsPercent` (1 to 100), with `maxConnections`.
+   * Note that RDS Proxy's own default is 100.
+   *
+   * @default - unknown unless poolSize is given
+   */
+  readonly maxConnectionsPercent?: number;
+
+  /**
+   * The proxy's borrow timeout (`ConnectionBorrowTimeout`, 1 to 300
+   * seconds): every connected function's timeout must be above it.
+   *
+   * @default - unknown: the timeouts are not checked against it (a warning
+   * says so)
+   */
+  readonly borrowTimeout?: Duration;
+}
+
+/**
+ * A database behind RDS Proxy created elsewhere: by this library in another
+ * app, by aws-cdk-lib's `rds.DatabaseProxy`, or in the console.
+ */
+export interface ProxiedDatabaseAttributes extends ProxiedDatabaseImportOptions {
+  /** The proxy endpoint, `<name>.proxy-<id>.<region>.rds.amazonaws.com` (or one of the proxy's extra endpoints). */
+  readonly endpoint: string;
+
+  /** The name of the proxy. */
+  readonly proxyName: string;
+
+  /**
+   * The ARN of the proxy, `arn:aws:rds:<region>:<account>:db-proxy:prx-<id>`.
+   * Give it or `proxyResourceId`.
+   *
+   * @default - built from proxyResourceId in the stack's account and Region
+   */
+  readonly proxyArn?: string;
+
+  /**
+   * The proxy's resource id, `prx-<id>` (the last part of its ARN), which
+   * `rds-db:connect` grants name. Give it or `proxyArn`.
+   *
+   * @default - taken from proxyArn
+   */
+  readonly proxyResourceId?: string;
+
+  /** The id of the proxy's security group. */
+  readonly proxySecurityGroupId: string;
+
+  /** The id of the proxy's VPC: it must be the VPC of `network`. */
+  readonly vpcId: string;
+
+  /** The name of the application database. */
+  readonly databaseName: string;
+}
+
+/**
+ * Where and how to read a database that `ProxiedDatabase.publishAttributes`
+ * published to Parameter Store.
+ */
+export interface ProxiedDatabaseParameterStoreOptions extends ProxiedDatabaseImportOptions {
+  /** The path the owning app gave `publishAttributes`, e.g. `/orders-db-prod/database`. */
+  readonly path: string;
 }
 
 /**
@@ -238,13 +350,54 @@ interface ProxyClient {
  * which opens the proxy port, grants `rds-db:connect` for one database user,
  * and counts the function toward the pool.
  */
-export class ProxiedDatabase extends Construct implements ec2.IConnectable {
+export class ProxiedDatabase extends ProxiedDatabaseBase {
   /** Warning id for a setting that is legal but risky. */
   public static readonly RISKY_SETTING_WARNING = 'cdk-serverless-rds:RiskySetting';
-  /** Warning id for functions whose reserved concurrency together exceeds the proxy pool. */
-  public static readonly POOL_OVERCOMMIT_WARNING = 'cdk-serverless-rds:PoolOvercommitted';
   /** Warning id for an instance class of a newer generation than this library's table of classes. */
   public static readonly UNLISTED_INSTANCE_CLASS_WARNING = UNLISTED_INSTANCE_CLASS_WARNING;
+
+  /** Warning id for a check that an imported database skips because an attribute is missing or known only at deploy. */
+  public static readonly IMPORT_CHECK_SKIPPED_WARNING = IMPORT_CHECK_SKIPPED_WARNING;
+
+  /**
+   * A database behind RDS Proxy created elsewhere (by this library in
+   * another app, by aws-cdk-lib's `rds.DatabaseProxy`, or in the console),
+   * for `DatabaseFunction` and `DatabaseDashboard` (proxy metrics only). It
+   * has no admin secret or writer endpoint, so `DatabaseBootstrap` does not
+   * take it: the owning app creates the users. Each check that a missing
+   * attribute rules out is skipped with a warning
+   * (`IMPORT_CHECK_SKIPPED_WARNING`).
+   */
+  public static fromProxiedDatabaseAttributes(scope: Construct, id: string, attrs: ProxiedDatabaseAttributes): IProxiedDatabase {
+    return new ImportedProxiedDatabase(scope, id, () => attrs);
+  }
+
+  /**
+   * A database that `publishAttributes(path)` published, read from Parameter
+   * Store by CloudFormation at every deploy of this stack (stack parameters
+   * of type `AWS::SSM::Parameter::Value<String>`), so no stack export ties
+   * the apps together. The owning app must be deployed first, in the same
+   * account and Region (a publisher in the same app is made a dependency of
+   * this stack). The values are known only at deploy: the VPC is not checked
+   * at synth, and the pool size and borrow timeout come from the options
+   * only (warnings say what is skipped).
+   */
+  public static fromParameterStore(scope: Construct, id: string, options: ProxiedDatabaseParameterStoreOptions): IProxiedDatabase {
+    return new ImportedProxiedDatabase(scope, id, database => {
+      requireProps(database, options, { path: 'the Parameter Store path the owning app gave publishAttributes' });
+      validateParameterPath(database, 'path', options.path, 'the names of the parameters CloudFormation reads');
+      const read = publishedAttributeReader(database, options.path);
+      return {
+        ...options,
+        endpoint: read('endpoint'),
+        proxyName: () => read('proxy-name'),
+        proxyArn: read('proxy-arn'),
+        proxySecurityGroupId: read('proxy-security-group-id'),
+        vpcId: { unknownBecause: `the VPC id published at ${options.path}/vpc-id is known only at deploy` },
+        databaseName: read('database-name'),
+      };
+    });
+  }
 
   /** The engine. */
   public readonly engine: DatabaseEngine;
@@ -280,6 +433,10 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   public readonly connections: ec2.Connections;
   /** The proxy endpoint clients connect to. */
   public readonly endpoint: string;
+  /** The name of the proxy, the same as the database's (`physicalName`). */
+  public readonly proxyName: string;
+  /** The ARN of the proxy. */
+  public readonly proxyArn: string;
   /** The port clients connect to (the proxy's engine port). */
   public readonly port: number;
   /** The database's own port. */
@@ -331,9 +488,9 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   /** The default alarms (empty when `alarms.enabled` is false). */
   public readonly alarms: cloudwatch.Alarm[];
 
-  private readonly clients: ProxyClient[] = [];
-  private readonly explicitBorrowTimeout?: Duration;
+  private readonly givenBorrowTimeout?: Duration;
   private readonly grantedProxyUsers = new Set<string>();
+  private publishedPath?: string;
   /** The DbiResourceId or DbClusterResourceId that IAM database authentication ARNs use. */
   private readonly dbResourceIdentifier: string;
 
@@ -352,7 +509,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.maxConnectionsPercent = props.maxConnectionsPercent ?? Math.max(DEFAULT_PROXY_PERCENT, minimumProxyPercent(this.capacity) ?? 0);
     this.defaultAuthScheme = props.defaultAuthScheme ?? rds.DefaultAuthScheme.IAM_AUTH;
     this.removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
-    this.explicitBorrowTimeout = props.borrowTimeout;
+    this.givenBorrowTimeout = props.borrowTimeout;
     this.maxConnections = props.maxConnections ?? defaultMaxConnections(this.engine, this.capacity);
     this.validateProps(props);
 
@@ -440,6 +597,8 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.proxy = this.createProxy(physicalId, target, proxySecurityGroup, props);
     this.proxy.node.addDependency(this.proxyLogGroup);
     this.endpoint = this.proxy.endpoint;
+    this.proxyName = this.proxy.dbProxyName;
+    this.proxyArn = this.proxy.dbProxyArn;
     this.writerEndpoint = this.engine.isAurora ? this.cluster!.clusterEndpoint.hostname : this.instance!.dbInstanceEndpointAddress;
     if (props.waitForProxyTargets ?? true) {
       this.proxyReadiness = this.createProxyReadiness();
@@ -448,45 +607,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     this.connections = new ec2.Connections({ securityGroups: [proxySecurityGroup], defaultPort: ec2.Port.tcp(this.port) });
     Aspects.of(this).add(new LiteralDatabasePort(database, this.databasePort), { priority: AspectPriority.MUTATING });
 
-    this.node.addValidation({ validate: () => this.validatePoolShare() });
-    Aspects.of(this).add({ visit: node => node === this && this.warnOnPoolOvercommit() });
     this.alarms = props.alarms?.enabled === false ? [] : createAlarms(this, this.alarmSpecs(props.alarms ?? {}), props.alarms?.topic);
-  }
-
-  /** Client connections open to the proxy (Sum over the proxy's nodes). */
-  public metricProxyClientConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.proxyMetric('ClientConnections', cloudwatch.Stats.SUM, props);
-  }
-
-  /**
-   * Connections the proxy holds open to the database (Sum): at most the pool,
-   * `maxConnectionsPercent` of max_connections.
-   */
-  public metricProxyDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.proxyMetric('DatabaseConnections', cloudwatch.Stats.SUM, props);
-  }
-
-  /**
-   * Microseconds a client waited for a pooled database connection (Average).
-   * Waits grow as the pool fills; at `borrowTimeout` the client gets an error.
-   */
-  public metricProxyBorrowLatency(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.proxyMetric('DatabaseConnectionsBorrowLatency', cloudwatch.Stats.AVERAGE, props);
-  }
-
-  /**
-   * Database connections pinned to one client session (Sum), which the proxy
-   * cannot share until the session ends.
-   *
-   * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-proxy-pinning.html
-   */
-  public metricProxyPinnedConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.proxyMetric('DatabaseConnectionsCurrentlySessionPinned', cloudwatch.Stats.SUM, props);
-  }
-
-  /** Percentage of time the proxy's read/write target was available (Average). */
-  public metricProxyAvailability(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.proxyMetric('AvailabilityPercentage', cloudwatch.Stats.AVERAGE, props, { TargetGroup: 'default', TargetRole: 'READ_WRITE' });
   }
 
   /** CPU utilization of the database in percent (Average; over the cluster's instances for Aurora). */
@@ -497,16 +618,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   /** Connections open on the database itself (Maximum): the proxy's pool and everything else. */
   public metricDatabaseConnections(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.databaseMetric('DatabaseConnections', cloudwatch.Stats.MAXIMUM, props);
-  }
-
-  private proxyMetric(metricName: string, statistic: string, props?: cloudwatch.MetricOptions, dimensions: { [name: string]: string } = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/RDS',
-      metricName,
-      statistic,
-      ...props,
-      dimensionsMap: { ProxyName: this.proxy.dbProxyName, ...dimensions, ...props?.dimensionsMap },
-    });
   }
 
   private databaseMetric(metricName: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -563,17 +674,58 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
    * user.
    */
   public grantConnect(grantee: iam.IGrantable, databaseUser: string): iam.Grant {
-    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine);
-    if (this.defaultAuthScheme === rds.DefaultAuthScheme.IAM_AUTH && !this.grantedProxyUsers.has(databaseUser)) {
-      this.grantedProxyUsers.add(databaseUser);
-      this.proxyRole.addToPrincipalPolicy(new iam.PolicyStatement({
-        actions: ['rds-db:connect'],
-        resources: [Stack.of(this).formatArn({
-          service: 'rds-db', resource: 'dbuser', resourceName: `${this.dbResourceIdentifier}/${databaseUser}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        })],
-      }));
-    }
+    this.allowProxyLogin(databaseUser);
     return this.proxy.grantConnect(grantee, databaseUser);
+  }
+
+  /**
+   * With end-to-end IAM authentication, let the proxy connect to the
+   * database as `databaseUser` (`grantConnect` does it for the functions of
+   * this app). Call it for each user that functions of other apps connect as
+   * through an import of this database; without it their logins fail. Does
+   * nothing when the proxy logs in with secrets.
+   */
+  public allowProxyLogin(databaseUser: string): void {
+    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine);
+    if (this.defaultAuthScheme !== rds.DefaultAuthScheme.IAM_AUTH || this.grantedProxyUsers.has(databaseUser)) {
+      return;
+    }
+    this.grantedProxyUsers.add(databaseUser);
+    this.proxyRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['rds-db:connect'],
+      resources: [Stack.of(this).formatArn({
+        service: 'rds-db', resource: 'dbuser', resourceName: `${this.dbResourceIdentifier}/${databaseUser}`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })],
+    }));
+  }
+
+  /**
+   * Write what other apps need to import this database to String parameters
+   * under `path` (`<path>/endpoint`, `proxy-name`, `proxy-arn`,
+   * `proxy-security-group-id`, `vpc-id`, `database-name`), which
+   * `ProxiedDatabase.fromParameterStore` reads at deploy. No CloudFormation
+   * export ties the apps together, so this stack can change the proxy
+   * without first updating every importer. Parameter names are unique in an
+   * account and Region: a path that holds the stack's name (e.g.
+   * `/${stackName}/database`) lets a second deployment of the stack publish
+   * beside the first.
+   *
+   * @param path a Parameter Store path of at most 14 levels, e.g. `/orders-db-prod/database`
+   */
+  public publishAttributes(path: string): ssm.StringParameter[] {
+    validateParameterPath(this, 'path', path, 'the names of the parameters that other apps read');
+    if (this.publishedPath !== undefined) {
+      throw new PropValidationError(this, `publishAttributes('${path}') is called, but the attributes are already published at ${this.publishedPath}: publish them once, and import every app from that path`);
+    }
+    this.publishedPath = path;
+    return publishAttributes(this, path, {
+      'endpoint': this.endpoint,
+      'proxy-name': this.proxyName,
+      'proxy-arn': this.proxyArn,
+      'proxy-security-group-id': this.connections.securityGroups[0].securityGroupId,
+      'vpc-id': this.network.vpc.vpcId,
+      'database-name': this.databaseName,
+    });
   }
 
   /**
@@ -602,95 +754,32 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
    * timeout), when it is a token and the borrow timeout is derived, or when
    * its reserved concurrency is above the pool size.
    */
-  public connectFunction(fn: lambda.Function, databaseUser: string): iam.Grant {
-    validateFunctionInVpc(fn, this.network);
-    this.validateClientTimeout(fn);
-    const reserved = explicitReservedConcurrency(fn.node.defaultChild as lambda.CfnFunction);
-    if (reserved !== undefined && this.poolSize !== undefined && reserved > this.poolSize) {
-      throw new PropValidationError(fn,
-        `reservedConcurrentExecutions (${reserved}) is above the ${this.poolSize} connections the proxy pool of ${this.node.path} can serve: lower reservedConcurrentExecutions or raise the database capacity or maxConnectionsPercent`);
-    }
-    this.connections.allowDefaultPortFrom(fn, 'Lambda function to RDS Proxy');
-    this.clients.push({ fn, databaseUser });
+  public override connectFunction(fn: lambda.Function, databaseUser: string): iam.Grant {
+    const grant = super.connectFunction(fn, databaseUser);
     if (this.proxyReadiness) {
       fn.node.addDependency(this.proxyReadiness);
     }
-    return this.grantConnect(fn, databaseUser);
+    return grant;
   }
 
-  /**
-   * A connected function's fair share of the proxy pool: what is left after
-   * the explicit reservations, split among the functions without one.
-   * Undefined when the pool size is unknown at synth.
-   *
-   * @internal
-   */
-  public _poolShare(): number | undefined {
-    if (this.poolSize === undefined) {
-      return undefined;
-    }
-    return fairShare(this.poolSize, this.clients.map(({ fn }) => fn.node.defaultChild as lambda.CfnFunction));
+  /** @internal */
+  protected override _explicitBorrowTimeout(): Duration | undefined {
+    return this.givenBorrowTimeout;
   }
 
-  /**
-   * The reserved concurrency a connected function derives: its pool share,
-   * capped by its share of what the account's limit leaves to reserve after
-   * the app's other reservations. Undefined when the pool size is unknown.
-   *
-   * @internal
-   */
-  public _derivedReservedConcurrency(): number | undefined {
-    const poolShare = this._poolShare();
-    return poolShare === undefined ? undefined : Math.min(poolShare, appConcurrencyShare(this));
-  }
-
-  /**
-   * The borrow timeout must stay below the function's timeout, and RDS Proxy
-   * waits at least 1 s (0 would wait forever), so a connected function needs
-   * a timeout of 2 s or more. A token timeout cannot be compared or halved.
-   */
-  private validateClientTimeout(fn: lambda.Function): void {
-    const timeout = timeoutSeconds(fn);
-    if (timeout === undefined) {
-      if (this.explicitBorrowTimeout === undefined) {
-        throw new PropValidationError(fn,
-          `timeout is a token, so ${this.node.path} cannot derive a borrow timeout below it: set borrowTimeout on ${this.node.path} below the shortest timeout the function can get`);
-      }
-      return;
-    }
-    if (timeout < MINIMUM_CLIENT_TIMEOUT_SECONDS) {
-      throw new PropValidationError(fn,
-        `timeout (${timeout} s) must be ${MINIMUM_CLIENT_TIMEOUT_SECONDS} s or more to connect through the proxy of ${this.node.path}: its borrow timeout is at least 1 s and must stay below the function's timeout; `
-        + `raise timeout to Duration.seconds(${MINIMUM_CLIENT_TIMEOUT_SECONDS}) or more`);
-    }
-    const borrow = resolvedSeconds(this.explicitBorrowTimeout);
-    if (borrow !== undefined && timeout <= borrow) {
-      throw new PropValidationError(fn,
-        `timeout (${timeout} s) must be above the proxy's borrowTimeout (${borrow} s) of ${this.node.path}: raise the function's timeout or lower borrowTimeout, so the function can answer when no pooled connection is free`);
-    }
+  /** @internal */
+  protected override _derivesBorrowTimeout(): boolean {
+    return true;
   }
 
   /** Half the shortest client timeout (at least 1 s, since clients have 2 s or more), at most 120 s. */
   private derivedBorrowTimeoutSeconds(): number {
     // Only an explicit borrow timeout admits clients with a token timeout, and then nothing is derived.
-    const timeouts = this.clients.flatMap(({ fn }) => timeoutSeconds(fn) ?? []);
+    const timeouts = this._clientTimeouts();
     if (timeouts.length === 0) {
       return 120;
     }
     return Math.min(120, Math.floor(Math.min(...timeouts) / 2));
-  }
-
-  private validatePoolShare(): string[] {
-    const derivedClients = this.clients.filter(({ fn }) => isDerived(fn.node.defaultChild as lambda.CfnFunction));
-    if (derivedClients.length === 0) {
-      return [];
-    }
-    // Functions derive a reservation only from a pool known at synth.
-    const share = this._derivedReservedConcurrency()!;
-    if (share < 1) {
-      return [`${derivedClients.length} function(s) derive their reserved concurrency from a proxy pool of ${this.poolSize} connections and the account's reservable concurrency, which leaves them ${Math.max(0, share)}: raise the database capacity or set reservedConcurrentExecutions explicitly`];
-    }
-    return [];
   }
 
   private validateProps(props: ProxiedDatabaseProps): void {
@@ -781,25 +870,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       throw new PropValidationError(this,
         `alarms.connectionsPercentOfMax (${options.connectionsPercentOfMax}) has no effect: the DatabaseConnections alarm needs max_connections at synth, which comes from a token here (maxConnections or the capacity); `
         + 'give maxConnections as a literal, or remove connectionsPercentOfMax');
-    }
-  }
-
-  /**
-   * Each function's reservation fits the pool (checked on connect) and
-   * derived reservations share what is left, so only explicit reservations
-   * can add up to more than the pool. The proxy then queues borrowers, which
-   * is legal but can end in borrow timeouts.
-   */
-  private warnOnPoolOvercommit(): void {
-    const explicit = this.clients
-      .map(({ fn }) => ({ fn, reserved: explicitReservedConcurrency(fn.node.defaultChild as lambda.CfnFunction) }))
-      .filter((c): c is { fn: lambda.Function; reserved: number } => c.reserved !== undefined);
-    const total = explicit.reduce((sum, c) => sum + c.reserved, 0);
-    if (this.poolSize !== undefined && total > this.poolSize) {
-      Annotations.of(this).addWarningV2(ProxiedDatabase.POOL_OVERCOMMIT_WARNING,
-        `The reserved concurrency of the connected functions adds up to ${total} (${explicit.map(c => `${c.fn.node.path}: ${c.reserved}`).join(', ')}), `
-        + `above the proxy pool of ${this.poolSize} connections: at peak, clients wait up to the borrow timeout for a connection. `
-        + 'Lower their reservedConcurrentExecutions or raise the database capacity.');
     }
   }
 
@@ -940,9 +1010,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
     });
   }
 }
-
-/** A connected function's shortest timeout: RDS Proxy waits at least 1 s for a pooled connection, which must end before the function does. */
-const MINIMUM_CLIENT_TIMEOUT_SECONDS = 2;
 
 /** The backtrack window where Aurora offers backtracking and none is set. */
 const DEFAULT_BACKTRACK_WINDOW = Duration.hours(24);

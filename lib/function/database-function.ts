@@ -9,12 +9,13 @@ import * as eventsources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import { withParameterStoreReader } from './private/parameter-store-reader';
 import { ProvisionedConcurrencyOptions } from './provisioned-concurrency';
 import { AppParameters } from '../configuration/app-parameters';
 import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
+import { IProxiedDatabase, ProxiedDatabaseBase } from '../database/proxied-database-base';
 import { DependencyLayer } from '../layer/dependency-layer';
 import { FunctionAlarmOptions } from '../monitoring/alarm-options';
 import { acknowledgeInPacks } from '../private/acknowledgements';
@@ -36,8 +37,13 @@ import { PropValidationError, requireProps, validateDatabaseUserName, validateDu
  * Properties of a DatabaseFunction.
  */
 export interface DatabaseFunctionProps {
-  /** The database the function connects to, through its proxy. */
-  readonly database: ProxiedDatabase;
+  /**
+   * The database the function connects to, through its proxy: a
+   * `ProxiedDatabase` of this app, or one imported with
+   * `ProxiedDatabase.fromProxiedDatabaseAttributes` or
+   * `ProxiedDatabase.fromParameterStore`.
+   */
+  readonly database: IProxiedDatabase;
 
   /**
    * The database user the function connects as: lowercase letters, digits
@@ -55,6 +61,8 @@ export interface DatabaseFunctionProps {
    * `DatabaseBootstrap` of the database declares the user, because a user
    * that nothing creates fails every connection at runtime; with it, a
    * bootstrap that declares the user is an error.
+   * For an imported database the owning app creates the users, so
+   * nothing is checked.
    *
    * @default false
    */
@@ -475,18 +483,18 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
    */
   public readonly queryDefinitions: logs.QueryDefinition[];
 
-  private readonly proxiedDatabase: ProxiedDatabase;
+  private readonly proxiedDatabase: ProxiedDatabaseBase;
   /** Rules whose undeliverable events the failure queue's key admits. */
   private readonly deadLetterRules: events.IRule[] = [];
 
   constructor(scope: Construct, id: string, props: DatabaseFunctionProps) {
     super(scope, id);
     requireProps(this, props, {
-      database: 'the ProxiedDatabase the function connects to', databaseUser: 'the database user it connects as', entry: 'the path of its handler file',
+      database: 'the ProxiedDatabase the function connects to, or an import of one', databaseUser: 'the database user it connects as', entry: 'the path of its handler file',
     });
+    this.proxiedDatabase = proxiedDatabaseBase(this, props.database);
     this.validateProps(props);
-    const database = props.database;
-    this.proxiedDatabase = database;
+    const database = this.proxiedDatabase;
     const network = database.network;
     this.databaseUser = props.databaseUser;
     this.securityGroup = network.functionSecurityGroup;
@@ -615,7 +623,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
 
     database.connectFunction(this.lambdaFunction, props.databaseUser);
     props.parameters?.grantRead(this.role);
-    if (!Token.isUnresolved(props.databaseUser) && props.databaseUser === database.adminUsername) {
+    if (!Token.isUnresolved(props.databaseUser) && props.databaseUser === adminUsernameOf(database)) {
       Annotations.of(this).addWarningV2(DatabaseFunction.ADMIN_USER_WARNING,
         `databaseUser '${props.databaseUser}' is the admin user of ${database.node.path}: the function can do anything in the database; connect as a user with only the privileges it needs`);
     }
@@ -1052,8 +1060,8 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       : reservableConcurrency(limit) === 0
         ? `; there is no reservation because the account limit in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}) leaves nothing to reserve `
           + '(Lambda keeps 100 unreserved, all of a limit of 100 or less)'
-        : `; there is no reservation because the proxy pool of ${this.proxiedDatabase.node.path} is unknown at synth (its maxConnections, capacity or `
-          + 'maxConnectionsPercent is a token), so there is no share of it to reserve: RDS Proxy\'s pool and borrow timeout bound the database load instead; '
+        : `; there is no reservation because the proxy pool of ${this.proxiedDatabase.node.path} is unknown at synth (${this.proxiedDatabase._poolUnknownReason()}), `
+          + 'so there is no share of it to reserve: RDS Proxy\'s pool and borrow timeout bound the database load instead; '
           + 'set reservedConcurrentExecutions to cap the function';
     acknowledgeInPacks(this.lambdaFunction, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency', `${what}${none}.`);
   }
@@ -1109,7 +1117,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       && props.database.poolSize === undefined) {
       throw new PropValidationError(this,
         `provisionedConcurrency needs a reservation that holds it when the account limit is in context ${ACCOUNT_CONCURRENCY_CONTEXT} (${limit}), but the proxy pool of `
-        + `${props.database.node.path} is unknown at synth (a token maxConnections, capacity or maxConnectionsPercent), so no reservation is derived: set reservedConcurrentExecutions`);
+        + `${props.database.node.path} is unknown at synth (${this.proxiedDatabase._poolUnknownReason()}), so no reservation is derived: set reservedConcurrentExecutions`);
     }
     validateNumber(this, { prop: 'retryAttempts', value: props.retryAttempts, min: 0, max: 2, integer: true });
     validateDuration(this, { prop: 'maxEventAge', value: props.maxEventAge, min: Duration.seconds(60), max: Duration.hours(6) });
@@ -1200,6 +1208,10 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
       return declaredBy.length === 0 ? [] : [
         `externallyManagedDatabaseUser is true, but ${declaredBy.join(' and ')} declares databaseUser '${user}': `
         + 'remove externallyManagedDatabaseUser, or remove the user from the bootstrap'];
+    }
+    if (!(database instanceof ProxiedDatabase)) {
+      // No DatabaseBootstrap takes an imported database: the owning app creates its users.
+      return [];
     }
     if (Token.isUnresolved(user)) {
       return ['databaseUser is a token, so no DatabaseBootstrap can declare it (bootstrap user names are literals): '
@@ -1299,4 +1311,22 @@ function clientTimeouts(timeout: Duration): { [key: string]: string } {
   const connect = Math.min(5000, Math.floor(total * 0.3));
   const query = total - connect - Math.min(1000, Math.floor(total * 0.1));
   return { DATABASE_CONNECT_TIMEOUT_MS: String(connect), DATABASE_QUERY_TIMEOUT_MS: String(query) };
+}
+
+/**
+ * The database as this library's base class, which keeps the pool
+ * accounting and timeout checks that a function joins when it connects.
+ */
+function proxiedDatabaseBase(fn: IConstruct, database: IProxiedDatabase): ProxiedDatabaseBase {
+  if (!(database instanceof ProxiedDatabaseBase)) {
+    throw new PropValidationError(fn,
+      `database (${database.node.path}) implements IProxiedDatabase outside this library, so the function cannot join its pool accounting: `
+      + 'pass a ProxiedDatabase, or import the database with ProxiedDatabase.fromProxiedDatabaseAttributes or ProxiedDatabase.fromParameterStore');
+  }
+  return database;
+}
+
+/** The admin user of a database this app created; undefined for an import, whose admin this app does not know. */
+function adminUsernameOf(database: IProxiedDatabase): string | undefined {
+  return database instanceof ProxiedDatabase ? database.adminUsername : undefined;
 }

@@ -2,11 +2,12 @@ import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { AssetHashType, CfnParameter, DockerImage, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Names, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { stagedAssetBytes } from '../private/asset-size';
+import { parameterValueAtDeploy } from '../private/parameter-store';
 import { PropValidationError, requireProps } from '../private/validation';
 
 /**
@@ -200,14 +201,10 @@ export class DependencyLayer extends Construct {
     this.requireSameEnvironment(consumer, layerStack, consumerStack);
     const parameterName = this.publishArn();
     const importId = `${Names.nodeUniqueId(this.node)}Layer`;
-    const arn = new CfnParameter(consumerStack, `${importId}Arn`, {
-      type: 'AWS::SSM::Parameter::Value<String>',
-      default: parameterName,
-      // Changes the consumer's template whenever the layer does, so diffs show it.
-      description: `ARN of the layer ${this.node.path} (lockfile sha256 ${this.lockfileHash})`,
-    });
+    // The description changes the consumer's template whenever the layer does, so diffs show it.
+    const arn = parameterValueAtDeploy(consumerStack, `${importId}Arn`, parameterName, `ARN of the layer ${this.node.path} (lockfile sha256 ${this.lockfileHash})`);
     const imported = lambda.LayerVersion.fromLayerVersionAttributes(consumerStack, importId, {
-      layerVersionArn: arn.valueAsString,
+      layerVersionArn: arn,
       compatibleRuntimes: [this.runtime],
     });
     consumerStack.addStackDependency(layerStack, `reads the ARN of ${this.node.path} from SSM parameter ${parameterName}`);

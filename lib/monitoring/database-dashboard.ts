@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { ProxiedDatabase } from '../database/proxied-database';
+import { IProxiedDatabase } from '../database/proxied-database-base';
 import { DatabaseFunction } from '../function/database-function';
 import { reservationKnownAtSynth, reservedConcurrency } from '../private/concurrency';
 
@@ -18,11 +19,13 @@ export interface DatabaseDashboardProps {
   readonly dashboardName?: string;
 
   /**
-   * The databases to show; more with `addDatabase`.
+   * The databases to show; more with `addDatabase`. An imported database
+   * shows its proxy only: the database's own metrics belong to the app that
+   * owns it.
    *
    * @default - none
    */
-  readonly databases?: ProxiedDatabase[];
+  readonly databases?: IProxiedDatabase[];
 
   /**
    * The functions to show; more with `addFunction`.
@@ -81,12 +84,14 @@ export class DatabaseDashboard extends Construct {
     }
   }
 
-  /** Add a row for the database and its proxy. */
-  public addDatabase(database: ProxiedDatabase): void {
+  /**
+   * Add a row for the database and its proxy (the proxy only, for an
+   * imported database).
+   */
+  public addDatabase(database: IProxiedDatabase): void {
     this.sections++;
     this.alarms.push(...database.alarms);
     const poolSize = database.poolSize;
-    const maxConnections = database.maxConnections;
     this.dashboard.addWidgets(
       heading(`Database ${database.node.path}`),
     );
@@ -96,8 +101,14 @@ export class DatabaseDashboard extends Construct {
       graph('Proxy borrow latency (µs)', [database.metricProxyBorrowLatency()]),
       graph('Pinned connections', [database.metricProxyPinnedConnections()]),
     );
+    const availability = graph('Proxy target availability (%)', [database.metricProxyAvailability()]);
+    if (!(database instanceof ProxiedDatabase)) {
+      this.dashboard.addWidgets(availability);
+      return;
+    }
+    const maxConnections = database.maxConnections;
     this.dashboard.addWidgets(
-      graph('Proxy target availability (%)', [database.metricProxyAvailability()]),
+      availability,
       graph('Database CPU (%)', [database.metricCpuUtilization()]),
       graph('Database connections', [database.metricDatabaseConnections()],
         maxConnections === undefined || Token.isUnresolved(maxConnections) ? [] : [{ value: maxConnections, label: `max_connections (${maxConnections})` }]),
