@@ -5,9 +5,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { costFloor, monthlyUsd, totalUsd } from '../bin/review/cost';
-import { generateReview, writeReview } from '../bin/review/report';
-import { StackTemplate } from '../bin/review/template';
+import { costFloor, monthlyUsd, totalUsd } from '../lib/review/cost';
+import { generateReview, writeReview } from '../lib/review/report';
+import { StackTemplate } from '../lib/review/template';
 import { inlineFunction, testApp } from './support/app';
 
 /**
