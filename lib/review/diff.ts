@@ -48,13 +48,13 @@ export function isStateful(type: string): boolean {
 
 export interface ResourceChange {
   readonly stack: string;
-  readonly change: 'added' | 'replaced' | 'removed';
+  readonly change: 'added' | 'replaced' | 'updated' | 'removed';
   readonly logicalId: string;
   /** The logical id in the base assembly, when a replacement changed it. */
   readonly baseLogicalId?: string;
   readonly type: string;
   readonly path: string;
-  /** Why a resource is replaced. */
+  /** Why a resource is replaced, or which properties an update changes. */
   readonly reason?: string;
   /** True for a stateful resource replaced or removed. */
   readonly dataLoss: boolean;
@@ -171,8 +171,15 @@ function resourceChanges(stack: string, before: StackTemplate | undefined, after
   }
   for (const id of headIds.filter(candidate => before?.resources.has(candidate))) {
     const reason = replacementReason(before!, after!, id);
+    const type = after!.resource(id).Type;
     if (reason) {
-      changes.push({ stack, change: 'replaced', logicalId: id, type: after!.resource(id).Type, path: after!.pathOf(id), reason, dataLoss: isStateful(before!.resource(id).Type) });
+      changes.push({ stack, change: 'replaced', logicalId: id, type, path: after!.pathOf(id), reason, dataLoss: isStateful(before!.resource(id).Type) });
+      continue;
+    }
+    const updated = unique([...Object.keys(before!.properties(id)), ...Object.keys(after!.properties(id))])
+      .filter(property => JSON.stringify(before!.properties(id)[property]) !== JSON.stringify(after!.properties(id)[property]));
+    if (updated.length) {
+      changes.push({ stack, change: 'updated', logicalId: id, type, path: after!.pathOf(id), reason: `${updated.join(', ')} changed`, dataLoss: false });
     }
   }
   for (const id of added) {
@@ -250,13 +257,13 @@ export function renderDiff(diff: AssemblyDiff): string {
   const count = (items: ReadonlyArray<{ stack: string; change: string }>, stack: string, change: string): number =>
     items.filter(item => item.stack === stack && item.change === change).length;
   sections.push('## Summary', table(
-    ['Stack', 'Resources added / replaced / removed', 'Data lost', 'IAM statements added / removed (new wildcards)', 'Security group rules opened / closed',
+    ['Stack', 'Resources added / replaced / updated / removed', 'Data lost', 'IAM statements added / removed (new wildcards)', 'Security group rules opened / closed',
       'Acknowledgements added / removed', 'Monthly cost floor'],
     stacks.map(stack => {
       const cost = diff.costs.find(change => change.stack === stack);
       return [
         text(stack),
-        `${count(diff.resources, stack, 'added')} / ${count(diff.resources, stack, 'replaced')} / ${count(diff.resources, stack, 'removed')}`,
+        ['added', 'replaced', 'updated', 'removed'].map(change => count(diff.resources, stack, change)).join(' / '),
         String(diff.dataLoss.filter(change => change.stack === stack).length),
         `${count(diff.statements, stack, 'added')} / ${count(diff.statements, stack, 'removed')} (${diff.newWildcards.filter(change => change.stack === stack).length})`,
         `${count(diff.securityGroupRules, stack, 'opened')} / ${count(diff.securityGroupRules, stack, 'closed')}`,
@@ -277,7 +284,7 @@ export function renderDiff(diff: AssemblyDiff): string {
       tableOrNone(['Change', 'Logical id', 'Type', 'Construct path', 'Why', 'Data lost'], of(diff.resources).map(change => [
         text(change.change), code(change.baseLogicalId ? `${change.baseLogicalId} → ${change.logicalId}` : change.logicalId), code(change.type), code(change.path),
         text(change.reason ?? '—'), change.dataLoss ? '**yes**' : '—',
-      ]), 'No resource added, replaced or removed.'),
+      ]), 'No resource added, replaced, updated or removed.'),
       '### IAM statements',
       tableOrNone(['Change', 'Policy', 'Principal', 'Effect', 'Actions', 'Resources', 'Conditions', 'Wildcard'], of(diff.statements).map(change => [
         text(change.change), text(change.policy), lines(change.principals), text(change.effect), lines(change.actions), lines(change.resources), lines(change.conditions),
