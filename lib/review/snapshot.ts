@@ -11,12 +11,9 @@ const ASSET_BUCKET = /^cdk-[a-z0-9]+-assets-/;
 const BOOTSTRAP_VERSION = 'BootstrapVersion';
 const CHECK_BOOTSTRAP_VERSION = 'CheckBootstrapVersion';
 
+/** Every stack is in a stage: an App, a Stage, or the App aws-cdk-lib creates for a stack made without a scope. */
 function stageOf(stack: Stack): Stage {
-  const stage = Stage.of(stack);
-  if (!stage) {
-    throw new Error(`${stack.node.path} is not in an App or Stage: create it with new Stack(app, ...)`);
-  }
-  return stage;
+  return Stage.of(stack)!;
 }
 
 /**
@@ -30,7 +27,7 @@ export function reviewOf(stack: Stack): string {
   const directory = stageOf(stack).synth().directory;
   const reviewed = readAssembly(directory).stacks.find(candidate => candidate.template.stackName === stack.node.path);
   if (!reviewed) {
-    throw new Error(`${stack.node.path} is not in its stage's cloud assembly: it has no template to review`);
+    throw new Error(`${stack.node.path} has no template of its own in the cloud assembly (a nested stack is reviewed with its parent): pass the parent stack`);
   }
   return renderStack(reviewed, `Review of the stack ${stack.node.path}, made by reviewOf() from its synthesized template and metadata.`);
 }
@@ -39,8 +36,8 @@ export function reviewOf(stack: Stack): string {
  * The stack's synthesized template with what changes without an
  * infrastructure change replaced by placeholders: asset hashes
  * (`ASSET_HASH`), the bootstrap asset bucket (`ASSET_BUCKET`), logical ids
- * that end in a configuration hash (a function's `CurrentVersion...`,
- * renamed `...HASH` everywhere they are referenced), and the bootstrap
+ * that end in a configuration hash (a function's `CurrentVersion<path hash><config hash>`
+ * becomes `CurrentVersion<path hash>HASH`, everywhere it is referenced), and the bootstrap
  * version parameter and rule. For snapshot tests that fail on a real change
  * with a readable diff, and not when only a bundle's bytes change.
  */
