@@ -56,14 +56,15 @@ const inlineAcknowledged: Suppressed = ['HIPAA.Security-IAMNoInlinePolicy', 'NIS
 const work = fs.mkdtempSync(path.join(PROJECT_ROOT, '.tmp', 'review-diff-'));
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
-const base = writeAssembly(path.join(work, 'base'), {
+const baseResources: Resources = {
   ...common,
   ...policy([{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::reports/summary.csv' }]),
   ...group('Database', [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: { 'Fn::GetAtt': ['Other', 'GroupId'] } }]),
   TableOld: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } },
   Queue: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'orders', VisibilityTimeout: 30 } },
   Bucket: { Type: 'AWS::S3::Bucket', Properties: {} },
-}, inlineAcknowledged, { TableOld: 'Table' });
+};
+const base = writeAssembly(path.join(work, 'base'), baseResources, inlineAcknowledged, { TableOld: 'Table' });
 
 const head = writeAssembly(path.join(work, 'head'), {
   ...common,
@@ -77,12 +78,8 @@ const head = writeAssembly(path.join(work, 'head'), {
 
 /** A head whose only change is a queue's visibility timeout: no data lost, no new wildcard. */
 const harmless = writeAssembly(path.join(work, 'harmless'), {
-  ...common,
-  ...policy([{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::reports/summary.csv' }]),
-  ...group('Database', [{ IpProtocol: 'tcp', FromPort: 5432, ToPort: 5432, SourceSecurityGroupId: { 'Fn::GetAtt': ['Other', 'GroupId'] } }]),
-  TableOld: { Type: 'AWS::DynamoDB::Table', Properties: { KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] } },
+  ...baseResources,
   Queue: { Type: 'AWS::SQS::Queue', Properties: { QueueName: 'orders', VisibilityTimeout: 60 } },
-  Bucket: { Type: 'AWS::S3::Bucket', Properties: {} },
 }, inlineAcknowledged, { TableOld: 'Table' });
 
 describe('diffAssemblies', () => {

@@ -1,6 +1,6 @@
 import { AssemblyStack, CloudAssembly, readAssembly } from './assembly';
 import { costFloor, totalUsd } from './cost';
-import { identityStatements, resourcePolicies } from './iam';
+import { identityStatements, resourcePolicies, ResourcePolicyRow } from './iam';
 import { code, lines, table, tableOrNone, text, usd } from './markdown';
 import { securityGroupRules } from './network';
 import { assemblyNameOf, producer } from './report';
@@ -60,15 +60,11 @@ export interface ResourceChange {
   readonly dataLoss: boolean;
 }
 
-export interface StatementChange {
+/** A statement of an identity or a resource policy that the head adds or no longer has. */
+export interface StatementChange extends ResourcePolicyRow {
   readonly stack: string;
   readonly change: 'added' | 'removed';
   readonly policy: 'identity' | 'resource';
-  readonly principals: readonly string[];
-  readonly effect: string;
-  readonly actions: readonly string[];
-  readonly resources: readonly string[];
-  readonly conditions: readonly string[];
   /** cdk-nag's finding ids for the statement's wildcards; empty for resource policies. */
   readonly wildcards: readonly string[];
 }
