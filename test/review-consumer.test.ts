@@ -1,3 +1,7 @@
+import * as fs from 'fs';
+import { App, Stack, Stage } from 'aws-cdk-lib';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { generateReview } from '../lib/review';
 import { consumerApp } from './support/consumer-app';
 
@@ -52,5 +56,20 @@ describe('review of an app built without this library', () => {
 
   test('the imported VPC\'s subnets place the function: one Hyperplane ENI per subnet', () => {
     expect(review).toContain('| `Consumer/Handler` | `subnet-0aaaaaaaaaaaaaaa1`<br>`subnet-0bbbbbbbbbbbbbbb2` | `Consumer/Handler/SecurityGroup` | 2 |');
+  });
+});
+
+describe('review of an app with a stage', () => {
+  test('the stage\'s stacks are read from its nested assembly (assembly-<stage>) and named by their path', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    new Topic(new Stack(app, 'Shared'), 'Alerts');
+    new Queue(new Stack(new Stage(app, 'Prod'), 'Service'), 'Jobs', { enforceSSL: true });
+    const directory = app.synth().directory;
+    expect(fs.readdirSync(directory)).toContain('assembly-Prod');
+    const files = generateReview(directory, { assemblyName: 'cdk.out' });
+    expect(files.map(file => file.name)).toEqual(['Prod-Service.md', 'Shared.md', 'README.md']);
+    expect(files[0].content).toContain('| `AWS::SQS::Queue` | 1 | `Prod/Service/Jobs` |');
+    expect(files[2].content).toContain('| [Prod/Service](Prod-Service.md) | 2 | $0.00 | 0 |');
+    expect(files[2].content).toContain('(manifest version 55.0.0; stacks: Prod/Service, Shared)');
   });
 });

@@ -49,8 +49,10 @@ function trimResource(constructPath: string): string {
 
 export function renderAcknowledgements(findings: readonly AcknowledgedFinding[], validated: boolean): string {
   const groups = groupAcknowledgements(findings);
+  // One finding per rule and resource, as the summary counts them.
+  const count = findings.reduce((sum, finding) => sum + finding.resources.length, 0);
   const source = validated
-    ? `${findings.length} finding(s) of the validation plugins acknowledged, in ${groups.length} group(s) of the same reason and rules (from validation-report.json).`
+    ? `${count} finding(s) of the validation plugins acknowledged, in ${groups.length} group(s) of the same reason and rules (from validation-report.json).`
     : `No validation report in the assembly: the acknowledgements recorded in the metadata are listed, whether a plugin needed them or not (${groups.length} group(s)).`;
   return [
     source,
