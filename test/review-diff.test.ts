@@ -228,6 +228,22 @@ describe('cdk-serverless-rds review --base', () => {
     expect(result.stdout).toContain('  2  usage error: unknown command or option, missing value, no assembly');
   });
 
+  test('an assembly that cannot be read exits 1 naming the file', () => {
+    const broken = path.join(work, 'broken');
+    fs.cpSync(base, broken, { recursive: true });
+    fs.writeFileSync(path.join(broken, 'App.template.json'), '{"Resources": ');
+    const result = cli('review', 'broken', '--out', 'out');
+    expect(result.status).toBe(1);
+    // The parser's own words in the parentheses vary with the Node.js version.
+    expect(result.stderr).toMatch(/^cdk-serverless-rds: broken\/App\.template\.json cannot be read as JSON \(.+\): synthesize the app again\n$/);
+  });
+
+  test('a review without --base removes the DIFF.md an earlier run left', () => {
+    expect(cli('review', 'head', '--out', 'stale', '--base', 'base').status).toBe(0);
+    expect(cli('review', 'head', '--out', 'stale').status).toBe(0);
+    expect(fs.readdirSync(path.join(work, 'stale')).sort()).toEqual(['App.md', 'README.md']);
+  });
+
   test('defaults to cdk.out and review/ in the working directory', () => {
     fs.cpSync(base, path.join(work, 'cdk.out'), { recursive: true });
     const result = cli('review');

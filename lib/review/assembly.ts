@@ -158,5 +158,9 @@ export function covers(ancestor: string, constructPath: string): boolean {
 }
 
 function readJson(file: string): unknown {
-  return JSON.parse(fs.readFileSync(file, 'utf8'));
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file} cannot be read as JSON (${error instanceof Error ? error.message : String(error)}): synthesize the app again`);
+  }
 }

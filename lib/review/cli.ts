@@ -112,6 +112,8 @@ export function run(args: readonly string[], stdout: (text: string) => void, std
     const files = writeReview(parsed.assembly, parsed.out, { assemblyName: name(parsed.assembly) });
     stdout(`Wrote ${files.length} review file(s) to ${parsed.out}\n`);
     if (parsed.base === undefined) {
+      // A diff left by an earlier run would read as the changes of this one.
+      fs.rmSync(path.join(parsed.out, DIFF_FILE), { force: true });
       return EXIT_REVIEWED;
     }
     const diff = diffAssemblies(parsed.base, parsed.assembly, { baseName: name(parsed.base), headName: name(parsed.assembly) });
