@@ -4,7 +4,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RdsProxyChecks } from '../lib';
 import { buildReferenceApp } from '../bin/reference-app';
 import { acknowledgements, findings, staleAcknowledgements, synthWithChecks } from './support/checks';
-import { generateReview } from '../bin/review/report';
+import { generateReview } from '../lib/review/report';
 import { PROJECT_ROOT, testApp } from './support/app';
 
 /** Asset hashes change with every dependency bump; the snapshot is about infrastructure. */
@@ -43,7 +43,7 @@ describe('reference app', () => {
   });
 
   test('review/ is what `npm run review` generates from this synth (run it and commit review/ when this fails)', () => {
-    const generated = generateReview(app.synth().directory);
+    const generated = generateReview(app.synth().directory, { assemblyName: 'cdk.out' });
     const directory = path.join(PROJECT_ROOT, 'review');
     const committed = fs.readdirSync(directory).filter(name => name.endsWith('.md')).sort();
     expect(committed).toEqual(generated.map(file => file.name).sort());

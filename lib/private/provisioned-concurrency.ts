@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from './concurrency';
 import { createCustomResourceHandler } from './custom-resource';
+import { HOURS_PER_MONTH, PRICE_REGION, PROVISIONED_CONCURRENCY_GB_SECOND } from './prices';
 import { PropValidationError, requireProps, validateNumber } from './validation';
 import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../function/provisioned-concurrency';
 
@@ -15,23 +16,6 @@ export const NO_ON_DEMAND_HEADROOM_WARNING = 'cdk-serverless-rds:NoOnDemandHeadr
 
 const DEFAULT_ALIAS_NAME = 'live';
 const DEFAULT_UTILIZATION_TARGET = 0.7;
-
-/**
- * Provisioned concurrency price per GB-second in US East (N. Virginia), by
- * architecture: the charge for keeping environments ready, used or not.
- * Requests and the duration of invocations are billed on top.
- * Source: https://aws.amazon.com/lambda/pricing/ ("Provisioned Concurrency"),
- * read on 2026-11-21 (the page renders its rate table client-side; the figures
- * were checked against several transcriptions of it).
- */
-export const PROVISIONED_PRICE_PER_GB_SECOND_USD: { readonly [architecture: string]: number } = {
-  [lambda.Architecture.X86_64.name]: 0.0000041667,
-  [lambda.Architecture.ARM_64.name]: 0.0000033334,
-};
-/** The Region the prices above belong to. */
-export const PRICE_REGION = 'us-east-1';
-/** Hours in a month as AWS pricing examples count them (8,760 / 12). */
-export const HOURS_PER_MONTH = 730;
 
 /** Alias names Lambda accepts: letters, digits, hyphens and underscores, not only digits (a version number). */
 const ALIAS_NAME = /^(?![0-9]+$)[A-Za-z0-9_-]{1,128}$/;
@@ -117,7 +101,7 @@ export function addProvisionedConcurrency(
     new CfnOutput(scope, 'ProvisionedConcurrencyMonthlyCost', {
       value: monthlyCostUsd.toFixed(2),
       description: `Estimated USD per month for ${options.minCapacity} provisioned environment(s) of ${context.memorySize} MB (${context.architecture.name}) `
-        + `kept warm ${HOURS_PER_MONTH} hours at $${PROVISIONED_PRICE_PER_GB_SECOND_USD[context.architecture.name]} per GB-second, the ${PRICE_REGION} price; `
+        + `kept warm ${HOURS_PER_MONTH} hours at $${PROVISIONED_CONCURRENCY_GB_SECOND[context.architecture.name].usd} per GB-second, the ${PRICE_REGION} price; `
         + 'requests, invocation duration and capacity above minCapacity are billed on top',
       condition,
     });
@@ -326,7 +310,7 @@ function monthlyCost(minCapacity: number, context: ProvisionedConcurrencyContext
     return undefined;
   }
   const gbSeconds = (context.memorySize / 1024) * minCapacity * HOURS_PER_MONTH * 3600;
-  return Math.round(gbSeconds * PROVISIONED_PRICE_PER_GB_SECOND_USD[context.architecture.name] * 100) / 100;
+  return Math.round(gbSeconds * PROVISIONED_CONCURRENCY_GB_SECOND[context.architecture.name].usd * 100) / 100;
 }
 
 function resolved(value: number | undefined): value is number {

@@ -44,7 +44,7 @@ function describeRule(template: StackTemplate, direction: 'ingress' | 'egress', 
     source: direction === 'ingress' ? otherPeer : group,
     destination: direction === 'ingress' ? group : otherPeer,
     protocol: protocolName(String(rule.IpProtocol)),
-    ports: portsOf(rule),
+    ports: portsOf(template, rule),
     description: rule.Description === undefined ? '' : template.render(rule.Description),
   };
 }
@@ -59,10 +59,12 @@ function protocolName(protocol: string): string {
   return ({ '-1': 'all', '6': 'tcp', '17': 'udp', '1': 'icmp' } as Record<string, string>)[protocol] ?? protocol;
 }
 
-function portsOf(rule: Record<string, unknown>): string {
+/** Ports as numbers, or as the value they reference (a database's port is often `Fn::GetAtt` of its endpoint). */
+function portsOf(template: StackTemplate, rule: Record<string, unknown>): string {
   const protocol = protocolName(String(rule.IpProtocol));
-  const from = rule.FromPort;
-  const to = rule.ToPort;
+  const port = (value: unknown): unknown => (typeof value === 'object' && value !== null ? template.render(value) : value);
+  const from = port(rule.FromPort);
+  const to = port(rule.ToPort);
   if (protocol === 'all') {
     return 'all';
   }

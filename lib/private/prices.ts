@@ -1,0 +1,113 @@
+/**
+ * The one price table of the package: the provisioned-concurrency cost
+ * output of DatabaseFunction and the infrastructure review both read it.
+ * On-demand list prices without free tiers, each with the Region, the date
+ * it was read and the page it was read from. A price that could not be
+ * sourced is absent, and whatever needs it is reported as unpriced.
+ */
+
+/** The Region every price below belongs to. */
+export const PRICE_REGION = 'us-east-1';
+/** Hours in a month as AWS pricing examples count them (8,760 / 12). */
+export const HOURS_PER_MONTH = 730;
+
+export interface Price {
+  /** What is charged, e.g. `RDS Proxy, Aurora Serverless v2 targets`. */
+  readonly name: string;
+  readonly usd: number;
+  /** What one unit is, e.g. `ACU-hour`. */
+  readonly unit: string;
+  readonly region: string;
+  /** When the price was read from its source (YYYY-MM-DD). */
+  readonly takenOn: string;
+  /** The page the price was read from. */
+  readonly source: string;
+}
+
+const TAKEN_ON = '2026-11-21';
+
+function price(name: string, usd: number, unit: string, source: string, takenOn = TAKEN_ON): Price {
+  return { name, usd, unit, region: PRICE_REGION, takenOn, source };
+}
+
+const RDS_PROXY_PAGE = 'https://aws.amazon.com/rds/proxy/pricing/';
+const AURORA_PAGE = 'https://aws.amazon.com/rds/aurora/pricing/';
+const RDS_POSTGRESQL_PAGE = 'https://aws.amazon.com/rds/postgresql/pricing/';
+/** A line-by-line us-east-1 bill of RDS for PostgreSQL on db.t4g, read on 2026-12-07. */
+const RDS_POSTGRESQL_T4G_ARTICLE = 'https://infratally.com/articles/aws-rds-pricing-explained-2026.html';
+const VPC_PAGE = 'https://aws.amazon.com/vpc/pricing/';
+const PRIVATELINK_PAGE = 'https://aws.amazon.com/privatelink/pricing/';
+const CLOUDWATCH_PAGE = 'https://aws.amazon.com/cloudwatch/pricing/';
+const LAMBDA_PAGE = 'https://aws.amazon.com/lambda/pricing/';
+
+/** RDS Proxy in front of provisioned instances: per vCPU of the target instances, at least 2 vCPUs. */
+export const RDS_PROXY_VCPU_HOUR = price('RDS Proxy, provisioned targets', 0.015, 'vCPU-hour', RDS_PROXY_PAGE);
+export const RDS_PROXY_MINIMUM_VCPUS = 2;
+/** RDS Proxy in front of Aurora Serverless v2: per ACU of the targets, at least 8 ACUs (also https://blog.serverworks.co.jp/amazon-aurora-serverless-v2-and-amazon-rds-proxy-minimum-cost). */
+export const RDS_PROXY_ACU_HOUR = price('RDS Proxy, Aurora Serverless v2 targets', 0.015, 'ACU-hour', RDS_PROXY_PAGE);
+export const RDS_PROXY_MINIMUM_ACUS = 8;
+
+/** Aurora Serverless v2 capacity, Aurora Standard and Aurora I/O-Optimized storage configurations. */
+export const AURORA_SERVERLESS_V2_ACU_HOUR = price('Aurora Serverless v2 (Aurora Standard)', 0.12, 'ACU-hour', AURORA_PAGE);
+export const AURORA_SERVERLESS_V2_IO_OPTIMIZED_ACU_HOUR = price('Aurora Serverless v2 (Aurora I/O-Optimized)', 0.16, 'ACU-hour', AURORA_PAGE);
+
+/**
+ * Provisioned DB instances per instance-hour (Single-AZ; Aurora Standard), by
+ * the template's `Engine` and the instance class. Only the classes whose
+ * price was found are listed: any other class the constructs accept (see
+ * lib/database/private/instance-classes.ts) is reported as unpriced.
+ */
+export const DB_INSTANCE_HOUR: { readonly [engine: string]: { readonly [instanceClass: string]: Price } } = {
+  'aurora-postgresql': {
+    'db.t4g.medium': price('Aurora PostgreSQL db.t4g.medium', 0.073, 'instance-hour', AURORA_PAGE),
+    'db.r6g.large': price('Aurora PostgreSQL db.r6g.large', 0.26, 'instance-hour', AURORA_PAGE),
+    'db.r7g.large': price('Aurora PostgreSQL db.r7g.large', 0.276, 'instance-hour', AURORA_PAGE),
+  },
+  'aurora-mysql': {
+    'db.t4g.medium': price('Aurora MySQL db.t4g.medium', 0.073, 'instance-hour', AURORA_PAGE),
+    'db.r6g.large': price('Aurora MySQL db.r6g.large', 0.26, 'instance-hour', AURORA_PAGE),
+    'db.r7g.large': price('Aurora MySQL db.r7g.large', 0.276, 'instance-hour', AURORA_PAGE),
+  },
+  'postgres': {
+    'db.t4g.micro': price('RDS for PostgreSQL db.t4g.micro', 0.016, 'instance-hour', RDS_POSTGRESQL_T4G_ARTICLE, '2026-12-07'),
+    'db.t4g.small': price('RDS for PostgreSQL db.t4g.small', 0.032, 'instance-hour', RDS_POSTGRESQL_T4G_ARTICLE, '2026-12-07'),
+    'db.t4g.medium': price('RDS for PostgreSQL db.t4g.medium', 0.065, 'instance-hour', RDS_POSTGRESQL_PAGE),
+  },
+};
+
+/** vCPUs of DB instance classes, for RDS Proxy (from the instance class tables of the RDS and Aurora user guides). */
+export const DB_INSTANCE_VCPUS: { readonly [instanceClass: string]: number } = {
+  'db.t3.medium': 2,
+  'db.t4g.micro': 2,
+  'db.t4g.small': 2,
+  'db.t4g.medium': 2,
+  'db.t4g.large': 2,
+  'db.r6g.large': 2,
+  'db.r6g.xlarge': 4,
+  'db.r7g.large': 2,
+  'db.r7g.xlarge': 4,
+};
+
+export const NAT_GATEWAY_HOUR = price('NAT gateway', 0.045, 'NAT gateway-hour', VPC_PAGE);
+/** Interface VPC endpoints are billed per endpoint per Availability Zone, i.e. per subnet the endpoint is in. */
+export const INTERFACE_ENDPOINT_AZ_HOUR = price('Interface VPC endpoint', 0.01, 'endpoint AZ-hour', PRIVATELINK_PAGE);
+export const KMS_KEY_MONTH = price('KMS customer managed key', 1, 'key-month', 'https://aws.amazon.com/kms/pricing/');
+export const SECRET_MONTH = price('Secrets Manager secret', 0.4, 'secret-month', 'https://aws.amazon.com/secrets-manager/pricing/');
+/** Standard resolution (period of 60 s or more), per metric the alarm evaluates. */
+export const STANDARD_ALARM_METRIC_MONTH = price('CloudWatch alarm, standard resolution', 0.1, 'alarm metric-month', CLOUDWATCH_PAGE);
+/** High resolution (period under 60 s), per metric the alarm evaluates. */
+export const HIGH_RESOLUTION_ALARM_METRIC_MONTH = price('CloudWatch alarm, high resolution', 0.3, 'alarm metric-month', CLOUDWATCH_PAGE);
+export const COMPOSITE_ALARM_MONTH = price('CloudWatch composite alarm', 0.5, 'alarm-month', CLOUDWATCH_PAGE);
+export const DASHBOARD_MONTH = price('CloudWatch dashboard', 3, 'dashboard-month', CLOUDWATCH_PAGE);
+
+/**
+ * Lambda provisioned concurrency per GB-second of configured memory, by
+ * architecture (`x86_64`, `arm64`): the charge for keeping environments
+ * ready, used or not; requests and invocation duration are billed on top.
+ * The page renders its rate table client-side; the figures were checked
+ * against several transcriptions of it.
+ */
+export const PROVISIONED_CONCURRENCY_GB_SECOND: { readonly [architecture: string]: Price } = {
+  x86_64: price('Lambda provisioned concurrency (x86_64)', 0.0000041667, 'GB-second', LAMBDA_PAGE),
+  arm64: price('Lambda provisioned concurrency (arm64)', 0.0000033334, 'GB-second', LAMBDA_PAGE),
+};
