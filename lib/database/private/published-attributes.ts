@@ -37,7 +37,7 @@ function pathUse(scope: IConstruct, path: string): PathUse {
 
 function dependOnPublisher(reader: Stack, publisher: Stack, path: string): void {
   if (reader !== publisher) {
-    reader.addDependency(publisher, `reads the database published at ${path} from Parameter Store`);
+    reader.addStackDependency(publisher, `reads the database published at ${path} from Parameter Store`);
   }
 }
 
