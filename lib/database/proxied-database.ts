@@ -14,7 +14,7 @@ import { DatabaseCapacity } from './capacity';
 import { DatabaseEngine, EngineFamily } from './engine';
 import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
-import { acknowledgeInlinePolicies, acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
+import { acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
 import {
@@ -23,6 +23,7 @@ import {
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { validateFunctionInVpc } from '../private/function-vpc';
 import { createKey } from '../private/keys';
+import { ManagedPolicyRole } from '../private/managed-policy-role';
 import { DEFAULT_PROXY_PERCENT, defaultMaxConnections, headroomMaximumPercent, minimumProxyPercent } from '../private/max-connections';
 import {
   PropValidationError, requireProps, requireResolved, resolvedSeconds, validateDatabaseUserName, validateDuration, validateIdentifier, validateNumber,
@@ -430,15 +431,14 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore ${kept}, encrypted with the database key. The instances this rule looks at hold no data of their own.`
       : `Automated backups with point-in-time restore ${kept}, encrypted with the database key, protect the instance; an AWS Backup plan is an account-level choice on top.`);
 
-    this.proxyRole = new iam.Role(this, 'ProxyRole', {
+    this.proxyRole = new ManagedPolicyRole(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: `RDS Proxy of ${this.node.path}`,
     });
-    acknowledgeInlinePolicies(this.proxyRole);
     // The proxy takes the database's name, so its log group can exist before it does.
     this.proxyLogGroup = this.createLogGroup('ProxyLogGroup', `/aws/rds/proxy/${physicalId}`, logRetention);
     this.proxy = this.createProxy(physicalId, target, proxySecurityGroup, props);
-    this.proxy.node.addDependency(this.proxyLogGroup);
+    this.proxy.node.addDependency(this.proxyLogGroup, this.proxyRole);
     this.endpoint = this.proxy.endpoint;
     this.writerEndpoint = this.engine.isAurora ? this.cluster!.clusterEndpoint.hostname : this.instance!.dbInstanceEndpointAddress;
     if (props.waitForProxyTargets ?? true) {
@@ -817,7 +817,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
   }
 
   private createMonitoringRole(): iam.Role {
-    const role = new iam.Role(this, 'MonitoringRole', {
+    const role = new ManagedPolicyRole(this, 'MonitoringRole', {
       assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
       description: `Enhanced Monitoring of ${this.node.path}`,
     });
@@ -833,7 +833,6 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
       resources: [logStreams],
     }));
-    acknowledgeInlinePolicies(role);
     acknowledgeWildcardResource(role, logStreams,
       'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.');
     return role;

@@ -20,8 +20,6 @@ const HANDLERS_ROOT = path.join(__dirname, '..', '..', 'dist', 'handlers');
 /** The packs whose LambdaDLQ rule asks every function for a dead-letter queue. */
 const DEAD_LETTER_PACKS = ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'];
 
-const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
-
 export interface BundledFunctionOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
   readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency' | 'secret-rotation';
@@ -81,7 +79,6 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
   });
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
-    Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
   }
   return { function: handler, role };
 }
@@ -120,13 +117,10 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
     resources: ['*'],
   }));
-  Validations.of(frameworkRole).acknowledge(
-    {
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-      reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
-    },
-    { id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON },
-  );
+  Validations.of(frameworkRole).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+    reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
+  });
   acknowledgeInPacks(framework, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes the provider framework asynchronously, with a pre-signed '
     + 'URL for the answer. The framework catches the handler\'s errors and answers FAILED with them, which fails the deployment. If the framework '
     + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
