@@ -853,7 +853,7 @@ export class ProxiedDatabase extends Construct implements ec2.IConnectable {
       resources: [this.proxy.dbProxyArn, targetGroup.attrTargetGroupArn],
     }));
     const resource = new CustomResource(this, 'ProxyTargetsAvailable', {
-      serviceToken: readiness.provider.serviceToken,
+      serviceToken: readiness.serviceToken,
       resourceType: 'Custom::ProxyTargetsAvailable',
       properties: { ProxyName: this.proxy.dbProxyName, TargetGroupName: 'default' },
     });

@@ -9,6 +9,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks } from './acknowledgements';
 import { createExecutionRole, VpcPlacement } from './execution-role';
+import { attachXrayPolicy } from './managed-policy-role';
 
 /**
  * The library's handlers, bundled with esbuild when the library is built
@@ -39,14 +40,14 @@ export interface BundledFunction {
   readonly role: iam.Role;
 }
 
-/** A handler function and the provider framework that CloudFormation calls. */
+/** A custom resource handler and the ServiceToken its custom resources use. */
 export interface CustomResourceHandler extends BundledFunction {
-  readonly provider: cr.Provider;
+  readonly serviceToken: string;
 }
 
 /**
  * One of the library's pre-bundled handlers in `scope`, hardened like the
- * library's other functions: arm64 on the newest Node.js runtime, an inline
+ * library's other functions: arm64 on the newest Node.js runtime, a
  * least-privilege role, X-Ray, JSON logs in an encrypted log group with
  * retention. It reserves no concurrency: a reservation fails to deploy in
  * accounts whose limit leaves none.
@@ -84,23 +85,44 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
 }
 
 /**
- * A custom resource handler and its provider, hardened like the library's
- * other functions (see `createBundledFunction`). Neither reserves
- * concurrency: CloudFormation invokes them once per resource change.
+ * The handlers that answer CloudFormation themselves (their bundles wrap the
+ * handler in `answeringCloudFormation`): they run outside the VPC, where the
+ * pre-signed S3 response URL is reachable.
+ */
+const SELF_ANSWERING_HANDLERS: ReadonlySet<BundledFunctionOptions['handler']> = new Set(['proxy-readiness', 'function-concurrency']);
+
+/**
+ * A custom resource handler, hardened like the library's other functions
+ * (see `createBundledFunction`). It reserves no concurrency: CloudFormation
+ * invokes it once per resource change.
  *
- * CloudFormation invokes the provider framework asynchronously; the framework
- * invokes the handler synchronously and answers CloudFormation. It runs
- * outside the VPC because it only talks to the Lambda API and the response
- * URL, which isolated subnets cannot reach.
+ * A handler outside the VPC is the ServiceToken itself: CloudFormation
+ * invokes it asynchronously and it answers the pre-signed URL, so no other
+ * function is involved. A handler in the VPC cannot reach that URL (S3)
+ * from isolated subnets: a gateway endpoint would route it, but its security
+ * group could only be opened to S3 through the Region's prefix list id,
+ * which CloudFormation cannot look up. It stays behind aws-cdk-lib's
+ * provider framework, which runs outside the VPC and answers for it.
  */
 export function createCustomResourceHandler(scope: Construct, id: string, options: BundledFunctionOptions): CustomResourceHandler {
+  const selfAnswering = SELF_ANSWERING_HANDLERS.has(options.handler);
+  if (selfAnswering === (options.placement !== undefined)) {
+    throw new Error(`${scope.node.path}/${id}: the ${options.handler} handler ${selfAnswering ? 'answers CloudFormation itself and must run outside the VPC' : 'runs in the VPC behind the provider framework and needs a placement'}`);
+  }
   const container = new Construct(scope, id);
   const { function: handler, role } = createBundledFunction(container, options);
+  acknowledgeNoReservation(handler);
+  if (selfAnswering) {
+    acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this handler asynchronously with a pre-signed URL for the '
+      + 'answer, and the handler answers every request itself: FAILED with its error, or FAILED shortly before its own timeout, which fails the '
+      + 'deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
+      + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
+    return { function: handler, role, serviceToken: handler.functionArn };
+  }
+
   acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
     + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
     + 'so one would stay empty.');
-  acknowledgeNoReservation(handler);
-
   const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
   const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
   const provider = new cr.Provider(container, 'Provider', {
@@ -113,10 +135,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   cfnFramework.tracingConfig = { mode: 'Active' };
   cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
   cfnFramework.memorySize = 256;
-  frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-    resources: ['*'],
-  }));
+  attachXrayPolicy(frameworkRole);
   Validations.of(frameworkRole).acknowledge({
     id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
     reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
@@ -128,7 +147,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
   acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
-  return { function: handler, role, provider };
+  return { function: handler, role, serviceToken: provider.serviceToken };
 }
 
 function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
