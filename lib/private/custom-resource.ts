@@ -111,7 +111,7 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   }
   const container = new Construct(scope, id);
   const { function: handler, role } = createBundledFunction(container, options);
-  acknowledgeNoReservation(handler);
+  acknowledgeNoReservation(container);
   if (selfAnswering) {
     acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this handler asynchronously with a pre-signed URL for the '
       + 'answer, and the handler answers every request itself: FAILED with its error, or FAILED shortly before its own timeout, which fails the '
@@ -145,7 +145,6 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
     + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
     + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
     + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
-  acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
   return { function: handler, role, serviceToken: provider.serviceToken };
 }
@@ -154,9 +153,10 @@ function createLogGroup(scope: Construct, id: string, options: BundledFunctionOp
   return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
 }
 
-function acknowledgeNoReservation(fn: lambda.Function): void {
-  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
-    'Only CloudFormation\'s custom resource requests invoke it (directly or through the provider framework), one per change of its resources, so its concurrency stays that small without a cap; a reservation would fail the deploy '
+/** For the functions in `container` (the handler, and the provider framework when there is one). */
+function acknowledgeNoReservation(container: Construct): void {
+  acknowledgeInPacks(container, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
+    'Only CloudFormation\'s custom resource requests invoke these functions (directly or through the provider framework), one per change of their resources, so their concurrency stays that small without a cap; a reservation would fail the deploy '
     + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 
