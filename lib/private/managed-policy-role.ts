@@ -105,7 +105,8 @@ const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
 export function attachXrayPolicy(role: iam.IRole): iam.ManagedPolicy {
   const stack = Stack.of(role);
   const id = 'XrayTracingPolicy';
-  let policy = stack.node.tryFindChild(id) as iam.ManagedPolicy | undefined;
+  const existing = stack.node.tryFindChild(id);
+  let policy = existing instanceof iam.ManagedPolicy ? existing : undefined;
   if (!policy) {
     policy = new iam.ManagedPolicy(stack, id, {
       description: 'Active tracing of the Lambda functions of this stack',
