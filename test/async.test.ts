@@ -22,12 +22,12 @@ function setup(appOptions: TestAppOptions = {}) {
   return { stack, add };
 }
 
-/** Every statement of the role's inline policies. */
+/** Every statement of the role's own managed policies. */
 function roleStatements(stack: Stack, fn: DatabaseFunction): any[] {
   const roleId = stack.getLogicalId(fn.role.node.defaultChild as iam.CfnRole);
-  const policies = template(stack).findResources('AWS::IAM::Policy');
+  const policies = template(stack).findResources('AWS::IAM::ManagedPolicy');
   return Object.values(policies)
-    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .filter((p: any) => (p.Properties.Roles ?? []).some((r: any) => r.Ref === roleId))
     .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
 }
 

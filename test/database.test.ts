@@ -13,7 +13,7 @@ import {
 import { Construct } from 'constructs';
 import { BACKTRACK_REGIONS } from '../lib/database/private/backtrack';
 import { findingsOf } from './rules/support';
-import { inlineFunction, template, testApp, testStack, TestAppOptions, tokenArithmeticIn } from './support/app';
+import { foreignManagedPolicyArns, inlineFunction, template, testApp, testStack, TestAppOptions, tokenArithmeticIn } from './support/app';
 
 type Options = Omit<ProxiedDatabaseProps, 'network'>;
 
@@ -89,12 +89,12 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
     });
   });
 
-  test('the monitoring role has no managed policy and writes only to RDSOSMetrics', () => {
+  test('the monitoring role has no AWS managed policy, and its own writes only to RDSOSMetrics', () => {
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'monitoring.rds.amazonaws.com' } })] },
       ManagedPolicyArns: Match.absent(),
     });
-    t.hasResourceProperties('AWS::IAM::Policy', {
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
         Statement: [
           Match.objectLike({ Action: ['logs:CreateLogGroup', 'logs:PutRetentionPolicy'], Resource: { 'Fn::Join': ['', Match.arrayWith([':log-group:RDSOSMetrics'])] } }),
@@ -103,8 +103,9 @@ describe('ProxiedDatabase defaults (Aurora PostgreSQL Serverless v2)', () => {
       },
       Roles: [{ Ref: Match.stringLikeRegexp('DatabaseMonitoringRole') }],
     });
-    t.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
-    t.allResources('AWS::RDS::DBInstance', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('DatabaseMonitoringRoleDefaultPolicy')]) });
+    expect(foreignManagedPolicyArns(t)).toEqual([]);
+    t.resourceCountIs('AWS::IAM::Policy', 0);
+    t.allResources('AWS::RDS::DBInstance', { DependsOn: Match.arrayWith([Match.stringLikeRegexp('DatabaseMonitoringRolePolicy1')]) });
   });
 
   test('names the cluster, proxy and log groups from the construct path and the stack id, unique per stack and per create', () => {
@@ -434,7 +435,7 @@ describe('ProxiedDatabase options', () => {
     db.grantConnect(new iam.Role(stack, 'Other', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') }), 'app_user');
     const t = template(stack);
     t.hasResourceProperties('AWS::RDS::DBProxy', { DefaultAuthScheme: 'IAM_AUTH', Auth: Match.absent() });
-    t.hasResourceProperties('AWS::IAM::Policy', {
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: Match.stringLikeRegexp('DatabaseProxyRole') }],
       PolicyDocument: {
         Statement: [{
@@ -836,7 +837,7 @@ describe('ProxiedDatabase proxy readiness check', () => {
 
   test('the handler may only describe the targets of this proxy and target group', () => {
     const roleId = stack.getLogicalId(handler.role!.node.defaultChild as iam.CfnRole);
-    const policies = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }));
+    const policies = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } }));
     expect(policies).toHaveLength(1);
     const statements = policies[0].Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>;
     expect(statements.find(s => s.Action === 'rds:DescribeDBProxyTargets')).toEqual({
@@ -844,10 +845,12 @@ describe('ProxiedDatabase proxy readiness check', () => {
       Effect: 'Allow',
       Resource: [{ 'Fn::GetAtt': [proxyId, 'DBProxyArn'] }, { 'Fn::GetAtt': [targetGroupId, 'TargetGroupArn'] }],
     });
-    expect(statements.flatMap(s => [s.Action].flat()).sort()).toEqual([
-      'logs:CreateLogStream', 'logs:PutLogEvents', 'rds:DescribeDBProxyTargets', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
-    ]);
-    t.hasResourceProperties('AWS::IAM::Role', { Description: 'Execution role of Test/Database/ProxyReadiness', ManagedPolicyArns: Match.absent() });
+    expect(statements.flatMap(s => [s.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'rds:DescribeDBProxyTargets']);
+    // Active tracing comes from the stack's one X-Ray policy.
+    t.hasResourceProperties('AWS::IAM::Role', {
+      Description: 'Execution role of Test/Database/ProxyReadiness',
+      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^XrayTracingPolicy') }],
+    });
   });
 
   test('the handler is hardened and runs outside the VPC (it only calls the RDS API), for up to 14 minutes', () => {
@@ -891,7 +894,7 @@ describe('ProxiedDatabase.addProxySecret', () => {
         { AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: { Ref: secretId } },
       ],
     });
-    t.hasResourceProperties('AWS::IAM::Policy', {
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: stack.getLogicalId(db.proxyRole.node.defaultChild as iam.CfnRole) }],
       PolicyDocument: {
         Statement: Match.arrayWith([Match.objectLike({
@@ -936,7 +939,7 @@ describe('ProxiedDatabase writer endpoint and authentication scheme', () => {
       Auth: [{ AuthScheme: 'SECRETS', IAMAuth: 'REQUIRED', SecretArn: adminSecretArn }],
       DefaultAuthScheme: Match.absent(),
     });
-    t.hasResourceProperties('AWS::IAM::Policy', {
+    t.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: [{ Ref: stack.getLogicalId(db.proxyRole.node.defaultChild as iam.CfnRole) }],
       PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Resource: adminSecretArn })]) },
     });

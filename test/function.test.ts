@@ -102,14 +102,19 @@ describe('DatabaseFunction defaults', () => {
     expect(fn.logGroup).toBeDefined();
   });
 
-  test('has a role without managed policies whose inline policy is least privilege', () => {
+  test('keeps least-privilege permissions in a managed policy of its own and the stack\'s shared ENI and X-Ray policies, none AWS managed', () => {
+    t.resourceCountIs('AWS::IAM::Policy', 0);
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
       Description: 'Execution role of Test/Items',
-      ManagedPolicyArns: Match.absent(),
+      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^HyperplaneEniPolicy') }, { Ref: Match.stringLikeRegexp('^XrayTracingPolicy') }],
     });
-    const policy = Object.values(t.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('ItemsRole') }] } }))[0];
-    const statements = policy.Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>;
+    const resources = t.toJSON().Resources;
+    const roleId = stack.getLogicalId(fn.role.node.defaultChild as iam.CfnRole);
+    const attached = (resources[roleId].Properties.ManagedPolicyArns as Array<{ Ref: string }>).map(arn => resources[arn.Ref]);
+    const own = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } }));
+    expect(own).toHaveLength(1);
+    const statements = [...own, ...attached].flatMap(policy => policy.Properties.PolicyDocument.Statement) as Array<{ [key: string]: any }>;
     const byAction = (action: string) => statements.filter(s => [s.Action].flat().includes(action));
     const logStatements = byAction('logs:PutLogEvents');
     expect(logStatements).toHaveLength(1);
@@ -494,7 +499,7 @@ describe('DatabaseFunction client timeouts, shared parameters and Powertools set
     const { stack, add } = setup();
     const fn = add('Fn');
     expect(functionResource(stack, fn).Properties.Environment.Variables.PARAMETERS_PATH).toBeUndefined();
-    expect(JSON.stringify(template(stack).findResources('AWS::IAM::Policy'))).not.toMatch(/ssm:/);
+    expect(JSON.stringify(template(stack).findResources('AWS::IAM::ManagedPolicy'))).not.toMatch(/ssm:/);
   });
 
   test('parameters set PARAMETERS_PATH and allow ssm:GetParametersByPath on exactly that path', () => {
@@ -503,7 +508,7 @@ describe('DatabaseFunction client timeouts, shared parameters and Powertools set
     const fn = add('Fn', { parameters });
     expect(functionResource(stack, fn).Properties.Environment.Variables.PARAMETERS_PATH).toBe('/orders-service');
     const roleId = stack.getLogicalId(fn.role.node.defaultChild as iam.CfnRole);
-    const policy = Object.values(template(stack).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } }))[0];
+    const policy = Object.values(template(stack).findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } }))[0];
     const ssmStatements = (policy.Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>)
       .filter(s => [s.Action].flat().some((action: string) => action.startsWith('ssm:')));
     expect(ssmStatements).toEqual([{

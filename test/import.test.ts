@@ -87,7 +87,7 @@ describe('a function connected to a database imported by attributes', () => {
   const t = Template.fromStack(stack);
 
   test('is granted rds-db:connect for its user on the imported proxy\'s resource id, and nothing else of RDS', () => {
-    const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(policy => policy.Properties.PolicyDocument.Statement)
+    const statements = Object.values(t.findResources('AWS::IAM::ManagedPolicy')).flatMap(policy => policy.Properties.PolicyDocument.Statement)
       .filter((statement: { Action: string | string[] }) => [statement.Action].flat().some(action => action.startsWith('rds')));
     expect(statements).toEqual([{
       Action: 'rds-db:connect',
@@ -390,7 +390,7 @@ describe('publishing a ProxiedDatabase to Parameter Store', () => {
   test('allowProxyLogin lets the proxy log in as a user of another app, with end-to-end IAM authentication only', () => {
     const { stack, database } = publisher();
     database.allowProxyLogin('reports_user');
-    const proxyPolicy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+    const proxyPolicy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'))
       .find(policy => JSON.stringify(policy.Properties.Roles).includes(stack.getLogicalId(database.proxyRole.node.defaultChild as iam.CfnRole)));
     expect(JSON.stringify(proxyPolicy)).toContain('/reports_user"');
 
@@ -425,7 +425,7 @@ describe('a database imported from Parameter Store', () => {
     });
     t.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { DestinationSecurityGroupId: ref('proxy-security-group-id'), FromPort: 5432 });
     t.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
-    const grant = JSON.stringify(Object.values(t.findResources('AWS::IAM::Policy')).map(policy => policy.Properties.PolicyDocument));
+    const grant = JSON.stringify(Object.values(t.findResources('AWS::IAM::ManagedPolicy')).map(policy => policy.Properties.PolicyDocument));
     expect(grant).toContain(`{"Fn::Select":[6,{"Fn::Split":[":",${JSON.stringify(ref('proxy-arn'))}]}]},"/app_user"`);
   });
 

@@ -67,7 +67,8 @@ describe('provisioned concurrency on an alias', () => {
     expect(t.toJSON().Resources[functionId(fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
     const concurrency = onlyResource(t, 'Custom::FunctionConcurrency');
     expect(concurrency.Properties).toEqual({
-      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ItemsConcurrencyProviderframeworkonEvent/), 'Arn'] },
+      // The handler answers CloudFormation itself.
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ItemsConcurrencyHandler/), 'Arn'] },
       FunctionName: { Ref: functionId(fn) },
       Qualifier: 'live',
       FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
@@ -84,8 +85,8 @@ describe('provisioned concurrency on an alias', () => {
     // Lambda's client finds the endpoint of the handler's Region and partition itself.
     expect(handler.Properties.Environment).toBeUndefined();
     const roleId = handler.Properties.Role['Fn::GetAtt'][0];
-    const statements = Object.values(t.findResources('AWS::IAM::Policy'))
-      .filter((policy: any) => policy.Properties.Roles.some((role: any) => role.Ref === roleId))
+    const statements = Object.values(t.findResources('AWS::IAM::ManagedPolicy'))
+      .filter((policy: any) => (policy.Properties.Roles ?? []).some((role: any) => role.Ref === roleId))
       .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
       .filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:')));
     const aliasId = Object.keys(t.findResources('AWS::Lambda::Alias'))[0];

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { RdsProxyChecks } from '../lib';
 import { buildReferenceApp } from '../bin/reference-app';
-import { acknowledgements, findings, staleAcknowledgements, synthWithChecks } from './support/checks';
+import { acknowledgementDeclarations, acknowledgements, findings, staleAcknowledgements, synthWithChecks } from './support/checks';
 import { generateReview } from '../lib/review/report';
 import { PROJECT_ROOT, testApp } from './support/app';
 
@@ -37,9 +37,23 @@ describe('reference app', () => {
       expect(entry.reason.length).toBeGreaterThan(60);
     }
     expect(acknowledged.map(entry => entry.id)).toEqual(expect.arrayContaining([
-      'HIPAA.Security::HIPAA.Security-IAMNoInlinePolicy',
+      'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
     ]));
+  });
+
+  test('declares the acknowledgements the README counts per reference stack (distinct construct and reason), none on a stack', () => {
+    // The README's table lists each one; a change in either direction updates both.
+    const expected: Record<string, number> = { ReferenceLayer: 0, ReferenceApi: 17, ReferenceWorker: 17, ReferenceMonitoring: 0 };
+    for (const stack of [layer, api, worker, monitoring]) {
+      const declarations = acknowledgementDeclarations(pluginReports, stack.stackName);
+      // The whole list when the count differs, so the failure shows what changed.
+      expect({ stack: stack.stackName, declarations: declarations.length === expected[stack.stackName] ? declarations.length : declarations })
+        .toEqual({ stack: stack.stackName, declarations: expected[stack.stackName] });
+      for (const declaration of declarations) {
+        expect(declaration.startsWith(`${stack.stackName}: `)).toBe(false);
+      }
+    }
   });
 
   test('review/ is what `npm run review` generates from this synth (run it and commit review/ when this fails)', () => {

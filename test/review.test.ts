@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { costFloor, monthlyUsd, totalUsd } from '../lib/review/cost';
+import { identityStatements, managedPolicyAttachments } from '../lib/review/iam';
 import { generateReview, writeReview } from '../lib/review/report';
 import { StackTemplate } from '../lib/review/template';
 import { inlineFunction, testApp } from './support/app';
@@ -235,6 +236,25 @@ describe('review building blocks', () => {
     expect(item.unpriced).toBe('no price for db.x2g.16xlarge (postgres) in the table');
     expect(monthlyUsd(item)).toBe(0);
     expect(totalUsd([item])).toBe(0);
+  });
+
+  test('a managed policy of the template that a role attaches through ManagedPolicyArns lists that role; other ARNs keep rows of their own', () => {
+    const attached = new StackTemplate('M', {
+      Resources: {
+        Shared: {
+          Type: 'AWS::IAM::ManagedPolicy',
+          Properties: { PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'xray:PutTraceSegments', Resource: '*' }] } },
+          Metadata: { 'aws:cdk:path': 'M/Shared/Resource' },
+        },
+        Role: {
+          Type: 'AWS::IAM::Role',
+          Properties: { ManagedPolicyArns: [{ Ref: 'Shared' }, 'arn:aws:iam::aws:policy/ReadOnlyAccess'] },
+          Metadata: { 'aws:cdk:path': 'M/Role/Resource' },
+        },
+      },
+    });
+    expect(identityStatements(attached, []).map(statement => statement.principals)).toEqual([['M/Role']]);
+    expect(managedPolicyAttachments(attached)).toEqual([{ principal: 'M/Role', policy: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }]);
   });
 
   test('writeReview writes one file per stack plus the index and removes the review of a stack that is gone', () => {

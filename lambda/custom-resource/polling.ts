@@ -1,6 +1,6 @@
 /**
- * What the library's custom resource handlers share: the answer the
- * Provider framework passes to CloudFormation, and waiting for an AWS API
+ * What the library's custom resource handlers share: their result (which
+ * they or the provider framework pass to CloudFormation), and waiting for an AWS API
  * within the Lambda deadline, with a clock and a sleep that tests replace.
  */
 
@@ -20,8 +20,8 @@ export interface PollingOptions {
   /** @default a setTimeout-based sleep */
   readonly sleep?: (millis: number) => Promise<void>;
   /**
-   * Time kept back from the Lambda deadline to report the failure (and for
-   * the Provider framework to pass it on).
+   * Time kept back from the Lambda deadline to report the failure to
+   * CloudFormation.
    * @default 30 s
    */
   readonly deadlineMarginMillis?: number;

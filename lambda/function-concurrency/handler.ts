@@ -1,6 +1,6 @@
 /**
- * Custom resource handler (aws-cdk-lib `custom-resources` Provider, onEvent
- * only) that owns a function's reserved concurrency and the provisioned
+ * Custom resource handler (the ServiceToken itself: it answers CloudFormation,
+ * see ../custom-resource/response) that owns a function's reserved concurrency and the provisioned
  * concurrency of one of its aliases, and changes them in the only order
  * Lambda accepts. Lambda refuses a reservation below the provisioned
  * concurrency configured on the function's versions and aliases, and
@@ -26,6 +26,7 @@ import { LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createLambdaApi, FunctionConcurrencyApi, ProvisionedConcurrencyConfig } from './lambda-api';
 import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
+import { answeringCloudFormation } from '../custom-resource/response';
 
 export interface FunctionConcurrencyProperties {
   readonly functionName: string;
@@ -158,7 +159,8 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
   };
 }
 
-export const handler: FunctionConcurrencyHandler = createHandler({ lambda: createLambdaApi(new LambdaClient({})) });
+/** The entry point: CloudFormation invokes it directly and gets its answer at the pre-signed URL. */
+export const handler = answeringCloudFormation(createHandler({ lambda: createLambdaApi(new LambdaClient({})) }));
 
 export function propertiesOf(properties: Record<string, unknown>): FunctionConcurrencyProperties {
   const text = (key: string): string => {

@@ -1,6 +1,6 @@
 /**
- * Custom resource handler (aws-cdk-lib `custom-resources` Provider, onEvent
- * only) that holds a deployment until an RDS Proxy can reach its database:
+ * Custom resource handler (the ServiceToken itself: it answers CloudFormation,
+ * see ../custom-resource/response) that holds a deployment until an RDS Proxy can reach its database:
  * CloudFormation reports the proxy and its target group as created long
  * before the proxy has logged in to the database, so anything deployed after
  * them (a bootstrap run, a smoke test, the first request) would otherwise
@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-rds';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
+import { answeringCloudFormation } from '../custom-resource/response';
 
 export interface ProxyReadinessProperties {
   readonly ProxyName: string;
@@ -117,7 +118,8 @@ export function createHandler(options: ProxyReadinessOptions): ProxyReadinessHan
   };
 }
 
-export const handler: ProxyReadinessHandler = createHandler({ rds: new RDSClient({}) });
+/** The entry point: CloudFormation invokes it directly and gets its answer at the pre-signed URL. */
+export const handler = answeringCloudFormation(createHandler({ rds: new RDSClient({}) }));
 
 function propertiesOf(properties: Record<string, unknown>): ProxyReadinessProperties {
   const missing = ['ProxyName', 'TargetGroupName'].filter(key => typeof properties[key] !== 'string' || properties[key] === '');

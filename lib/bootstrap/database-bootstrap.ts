@@ -189,7 +189,7 @@ export class DatabaseBootstrap extends Construct {
     });
 
     this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: bootstrap.provider.serviceToken,
+      serviceToken: bootstrap.serviceToken,
       resourceType: 'Custom::DatabaseBootstrap',
       properties: {
         Engine: database.engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql',

@@ -16,13 +16,14 @@ import { DatabaseEngine, EngineFamily } from './engine';
 import { IProxiedDatabase, ProxiedDatabaseBase } from './proxied-database-base';
 import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
-import { acknowledgeInlinePolicies, acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
+import { acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, validateEngine,
 } from '../private/engine-rules';
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { createKey } from '../private/keys';
+import { ManagedPolicyRole } from '../private/managed-policy-role';
 import { validateParameterPath } from '../private/parameter-store';
 import { DEFAULT_PROXY_PERCENT, defaultMaxConnections, headroomMaximumPercent, minimumProxyPercent } from '../private/max-connections';
 import {
@@ -587,15 +588,14 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
       ? `Aurora backs up the cluster, not its instances: continuous automated backups with point-in-time restore ${kept}, encrypted with the database key. The instances this rule looks at hold no data of their own.`
       : `Automated backups with point-in-time restore ${kept}, encrypted with the database key, protect the instance; an AWS Backup plan is an account-level choice on top.`);
 
-    this.proxyRole = new iam.Role(this, 'ProxyRole', {
+    this.proxyRole = new ManagedPolicyRole(this, 'ProxyRole', {
       assumedBy: new iam.ServicePrincipal('rds.amazonaws.com'),
       description: `RDS Proxy of ${this.node.path}`,
     });
-    acknowledgeInlinePolicies(this.proxyRole);
     // The proxy takes the database's name, so its log group can exist before it does.
     this.proxyLogGroup = this.createLogGroup('ProxyLogGroup', `/aws/rds/proxy/${physicalId}`, logRetention);
     this.proxy = this.createProxy(physicalId, target, proxySecurityGroup, props);
-    this.proxy.node.addDependency(this.proxyLogGroup);
+    this.proxy.node.addDependency(this.proxyLogGroup, this.proxyRole);
     this.endpoint = this.proxy.endpoint;
     this.proxyName = this.proxy.dbProxyName;
     this.proxyArn = this.proxy.dbProxyArn;
@@ -887,7 +887,7 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
   }
 
   private createMonitoringRole(): iam.Role {
-    const role = new iam.Role(this, 'MonitoringRole', {
+    const role = new ManagedPolicyRole(this, 'MonitoringRole', {
       assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
       description: `Enhanced Monitoring of ${this.node.path}`,
     });
@@ -903,7 +903,6 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
       actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams', 'logs:GetLogEvents'],
       resources: [logStreams],
     }));
-    acknowledgeInlinePolicies(role);
     acknowledgeWildcardResource(role, logStreams,
       'Enhanced Monitoring writes one stream per DB instance, named by the instance resource id, which exists only after the instances that use this role are created; the wildcard stays inside the RDSOSMetrics log group.');
     return role;
@@ -924,7 +923,7 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
       resources: [this.proxy.dbProxyArn, targetGroup.attrTargetGroupArn],
     }));
     const resource = new CustomResource(this, 'ProxyTargetsAvailable', {
-      serviceToken: readiness.provider.serviceToken,
+      serviceToken: readiness.serviceToken,
       resourceType: 'Custom::ProxyTargetsAvailable',
       properties: { ProxyName: this.proxy.dbProxyName, TargetGroupName: 'default' },
     });

@@ -5,7 +5,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { acknowledgeInlinePolicies, acknowledgeInPacks } from '../private/acknowledgements';
+import { acknowledgeInPacks } from '../private/acknowledgements';
+import { ManagedPolicyRole } from '../private/managed-policy-role';
 import { eniCombinations, placementOf } from '../private/eni-placement';
 import { createKey } from '../private/keys';
 import { gatewayEndpointFor, gatewayEndpointName, interfaceEndpointFor, interfaceEndpointNames, ServiceCall, servicesCalledBy } from '../private/service-endpoints';
@@ -410,8 +411,8 @@ export class DatabaseNetwork extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     role.addPropertyDeletionOverride('ManagedPolicyArns');
-    const policy = new iam.CfnPolicy(provider, 'LogPolicy', {
-      policyName: 'WriteOwnLogGroup',
+    const policy = new iam.CfnManagedPolicy(provider, 'LogPolicy', {
+      description: 'Lets the provider that restricts the default security group write to its own log group',
       roles: [role.ref],
       policyDocument: new iam.PolicyDocument({
         statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] })],
@@ -419,7 +420,6 @@ export class DatabaseNetwork extends Construct {
     });
     handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
     handler.addResourceDependency(policy);
-    acknowledgeInlinePolicies(policy);
     Validations.of(provider).acknowledge({
       id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
       reason: 'aws-cdk-lib\'s deploy-time provider that removes the rules of the VPC\'s default security group. It only calls the EC2 API, reads no data, and runs during deployments only; inside this VPC (no NAT, no EC2 endpoint) it could not reach the EC2 API.',
@@ -432,12 +432,17 @@ export class DatabaseNetwork extends Construct {
       encryptionKey: this.logEncryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const role = new ManagedPolicyRole(this, 'FlowLogRole', {
+      assumedBy: new iam.ServicePrincipal('vpc-flow-logs.amazonaws.com'),
+      description: `Flow log of ${this.node.path}`,
+    });
     const flowLog = new ec2.FlowLog(this, 'FlowLog', {
       resourceType: ec2.FlowLogResourceType.fromVpc(this.vpc),
-      destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup),
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(logGroup, role),
       trafficType: ec2.FlowLogTrafficType.ALL,
     });
-    acknowledgeInlinePolicies(flowLog);
+    // The first records are delivered as soon as the flow log exists: its role's policies must be attached by then.
+    flowLog.node.addDependency(role);
     return flowLog;
   }
 

@@ -9,6 +9,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks } from './acknowledgements';
 import { createExecutionRole, VpcPlacement } from './execution-role';
+import { attachXrayPolicy } from './managed-policy-role';
 
 /**
  * The library's handlers, bundled with esbuild when the library is built
@@ -19,8 +20,6 @@ const HANDLERS_ROOT = path.join(__dirname, '..', '..', 'dist', 'handlers');
 
 /** The packs whose LambdaDLQ rule asks every function for a dead-letter queue. */
 const DEAD_LETTER_PACKS = ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'];
-
-const XRAY_REASON = 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.';
 
 export interface BundledFunctionOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
@@ -41,14 +40,14 @@ export interface BundledFunction {
   readonly role: iam.Role;
 }
 
-/** A handler function and the provider framework that CloudFormation calls. */
+/** A custom resource handler and the ServiceToken its custom resources use. */
 export interface CustomResourceHandler extends BundledFunction {
-  readonly provider: cr.Provider;
+  readonly serviceToken: string;
 }
 
 /**
  * One of the library's pre-bundled handlers in `scope`, hardened like the
- * library's other functions: arm64 on the newest Node.js runtime, an inline
+ * library's other functions: arm64 on the newest Node.js runtime, a
  * least-privilege role, X-Ray, JSON logs in an encrypted log group with
  * retention. It reserves no concurrency: a reservation fails to deploy in
  * accounts whose limit leaves none.
@@ -81,29 +80,49 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
   });
   if (!options.placement) {
     acknowledgeOutsideVpc(handler, options.outsideVpcReason ?? '');
-    Validations.of(role).acknowledge({ id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON });
   }
   return { function: handler, role };
 }
 
 /**
- * A custom resource handler and its provider, hardened like the library's
- * other functions (see `createBundledFunction`). Neither reserves
- * concurrency: CloudFormation invokes them once per resource change.
+ * The handlers that answer CloudFormation themselves (their bundles wrap the
+ * handler in `answeringCloudFormation`): they run outside the VPC, where the
+ * pre-signed S3 response URL is reachable.
+ */
+const SELF_ANSWERING_HANDLERS: ReadonlySet<BundledFunctionOptions['handler']> = new Set(['proxy-readiness', 'function-concurrency']);
+
+/**
+ * A custom resource handler, hardened like the library's other functions
+ * (see `createBundledFunction`). It reserves no concurrency: CloudFormation
+ * invokes it once per resource change.
  *
- * CloudFormation invokes the provider framework asynchronously; the framework
- * invokes the handler synchronously and answers CloudFormation. It runs
- * outside the VPC because it only talks to the Lambda API and the response
- * URL, which isolated subnets cannot reach.
+ * A handler outside the VPC is the ServiceToken itself: CloudFormation
+ * invokes it asynchronously and it answers the pre-signed URL, so no other
+ * function is involved. A handler in the VPC cannot reach that URL (S3)
+ * from isolated subnets: a gateway endpoint would route it, but its security
+ * group could only be opened to S3 through the Region's prefix list id,
+ * which CloudFormation cannot look up. It stays behind aws-cdk-lib's
+ * provider framework, which runs outside the VPC and answers for it.
  */
 export function createCustomResourceHandler(scope: Construct, id: string, options: BundledFunctionOptions): CustomResourceHandler {
+  const selfAnswering = SELF_ANSWERING_HANDLERS.has(options.handler);
+  if (selfAnswering === (options.placement !== undefined)) {
+    throw new Error(`${scope.node.path}/${id}: the ${options.handler} handler ${selfAnswering ? 'answers CloudFormation itself and must run outside the VPC' : 'runs in the VPC behind the provider framework and needs a placement'}`);
+  }
   const container = new Construct(scope, id);
   const { function: handler, role } = createBundledFunction(container, options);
+  acknowledgeNoReservation(container);
+  if (selfAnswering) {
+    acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this handler asynchronously with a pre-signed URL for the '
+      + 'answer, and the handler answers every request itself: FAILED with its error, or FAILED shortly before its own timeout, which fails the '
+      + 'deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
+      + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
+    return { function: handler, role, serviceToken: handler.functionArn };
+  }
+
   acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
     + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
     + 'so one would stay empty.');
-  acknowledgeNoReservation(handler);
-
   const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
   const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
   const provider = new cr.Provider(container, 'Provider', {
@@ -116,34 +135,28 @@ export function createCustomResourceHandler(scope: Construct, id: string, option
   cfnFramework.tracingConfig = { mode: 'Active' };
   cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
   cfnFramework.memorySize = 256;
-  frameworkRole.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
-    resources: ['*'],
-  }));
-  Validations.of(frameworkRole).acknowledge(
-    {
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-      reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
-    },
-    { id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]', reason: XRAY_REASON },
-  );
+  attachXrayPolicy(frameworkRole);
+  Validations.of(frameworkRole).acknowledge({
+    id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+    reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
+  });
   acknowledgeInPacks(framework, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes the provider framework asynchronously, with a pre-signed '
     + 'URL for the answer. The framework catches the handler\'s errors and answers FAILED with them, which fails the deployment. If the framework '
     + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
     + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
     + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
-  acknowledgeNoReservation(framework);
   acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
-  return { function: handler, role, provider };
+  return { function: handler, role, serviceToken: provider.serviceToken };
 }
 
 function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
   return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
 }
 
-function acknowledgeNoReservation(fn: lambda.Function): void {
-  acknowledgeInPacks(fn, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
-    'Only CloudFormation\'s custom resource requests invoke it (directly or through the provider framework), one per change of its resources, so its concurrency stays that small without a cap; a reservation would fail the deploy '
+/** For the functions in `container` (the handler, and the provider framework when there is one). */
+function acknowledgeNoReservation(container: Construct): void {
+  acknowledgeInPacks(container, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
+    'Only CloudFormation\'s custom resource requests invoke these functions (directly or through the provider framework), one per change of their resources, so their concurrency stays that small without a cap; a reservation would fail the deploy '
     + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 

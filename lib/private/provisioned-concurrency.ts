@@ -137,7 +137,7 @@ function addConcurrencyResource(
     resources: [alias.functionArn],
   }));
   const resource = new CustomResource(scope, 'ConcurrencySettings', {
-    serviceToken: handler.provider.serviceToken,
+    serviceToken: handler.serviceToken,
     resourceType: 'Custom::FunctionConcurrency',
     properties: {
       FunctionName: fn.functionName,

@@ -139,6 +139,8 @@ const ON_BEHALF_PREFIXES = new Set(['xray', 'rds-db']);
  * keys that only encrypt resources the role uses through their own service
  * (a queue's key for `sqs:SendMessage`), are that service's calls, not the
  * function's. Statements with `*` actions or `NotAction` name no service.
+ * A function that is the ServiceToken of a custom resource calls S3: it
+ * answers CloudFormation at a pre-signed S3 URL.
  * A role imported by ARN, or granted in other templates, shows nothing.
  */
 export function servicesCalledBy(fn: lambda.CfnFunction): ServiceCall[] {
@@ -173,7 +175,18 @@ export function servicesCalledBy(fn: lambda.CfnFunction): ServiceCall[] {
       calls.set(prefix, [...new Set([...calls.get(prefix) ?? [], action])]);
     }
   }
+  if (answersCustomResources(fn, template)) {
+    // CloudFormation takes the answer as a PUT to a pre-signed URL in S3, made with no permission of the role.
+    calls.set('s3', [...new Set([...calls.get('s3') ?? [], 's3:PutObject'])]);
+  }
   return [...calls].map(([prefix, actions]) => ({ prefix, actions })).sort((a, b) => a.prefix.localeCompare(b.prefix));
+}
+
+/** True when the function is the ServiceToken of a custom resource of its template. */
+function answersCustomResources(fn: lambda.CfnFunction, template: TemplateIndex): boolean {
+  const fnId = logicalIdOf(fn);
+  return template.ofKind(resource => resource.cfnResourceType === 'AWS::CloudFormation::CustomResource' || resource.cfnResourceType.startsWith('Custom::'))
+    .some(id => referencesIn(template.properties(id).ServiceToken).some(reference => reference.logicalId === fnId));
 }
 
 function referencedIds(statement: Statement): string[] {

@@ -31,10 +31,14 @@ export function identityStatements(template: StackTemplate, acknowledgements: re
       statements.push(describeStatement(template, acknowledgements, principals, statement, constructPath));
     }
   };
+  const attachedByArn = managedPoliciesOfHolders(template);
   for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
     for (const id of template.idsOfType(type)) {
       const properties = template.properties(id);
-      const principals = ATTACHMENTS.flatMap(key => asList(properties[key]).map(value => template.render(value)));
+      const principals = unique([
+        ...ATTACHMENTS.flatMap(key => asList(properties[key]).map(value => template.render(value))),
+        ...attachedByArn.filter(({ policy }) => policy === id).map(({ holder }) => template.pathOf(holder)),
+      ]).sort(compare);
       add(principals.length ? principals : [`${template.pathOf(id)} (not attached)`], properties.PolicyDocument, template.constructPathOf(id));
     }
   }
@@ -110,10 +114,32 @@ function flattenLikeCdkNag(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** `ManagedPolicyArns` of roles, users and groups: rows of their own, as their statements are not in the template. */
+/**
+ * Managed policies of this template that roles, users and groups attach
+ * through `ManagedPolicyArns` (a `Ref` to the policy) rather than the
+ * policy's own `Roles`, `Users` or `Groups`.
+ */
+function managedPoliciesOfHolders(template: StackTemplate): Array<{ holder: string; policy: string }> {
+  return INLINE_POLICY_HOLDERS.flatMap(type => template.idsOfType(type).flatMap(holder =>
+    asList(template.properties(holder).ManagedPolicyArns).flatMap(arn => {
+      const policy = template.referencedResource(arn);
+      return policy !== undefined && template.resource(policy).Type === 'AWS::IAM::ManagedPolicy' ? [{ holder, policy }] : [];
+    })));
+}
+
+/**
+ * `ManagedPolicyArns` of roles, users and groups that name policies outside
+ * the template (AWS managed or created elsewhere): rows of their own, as
+ * their statements are not in the template.
+ */
 export function managedPolicyAttachments(template: StackTemplate): Array<{ principal: string; policy: string }> {
   return INLINE_POLICY_HOLDERS.flatMap(type => template.idsOfType(type).flatMap(id =>
-    asList(template.properties(id).ManagedPolicyArns).map(arn => ({ principal: template.pathOf(id), policy: template.render(arn) }))))
+    asList(template.properties(id).ManagedPolicyArns)
+      .filter(arn => {
+        const policy = template.referencedResource(arn);
+        return policy === undefined || template.resource(policy).Type !== 'AWS::IAM::ManagedPolicy';
+      })
+      .map(arn => ({ principal: template.pathOf(id), policy: template.render(arn) }))))
     .sort((a, b) => compare(a.principal, b.principal) || compare(a.policy, b.policy));
 }
 

@@ -1,3 +1,4 @@
+import { CustomResource } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -99,6 +100,21 @@ describe('DeployReadiness-FunctionReachesCalledServices', () => {
     new dynamodb.Table(missed.stack, 'Table', { partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING } }).grantReadData(missed.fn);
     missed.vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB, subnets: [{ subnets: [missed.vpc.isolatedSubnets[0]] }] });
     expect(pathsFlagged(missed.stack, RULE)).toEqual(['Test/Fn/Resource']);
+  });
+
+  test('flags a custom resource handler in isolated subnets without an S3 route: it answers CloudFormation at a pre-signed S3 URL', () => {
+    const { stack, fn } = plainFunction();
+    new CustomResource(stack, 'Answered', { serviceToken: fn.functionArn });
+    const findings = findingsOf(stack, RULE);
+    expect(findings.map(finding => finding.path)).toEqual(['Test/Fn/Resource']);
+    expect(findings[0].description).toContain('cannot reach: s3 (s3:PutObject).');
+  });
+
+  test('passes a custom resource handler whose subnets route S3 through a gateway endpoint', () => {
+    const { stack, vpc, fn } = plainFunction();
+    new CustomResource(stack, 'Answered', { serviceToken: fn.functionArn });
+    vpc.addGatewayEndpoint('S3', { service: ec2.GatewayVpcEndpointAwsService.S3 });
+    expect(pathsFlagged(stack, RULE)).toEqual([]);
   });
 
   test('passes what Lambda does for the function: logs, tracing, ENIs, a KMS-encrypted dead-letter queue and destinations', () => {

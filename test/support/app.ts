@@ -45,6 +45,13 @@ export function template(stack: Stack): Template {
   return Template.fromStack(stack);
 }
 
+/** The managed policy ARNs that roles attach without referencing a policy of the template: AWS managed (or foreign) ones. */
+export function foreignManagedPolicyArns(t: Template): unknown[] {
+  return Object.values(t.findResources('AWS::IAM::Role'))
+    .flatMap(role => (role.Properties.ManagedPolicyArns ?? []) as unknown[])
+    .filter(arn => !(typeof arn === 'object' && arn !== null && 'Ref' in arn));
+}
+
 /** A plain Lambda function with inline code (no bundling), for functions the constructs do not create. */
 export function inlineFunction(scope: Construct, id: string, props: Partial<lambda.FunctionProps> = {}): lambda.Function {
   return new lambda.Function(scope, id, {

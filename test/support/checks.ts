@@ -63,6 +63,19 @@ export function acknowledgements(reports: PluginReport[]): Array<{ plugin: strin
     }))));
 }
 
+/**
+ * The acknowledgement declarations behind one stack's acknowledged findings:
+ * each distinct construct the acknowledgement was declared on with its
+ * reason, as "path: reason", however many findings (rules, packs,
+ * resources) it covers.
+ */
+export function acknowledgementDeclarations(reports: PluginReport[], stackName: string): string[] {
+  const declarations = reports.flatMap(report => (report.suppressedViolations ?? [])
+    .filter(violation => violation.violatingConstructs.some(resource => resource.constructPath?.startsWith(`${stackName}/`)))
+    .map(violation => `${violation.acknowledgedAt}: ${violation.reason}`));
+  return [...new Set(declarations)].sort();
+}
+
 /** The id aws-cdk-lib records an acknowledgement of an annotation warning under. */
 const ANNOTATION_PREFIX = 'Annotation::';
 

@@ -92,7 +92,7 @@ export function rotateUserSecrets(scope: Construct, id: string, options: UserSec
   }));
   Validations.of(role).acknowledge({
     id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-    reason: 'secretsmanager:GetRandomPassword, and the ENI and X-Ray actions of a function in a VPC, support no resource-level permissions.',
+    reason: 'secretsmanager:GetRandomPassword supports no resource-level permissions.',
   });
   // Secrets Manager invokes the function; the account condition keeps other accounts' secrets from using it.
   fn.addPermission('InvokedBySecretsManager', {

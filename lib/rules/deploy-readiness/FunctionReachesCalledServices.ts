@@ -12,7 +12,8 @@ import { flattenedString, logicalIdOf, referencedLogicalId, referencesIn, render
  * A Lambda function in a VPC reaches every AWS service it calls (judged from
  * its execution role's policies in the template, without what Lambda does
  * for it: logs, X-Ray, ENIs, destinations, dead-letter queue, event sources,
- * `rds-db:connect`). A service is reachable from the function's subnets
+ * `rds-db:connect`), and S3 when the function answers custom resources
+ * (CloudFormation's pre-signed response URL). A service is reachable from the function's subnets
  * through:
  *
  * - a NAT route: every subnet's route table sends `0.0.0.0/0` to a NAT
