@@ -24,9 +24,9 @@ describe('price coverage of every accepted engine and instance class', () => {
    */
   const PRICED: Record<string, string[]> = {
     'aurora-postgresql': ['db.r6g.large', 'db.r7g.large', 'db.t3.large', 'db.t4g.medium'],
-    'aurora-mysql': ['db.r4.8xlarge', 'db.r4.large', 'db.r6g.large', 'db.r7g.large', 'db.t3.large', 'db.t3.medium', 'db.t4g.medium'],
+    'aurora-mysql': ['db.r4.8xlarge', 'db.r4.large', 'db.r6g.large', 'db.r7g.large', 'db.t3.large', 'db.t3.medium', 'db.t3.small', 'db.t4g.medium'],
     'postgres': ['db.t3.large', 'db.t4g.medium', 'db.t4g.micro', 'db.t4g.small'],
-    'mysql': ['db.m5.large', 'db.t3.large', 'db.t4g.small'],
+    'mysql': ['db.m5.large', 'db.t3.large', 'db.t3.micro', 'db.t3.small', 'db.t4g.small'],
     'mariadb': ['db.t3.large'],
   };
 

