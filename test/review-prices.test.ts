@@ -1,6 +1,8 @@
 import { DatabaseEngine } from '../lib/database/engine';
 import { instanceClassesOf } from '../lib/database/private/instance-classes';
 import { dbInstanceHour, dbInstanceVcpus } from '../lib/private/prices';
+import { costFloor, monthlyUsd } from '../lib/review/cost';
+import { StackTemplate } from '../lib/review/template';
 
 /** Every engine the constructs or a consumer's template can name, as the template's `Engine`, with the classes accepted for it. */
 const ENGINES: ReadonlyArray<[string, DatabaseEngine]> = [
@@ -73,5 +75,44 @@ describe('vCPUs of a DB instance class', () => {
 
   test.each(['db.serverless', 'db.r6g.medium', 'r6g.large', 'db.r6g.large.tpc2', 'db.r6g.huge'])('%s has no vCPU count', instanceClass => {
     expect(dbInstanceVcpus(instanceClass)).toBeUndefined();
+  });
+});
+
+describe('cost floor of Aurora Serverless v2 ranges behind RDS Proxy', () => {
+  function serverless(minimumAcus: number, maximumAcus: number, ioOptimized: boolean): StackTemplate {
+    const path = (id: string) => ({ 'aws:cdk:path': `S/${id}/Resource` });
+    return new StackTemplate('S', {
+      Resources: {
+        Cluster: {
+          Type: 'AWS::RDS::DBCluster',
+          Properties: {
+            Engine: 'aurora-postgresql',
+            ServerlessV2ScalingConfiguration: { MinCapacity: minimumAcus, MaxCapacity: maximumAcus },
+            ...(ioOptimized ? { StorageType: 'aurora-iopt1' } : {}),
+          },
+          Metadata: path('Cluster'),
+        },
+        Writer: { Type: 'AWS::RDS::DBInstance', Properties: { DBClusterIdentifier: { Ref: 'Cluster' }, DBInstanceClass: 'db.serverless', Engine: 'aurora-postgresql' }, Metadata: path('Writer') },
+        Reader: { Type: 'AWS::RDS::DBInstance', Properties: { DBClusterIdentifier: { Ref: 'Cluster' }, DBInstanceClass: 'db.serverless', Engine: 'aurora-postgresql' }, Metadata: path('Reader') },
+        Proxy: { Type: 'AWS::RDS::DBProxy', Properties: {}, Metadata: path('Proxy') },
+        Targets: { Type: 'AWS::RDS::DBProxyTargetGroup', Properties: { DBProxyName: { Ref: 'Proxy' }, DBClusterIdentifiers: [{ Ref: 'Cluster' }] }, Metadata: path('Targets') },
+      },
+    });
+  }
+
+  // Per instance: minimum ACU × 730 h × $0.12 (Aurora Standard) or $0.16 (I/O-Optimized); the proxy: the two
+  // instances' minimum ACUs, at least 8, × 730 h × $0.015.
+  test.each([
+    [0, 1, false, 0, 87.6], [0.5, 2, false, 43.8, 87.6], [2.5, 16, false, 219, 87.6], [4, 64, false, 350.4, 87.6],
+    [8, 128, false, 700.8, 175.2], [16, 256, false, 1401.6, 350.4],
+    [0.5, 2, true, 58.4, 87.6], [8, 128, true, 934.4, 175.2],
+  ])('min %s ACU, max %s ACU, I/O-Optimized %s: each instance costs $%s a month, the proxy $%s', (minimumAcus, maximumAcus, ioOptimized, perInstance, proxy) => {
+    const items = costFloor(serverless(minimumAcus, maximumAcus, ioOptimized));
+    const instances = items.filter(item => item.item.startsWith('Aurora Serverless v2'));
+    expect(instances.map(item => item.price?.name)).toEqual(Array(2).fill(ioOptimized ? 'Aurora Serverless v2 (Aurora I/O-Optimized)' : 'Aurora Serverless v2 (Aurora Standard)'));
+    instances.forEach(item => expect(monthlyUsd(item)).toBeCloseTo(perInstance, 6));
+    const proxyItem = items.find(item => item.item.startsWith('RDS Proxy'))!;
+    expect(proxyItem.quantityText).toBe(`${Math.max(2 * minimumAcus, 8)} ACU × 730 h`);
+    expect(monthlyUsd(proxyItem)).toBeCloseTo(proxy, 6);
   });
 });
