@@ -103,17 +103,23 @@ const DB_INSTANCE_PRICES: { readonly [engine: string]: readonly InstancePriceBlo
   ],
 };
 
+/** The family and size of `db.<family>.<size>`; undefined for any other name. */
+function familyAndSize(instanceClass: string): { readonly family: string; readonly size: string } | undefined {
+  const [prefix, family, size, ...rest] = instanceClass.split('.');
+  return prefix === 'db' && family && size && rest.length === 0 ? { family, size } : undefined;
+}
+
 /**
  * The instance-hour price of a DB instance class (`db.r6g.large`) for the
  * template's `Engine`; undefined when no source gave it.
  */
 export function dbInstanceHour(engine: string, instanceClass: string): Price | undefined {
-  const [prefix, family, size, ...rest] = instanceClass.split('.');
-  if (prefix !== 'db' || rest.length > 0) {
+  const parsed = familyAndSize(instanceClass);
+  if (!parsed) {
     return undefined;
   }
   for (const block of DB_INSTANCE_PRICES[engine] ?? []) {
-    const usd = block.usd[family]?.[size];
+    const usd = block.usd[parsed.family]?.[parsed.size];
     if (usd !== undefined) {
       return price(`${block.product} ${instanceClass}`, usd, 'instance-hour', block.source, block.takenOn);
     }
@@ -134,10 +140,11 @@ const BURSTABLE_SMALL_SIZES = ['micro', 'small', 'medium'];
  * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.Summary.html
  */
 export function dbInstanceVcpus(instanceClass: string): number | undefined {
-  const [prefix, family, size, ...rest] = instanceClass.split('.');
-  if (prefix !== 'db' || family === undefined || size === undefined || rest.length > 0) {
+  const parsed = familyAndSize(instanceClass);
+  if (!parsed) {
     return undefined;
   }
+  const { family, size } = parsed;
   if (BURSTABLE_SMALL_SIZES.includes(size)) {
     if (!family.startsWith('t')) {
       return undefined;
