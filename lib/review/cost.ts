@@ -1,6 +1,6 @@
 import { code, table, tableOrNone, text, usd } from './markdown';
 import {
-  AURORA_SERVERLESS_V2_ACU_HOUR, AURORA_SERVERLESS_V2_IO_OPTIMIZED_ACU_HOUR, COMPOSITE_ALARM_MONTH, DASHBOARD_MONTH, DB_INSTANCE_HOUR, DB_INSTANCE_VCPUS,
+  AURORA_SERVERLESS_V2_ACU_HOUR, AURORA_SERVERLESS_V2_IO_OPTIMIZED_ACU_HOUR, COMPOSITE_ALARM_MONTH, DASHBOARD_MONTH, dbInstanceHour, dbInstanceVcpus,
   HIGH_RESOLUTION_ALARM_METRIC_MONTH, HOURS_PER_MONTH, INTERFACE_ENDPOINT_AZ_HOUR, KMS_KEY_MONTH, NAT_GATEWAY_HOUR, Price, PRICE_REGION,
   PROVISIONED_CONCURRENCY_GB_SECOND, RDS_PROXY_ACU_HOUR, RDS_PROXY_MINIMUM_ACUS, RDS_PROXY_MINIMUM_VCPUS, RDS_PROXY_VCPU_HOUR, SECRET_MONTH,
   STANDARD_ALARM_METRIC_MONTH,
@@ -83,7 +83,7 @@ function databaseItems(template: StackTemplate): CostItem[] {
       };
     }
     const copies = instance.multiAz ? 2 : 1;
-    const price = instance.ioOptimized ? undefined : DB_INSTANCE_HOUR[instance.engine]?.[instance.instanceClass];
+    const price = instance.ioOptimized ? undefined : dbInstanceHour(instance.engine, instance.instanceClass);
     return {
       id: instance.id,
       item: `DB instance ${instance.instanceClass} (${instance.engine}${instance.multiAz ? ', Multi-AZ: primary and standby' : ''}): ${path}`,
@@ -121,8 +121,8 @@ function proxyItems(template: StackTemplate): CostItem[] {
       });
     }
     if (provisioned.length) {
-      const unknown = provisioned.filter(instance => DB_INSTANCE_VCPUS[instance.instanceClass] === undefined);
-      const vcpus = provisioned.reduce((sum, instance) => sum + (DB_INSTANCE_VCPUS[instance.instanceClass] ?? 0), 0);
+      const unknown = provisioned.filter(instance => dbInstanceVcpus(instance.instanceClass) === undefined);
+      const vcpus = provisioned.reduce((sum, instance) => sum + (dbInstanceVcpus(instance.instanceClass) ?? 0), 0);
       const billed = Math.max(vcpus, RDS_PROXY_MINIMUM_VCPUS);
       items.push({
         id: proxy ?? id,
@@ -130,7 +130,7 @@ function proxyItems(template: StackTemplate): CostItem[] {
         quantity: billed * HOURS_PER_MONTH,
         quantityText: `${billed} vCPU × ${HOURS_PER_MONTH} h`,
         price: unknown.length ? undefined : RDS_PROXY_VCPU_HOUR,
-        unpriced: unknown.length ? `no vCPU count for ${unknown.map(instance => instance.instanceClass).join(', ')} in the table` : undefined,
+        unpriced: unknown.length ? `no vCPU count for ${unknown.map(instance => instance.instanceClass).join(', ')}: not a db.<family>.<size> class` : undefined,
       });
     }
     return items;

@@ -95,7 +95,7 @@ export function validateInstanceClass(scope: IConstruct, engine: DatabaseEngine,
     + (engine.isAurora ? ', e.g. db.r8g.large, or DatabaseCapacity.serverlessV2()' : ', e.g. db.m8g.large'));
 }
 
-function instanceClassesOf(engine: DatabaseEngine): Readonly<Record<string, readonly string[]>> {
+export function instanceClassesOf(engine: DatabaseEngine): Readonly<Record<string, readonly string[]>> {
   if (!engine.isAurora) {
     return RDS_INSTANCE_CLASSES;
   }
