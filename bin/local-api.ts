@@ -17,7 +17,7 @@ import { bootstrap } from '../lambda/bootstrap/bootstrap';
 import { createItemsHandler } from '../lambda/reference-api/items';
 import { observability } from '../lambda/runtime/observability';
 import { postgresDatabase } from '../lambda/runtime/postgres';
-import { readMigrations } from '../lib/private/migrations';
+import { readMigrations } from '../lib/bootstrap/private/migrations';
 import { startPostgres } from '../test/support/postgres';
 
 export interface LocalApiOptions {

@@ -6,7 +6,7 @@ import { App, AssetStaging, CfnParameter, Fn, Stack, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DependencyLayer, DependencyLayerProps } from '../lib';
-import { validateFunctionLayers } from '../lib/private/layer-limits';
+import { validateFunctionLayers } from '../lib/function/private/layer-limits';
 import { cdkJsonContext, inlineFunction, PROJECT_ROOT, template, testApp, testStack } from './support/app';
 
 const FIXTURE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'layer-ms');

@@ -8,7 +8,7 @@ import {
   AlarmTopic, DatabaseDashboard, DatabaseEngine, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProxiedDatabase,
   ProxiedDatabaseProps,
 } from '../lib';
-import { LOG_QUERIES, RUNTIME_LOG_MESSAGES } from '../lib/private/log-queries';
+import { LOG_QUERIES, RUNTIME_LOG_MESSAGES } from '../lib/function/private/log-queries';
 import { LOG_MESSAGES } from '../lambda/runtime';
 import { HANDLER_ENTRY, LOCK_FILE, template, TestAppOptions, testStack, tokenArithmeticIn } from './support/app';
 

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import {
   DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, ProxiedDatabase, UtilizationStatistic,
 } from '../lib';
-import { addProvisionedConcurrency } from '../lib/private/provisioned-concurrency';
+import { addProvisionedConcurrency } from '../lib/function/private/provisioned-concurrency';
 import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;

@@ -18,7 +18,7 @@ import {
 import { Database, DatabaseSettings, DatabaseUnavailableError, settingsFromEnvironment } from '../lambda/runtime';
 import { observability } from '../lambda/runtime/observability';
 import { mysqlDatabase } from '../lambda/runtime/mysql';
-import { readMigrations } from '../lib/private/migrations';
+import { readMigrations } from '../lib/bootstrap/private/migrations';
 import { MariaDbServer, startMariaDb } from './support/mariadb';
 import { lambdaContext } from './support/lambda';
 import { captureOutput, rejection } from './support/output';

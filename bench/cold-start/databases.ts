@@ -22,7 +22,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { bootstrap } from '../../lambda/bootstrap/bootstrap';
 import type { DatabaseUser } from '../../lambda/bootstrap/plan';
-import { readMigrations } from '../../lib/private/migrations';
+import { readMigrations } from '../../lib/bootstrap/private/migrations';
 import { PROJECT_ROOT } from '../../test/support/app';
 import { HOST, makeServerDir } from '../../test/support/local-server';
 import { startMariaDb, withConnection } from '../../test/support/mariadb';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'crypto';
 import { REFERENCE_API_MIGRATIONS, REFERENCE_API_USER } from '../../bin/stacks/reference-api-stack';
-import { readMigrations } from '../../lib/private/migrations';
+import { readMigrations } from '../../lib/bootstrap/private/migrations';
 import { bootstrap } from '../../lambda/bootstrap/bootstrap';
 import { PostgresServer, withClient } from '../../test/support/postgres';
 import { LocalEndpoint } from '../../test/support/settings';

@@ -9,7 +9,7 @@ import { ProxiedDatabase } from '../database/proxied-database';
 import { DatabaseNetwork } from '../network/database-network';
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { declarationsOf, declareUser } from '../private/declared-users';
-import { Migration, readMigrations, versionGaps } from '../private/migrations';
+import { Migration, readMigrations, versionGaps } from './private/migrations';
 import { PropValidationError, requireProps, validateDatabaseUserName, validateDuration } from '../private/validation';
 import { createUserSecret, RDS_CA_BUNDLE, rotateUserSecrets } from './private/user-secrets';
 

@@ -7,7 +7,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DatabaseEngine } from './engine';
 import { DatabaseNetwork } from '../network/database-network';
 import { appConcurrencyShare, explicitReservedConcurrency, fairShare, isDerived, timeoutSeconds } from '../private/concurrency';
-import { validateFunctionInVpc } from '../private/function-vpc';
+import { validateFunctionInVpc } from './private/function-vpc';
 import { PropValidationError, resolvedSeconds } from '../private/validation';
 
 /**

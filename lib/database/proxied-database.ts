@@ -20,7 +20,7 @@ import { acknowledgeInPacks, acknowledgeWildcardResource } from '../private/ackn
 import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, validateEngine,
-} from '../private/engine-rules';
+} from './private/engine-rules';
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { createKey } from '../private/keys';
 import { ManagedPolicyRole } from '../private/managed-policy-role';

@@ -27,9 +27,9 @@ import {
 import { declarationsOf } from '../private/declared-users';
 import { createExecutionRole } from '../private/execution-role';
 import { createKey } from '../private/keys';
-import { validateFunctionLayers } from '../private/layer-limits';
-import { addLogQueries } from '../private/log-queries';
-import { addProvisionedConcurrency, KillSwitch } from '../private/provisioned-concurrency';
+import { validateFunctionLayers } from './private/layer-limits';
+import { addLogQueries } from './private/log-queries';
+import { addProvisionedConcurrency, KillSwitch } from './private/provisioned-concurrency';
 import { isSecretLikeName, SECRET_DYNAMIC_REFERENCE } from '../private/secret-environment';
 import { PropValidationError, requireProps, validateDatabaseUserName, validateDuration, validateNumber } from '../private/validation';
 

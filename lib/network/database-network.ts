@@ -7,11 +7,11 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledgeInPacks } from '../private/acknowledgements';
 import { ManagedPolicyRole } from '../private/managed-policy-role';
-import { eniCombinations, placementOf } from '../private/eni-placement';
+import { eniCombinations, placementOf } from './private/eni-placement';
 import { createKey } from '../private/keys';
 import { gatewayEndpointFor, gatewayEndpointName, interfaceEndpointFor, interfaceEndpointNames, ServiceCall, servicesCalledBy } from '../private/service-endpoints';
 import { PropValidationError, requireProps, requireResolved, validateNumber } from '../private/validation';
-import { allowsHttpsToInternet } from '../rules/private/security-groups';
+import { allowsHttpsToInternet } from '../private/security-groups';
 
 /**
  * Properties of a DatabaseNetwork.

@@ -2,8 +2,8 @@ import { CfnResource } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { asArray, policyDocumentsOf, Statement, statementsOf } from '../rules/private/policies';
-import { logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from '../rules/private/template';
+import { asArray, policyDocumentsOf, Statement, statementsOf } from './policies';
+import { logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from './template';
 
 /**
  * The VPC endpoint that serves the actions of one IAM service prefix, named

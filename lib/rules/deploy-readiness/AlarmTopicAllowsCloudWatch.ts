@@ -4,8 +4,8 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { NagRuleCompliance } from 'cdk-nag';
-import { allowsAction, asArray, Statement, statementsOf } from '../private/policies';
-import { flattenedString, logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from '../private/template';
+import { allowsAction, asArray, Statement, statementsOf } from '../../private/policies';
+import { flattenedString, logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from '../../private/template';
 
 const CLOUDWATCH = 'cloudwatch.amazonaws.com';
 const KEY_ACTIONS = ['kms:Decrypt', 'kms:GenerateDataKey'];

@@ -4,9 +4,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NagRuleCompliance } from 'cdk-nag';
 import { gatewayEndpointNames, interfaceEndpointNames, ServiceCall, servicesCalledBy } from '../../private/service-endpoints';
-import { asArray } from '../private/policies';
-import { allowsHttps, egressRules, ingressRules, securityGroupOf, TrafficRule } from '../private/security-groups';
-import { flattenedString, logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from '../private/template';
+import { asArray } from '../../private/policies';
+import { allowsHttps, egressRules, ingressRules, securityGroupOf, TrafficRule } from '../../private/security-groups';
+import { flattenedString, logicalIdOf, referencedLogicalId, referencesIn, renderedResource, resourcesInTemplateOf } from '../../private/template';
 
 /**
  * A Lambda function in a VPC reaches every AWS service it calls (judged from

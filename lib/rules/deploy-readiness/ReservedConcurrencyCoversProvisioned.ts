@@ -3,7 +3,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NagRuleCompliance } from 'cdk-nag';
-import { logicalIdOf, referencedLogicalId, referencesIn, resourcesInTemplateOf } from '../private/template';
+import { logicalIdOf, referencedLogicalId, referencesIn, resourcesInTemplateOf } from '../../private/template';
 
 /** A number the template can deploy, and the conditions (as "Name=true") that choose it. */
 interface Possible {

@@ -2,7 +2,7 @@ import { parse } from 'path';
 import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { NagRuleCompliance, NagRules } from 'cdk-nag';
-import { dependsOnTransitively, logicalIdOf, referencesIn, renderedResource, resourcesInTemplateOf } from '../private/template';
+import { dependsOnTransitively, logicalIdOf, referencesIn, renderedResource, resourcesInTemplateOf } from '../../private/template';
 
 /**
  * The custom resources of the template that read the rotation schedule's

@@ -15,7 +15,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import * as stepfunctions from 'aws-cdk-lib/aws-stepfunctions';
-import { logicalIdOf, resourcesInTemplateOf } from './template';
+import { logicalIdOf, resourcesInTemplateOf } from '../../private/template';
 
 /** A resource type whose physical name one property sets, unique per account and Region (or per log group name space). */
 interface NamedType {

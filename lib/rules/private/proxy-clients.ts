@@ -1,8 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
-import { allowsAction, policyDocumentsByRole, statementsOf } from './policies';
-import { logicalIdOf, referencedLogicalId, referencesIn, ResourceReference, resourcesInTemplateOf } from './template';
+import { allowsAction, policyDocumentsByRole, statementsOf } from '../../private/policies';
+import { logicalIdOf, referencedLogicalId, referencesIn, ResourceReference, resourcesInTemplateOf } from '../../private/template';
 
 const CONNECT_ACTION = 'rds-db:connect';
 

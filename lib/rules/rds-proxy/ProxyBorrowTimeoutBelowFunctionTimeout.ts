@@ -3,7 +3,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { NagRuleCompliance } from 'cdk-nag';
 import { functionsConnectingTo } from '../private/proxy-clients';
-import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../private/template';
+import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../../private/template';
 
 /** What RDS Proxy and Lambda use when the properties are absent. */
 const DEFAULT_BORROW_TIMEOUT_SECONDS = 120;

@@ -3,7 +3,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { NagRuleCompliance, NagRules } from 'cdk-nag';
-import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../private/template';
+import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../../private/template';
 
 /**
  * RDS Proxies sit in non-public subnets. A subnet of the proxy's template is

@@ -3,7 +3,7 @@ import { CfnResource, Stack } from 'aws-cdk-lib';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { NagRuleCompliance } from 'cdk-nag';
 import { headroomMaximumPercent, minimumProxyPercentForInstanceClass } from '../../private/max-connections';
-import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../private/template';
+import { logicalIdOf, referencedLogicalId, resourcesInTemplateOf } from '../../private/template';
 
 /** What RDS Proxy uses when MaxConnectionsPercent is absent. */
 const DEFAULT_MAX_CONNECTIONS_PERCENT = 100;

@@ -1,8 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DependencyLayer } from '../layer/dependency-layer';
-import { stagedAssetBytes } from './asset-size';
-import { PropValidationError } from './validation';
+import { DependencyLayer } from '../../layer/dependency-layer';
+import { stagedAssetBytes } from '../../private/asset-size';
+import { PropValidationError } from '../../private/validation';
 
 /**
  * Checks Lambda's layer limits for a function and the dependency layers it

@@ -1,7 +1,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { PropValidationError } from './validation';
-import { DatabaseNetwork } from '../network/database-network';
+import { PropValidationError } from '../../private/validation';
+import { DatabaseNetwork } from '../../network/database-network';
 
 /**
  * Throws when `fn` does not run in the VPC of `network`: the proxy is

@@ -1,8 +1,8 @@
 import { Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { DatabaseCapacity } from '../database/capacity';
-import { DatabaseEngine, EngineFamily } from '../database/engine';
-import { PropValidationError } from './validation';
+import { DatabaseCapacity } from '../capacity';
+import { DatabaseEngine, EngineFamily } from '../engine';
+import { PropValidationError } from '../../private/validation';
 
 /** The lowest minor version per major that runs Aurora PostgreSQL Serverless v2. */
 const AURORA_POSTGRES_SERVERLESS_V2_MINIMUM: Record<number, number> = { 13: 6, 14: 3, 15: 2, 16: 1 };

@@ -5,11 +5,11 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from './concurrency';
-import { createCustomResourceHandler } from './custom-resource';
-import { HOURS_PER_MONTH, PRICE_REGION, PROVISIONED_CONCURRENCY_GB_SECOND } from './prices';
-import { PropValidationError, requireProps, validateNumber } from './validation';
-import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../function/provisioned-concurrency';
+import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from '../../private/concurrency';
+import { createCustomResourceHandler } from '../../private/custom-resource';
+import { HOURS_PER_MONTH, PRICE_REGION, PROVISIONED_CONCURRENCY_GB_SECOND } from '../../private/prices';
+import { PropValidationError, requireProps, validateNumber } from '../../private/validation';
+import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../provisioned-concurrency';
 
 /** Warning id for a reservation that provisioned concurrency can use up entirely. */
 export const NO_ON_DEMAND_HEADROOM_WARNING = 'cdk-serverless-rds:NoOnDemandHeadroom';
