@@ -222,19 +222,25 @@ describe('the pre-bundled handler', () => {
     }
   });
 
-  test('calls Lambda with the Region and credentials of Lambda\'s environment alone, loading nothing but its bundle', async () => {
+  test('calls Lambda with the Region and credentials of Lambda\'s environment alone, loading nothing but its bundle, and answers CloudFormation itself', async () => {
     answers = [configNotFound()];
     const event = {
       RequestType: 'Delete', PhysicalResourceId: `${FUNCTION}:live`, LogicalResourceId: 'ItemsConcurrencySettings',
+      RequestId: 'request-1', StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1', ResponseURL: `${endpoint}/cloudformation-response?X-Amz-Signature=abc`,
       ResourceProperties: { ServiceToken: 'token', FunctionName: FUNCTION, Qualifier: 'live', FunctionVersion: '1', ProvisionedConcurrentExecutions: '2', KillSwitch: 'off' },
     };
 
-    const { result, error, loaded } = await runIsolated(BUNDLED_HANDLER, `module.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })`, lambdaEnvironment());
+    const { error, loaded } = await runIsolated(BUNDLED_HANDLER, `module.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })`, lambdaEnvironment());
 
     expect(error).toBeUndefined();
-    expect(result).toEqual({ PhysicalResourceId: `${FUNCTION}:live` });
     expect(loaded).toEqual([BUNDLED_HANDLER]);
-    expect(wire()).toEqual([{ method: 'DELETE', url: `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`, body: '' }]);
+    const [call, answer] = wire();
+    expect(call).toEqual({ method: 'DELETE', url: `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`, body: '' });
+    expect(answer).toMatchObject({ method: 'PUT', url: '/cloudformation-response?X-Amz-Signature=abc' });
+    expect(JSON.parse(answer.body)).toEqual({
+      Status: 'SUCCESS', PhysicalResourceId: `${FUNCTION}:live`, StackId: event.StackId, RequestId: 'request-1', LogicalResourceId: 'ItemsConcurrencySettings',
+    });
+    expect(received).toHaveLength(2);
     expectSigned(received[0], 'eu-west-1');
   });
 });
