@@ -61,7 +61,12 @@ const never: CustomResourceHandler = () => new Promise(() => undefined);
 
 describe('answeringCloudFormation', () => {
   let url: ResponseUrl;
-  afterEach(() => url.stop());
+  // Each answer is logged as a JSON line for the function's log group; the tests read the answers at the URL.
+  beforeEach(() => jest.spyOn(console, 'log').mockImplementation(() => undefined));
+  afterEach(() => {
+    jest.restoreAllMocks();
+    return url.stop();
+  });
   const start = async (statuses?: number[]) => {
     url = new ResponseUrl(statuses);
     return url.start();
