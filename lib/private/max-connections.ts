@@ -66,7 +66,7 @@ export function serverlessV2DefaultMaxConnections(family: EngineFamilyValue, min
   if (Token.isUnresolved(maxCapacity) || Token.isUnresolved(minCapacity)) {
     return undefined;
   }
-  const value = serverlessV2MaxConnections(family, maxCapacity);
+  const value = serverlessV2TableValue(family, maxCapacity);
   return family === 'POSTGRESQL' && minCapacity <= 0.5 ? Math.min(value, POSTGRES_HALF_ACU_CAP) : value;
 }
 
@@ -100,7 +100,7 @@ export function instanceDefaultMaxConnections(family: EngineFamilyValue, isAuror
     : Math.floor(memory / 12582880);
 }
 
-function serverlessV2MaxConnections(family: EngineFamilyValue, maxCapacity: number): number {
+function serverlessV2TableValue(family: EngineFamilyValue, maxCapacity: number): number {
   const rows = SERVERLESS_V2_ROWS[family];
   let lower = rows[0];
   for (const row of rows) {
