@@ -17,7 +17,7 @@ function sourcesUnder(directory: string): string[] {
 /** The files of lib/ a source imports, resolved to absolute paths without extension. */
 function localImportsOf(file: string): string[] {
   const source = fs.readFileSync(file, 'utf8');
-  return [...source.matchAll(/(?:from|import)\s+'(\.{1,2}\/[^']+)'/g)].map(match => path.resolve(path.dirname(file), match[1]));
+  return [...source.matchAll(/(?:from|import)\s+'(\.{1,2}(?:\/[^']+)?)'/g)].map(match => path.resolve(path.dirname(file), match[1]));
 }
 
 /** The top folder of lib/ a path is in (`database`, `private`, ...), or undefined outside lib/. */
@@ -35,6 +35,15 @@ describe('layout of lib/', () => {
       .filter(target => /\/lib\/[^/]+\/private\//.test(target) && topFolderOf(target) !== topFolderOf(importer))
       .map(target => `${path.relative(LIB, importer)} -> ${path.relative(LIB, target)}`));
     expect(crossings).toEqual([]);
+  });
+
+  test('lib/private imports only lib/private', () => {
+    const upward = [...imports]
+      .filter(([importer]) => topFolderOf(importer) === 'private')
+      .flatMap(([importer, targets]) => targets
+        .filter(target => topFolderOf(target) !== 'private')
+        .map(target => `${path.relative(LIB, importer)} -> ${path.relative(LIB, target)}`));
+    expect(upward).toEqual([]);
   });
 
   test('every module of lib/private/ serves at least two folders of lib/, directly or through another shared module', () => {

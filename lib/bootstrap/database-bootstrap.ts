@@ -4,11 +4,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
-import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DatabaseNetwork } from '../network/database-network';
 import { createCustomResourceHandler } from '../private/custom-resource';
 import { declarationsOf, declareUser } from '../private/declared-users';
+import { engineName } from '../private/engine-family';
 import { Migration, readMigrations, versionGaps } from './private/migrations';
 import { PropValidationError, requireProps, validateDatabaseUserName, validateDuration } from '../private/validation';
 import { createUserSecret, RDS_CA_BUNDLE, rotateUserSecrets } from './private/user-secrets';
@@ -192,7 +192,7 @@ export class DatabaseBootstrap extends Construct {
       serviceToken: bootstrap.serviceToken,
       resourceType: 'Custom::DatabaseBootstrap',
       properties: {
-        Engine: database.engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql',
+        Engine: engineName(database.engine.family),
         Host: database.writerEndpoint,
         Port: String(database.databasePort),
         DatabaseName: database.databaseName,
@@ -272,7 +272,7 @@ export class DatabaseBootstrap extends Construct {
       if (Token.isUnresolved(user.name)) {
         throw new PropValidationError(this, `${prop} must be a literal: it names a construct (the user's secret) and a database user`);
       }
-      validateDatabaseUserName(this, prop, user.name, database.engine);
+      validateDatabaseUserName(this, prop, user.name, database.engine.family);
       if (user.privileges !== undefined && !Object.values(DatabasePrivileges).includes(user.privileges)) {
         throw new PropValidationError(this,
           `users[${index}].privileges ('${user.privileges}') is not a DatabasePrivileges value: use DatabasePrivileges.READ_ONLY or DatabasePrivileges.READ_WRITE`);

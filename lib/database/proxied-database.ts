@@ -17,7 +17,7 @@ import { IProxiedDatabase, ProxiedDatabaseBase } from './proxied-database-base';
 import { DatabaseAlarmOptions } from '../monitoring/alarm-options';
 import { DatabaseNetwork } from '../network/database-network';
 import { acknowledgeInPacks, acknowledgeWildcardResource } from '../private/acknowledgements';
-import { AlarmSpec, createAlarms, SUSTAINED, validateDatabaseAlarmOptions } from '../private/alarms';
+import { AlarmSpec, createAlarms, SUSTAINED } from '../private/alarms';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, validateEngine,
 } from './private/engine-rules';
@@ -25,11 +25,13 @@ import { createCustomResourceHandler } from '../private/custom-resource';
 import { createKey } from '../private/keys';
 import { ManagedPolicyRole } from '../private/managed-policy-role';
 import { validateParameterPath } from '../private/parameter-store';
-import { DEFAULT_PROXY_PERCENT, defaultMaxConnections, headroomMaximumPercent, minimumProxyPercent } from '../private/max-connections';
+import { DEFAULT_PROXY_PERCENT, headroomMaximumPercent } from '../private/max-connections';
 import {
   PropValidationError, requireProps, requireResolved, validateDatabaseUserName, validateDuration, validateIdentifier, validateNumber,
 } from '../private/validation';
+import { validateDatabaseAlarmOptions } from './private/alarm-options';
 import { regionalBacktrackWindow } from './private/backtrack';
+import { defaultMaxConnections, minimumProxyPercent } from './private/capacity-connections';
 import { IMPORT_CHECK_SKIPPED_WARNING, ImportedProxiedDatabase } from './private/imported-proxied-database';
 import { UNLISTED_INSTANCE_CLASS_WARNING, validateInstanceClass } from './private/instance-classes';
 import { databasePhysicalName } from './private/physical-name';
@@ -686,7 +688,7 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
    * nothing when the proxy logs in with secrets.
    */
   public allowProxyLogin(databaseUser: string): void {
-    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine);
+    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine.family);
     if (this.defaultAuthScheme !== rds.DefaultAuthScheme.IAM_AUTH || this.grantedProxyUsers.has(databaseUser)) {
       return;
     }

@@ -10,22 +10,23 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, IConstruct } from 'constructs';
+import { validateFunctionAlarmOptions } from './private/alarm-options';
 import { withParameterStoreReader } from './private/parameter-store-reader';
 import { ProvisionedConcurrencyOptions } from './provisioned-concurrency';
 import { AppParameters } from '../configuration/app-parameters';
-import { EngineFamily } from '../database/engine';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { IProxiedDatabase, ProxiedDatabaseBase } from '../database/proxied-database-base';
 import { DependencyLayer } from '../layer/dependency-layer';
 import { FunctionAlarmOptions } from '../monitoring/alarm-options';
 import { acknowledgeInPacks } from '../private/acknowledgements';
-import { AlarmSpec, createAlarms, PROMPT, SUSTAINED, validateFunctionAlarmOptions } from '../private/alarms';
+import { AlarmSpec, createAlarms, PROMPT, SUSTAINED } from '../private/alarms';
 import {
   ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, declareReservation, hasReservation, reservableConcurrency, reservationKnownAtSynth,
   reservedConcurrency, validateAppReservations,
 } from '../private/concurrency';
 import { declarationsOf } from '../private/declared-users';
 import { createExecutionRole } from '../private/execution-role';
+import { engineName } from '../private/engine-family';
 import { createKey } from '../private/keys';
 import { validateFunctionLayers } from './private/layer-limits';
 import { addLogQueries } from './private/log-queries';
@@ -550,7 +551,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
         DATABASE_PORT: String(database.port),
         DATABASE_NAME: database.databaseName,
         DATABASE_USER: props.databaseUser,
-        DATABASE_ENGINE: database.engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql',
+        DATABASE_ENGINE: engineName(database.engine.family),
         ...clientTimeouts(timeout),
         ...(props.parameters ? { PARAMETERS_PATH: props.parameters.path } : {}),
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? id,
@@ -1101,7 +1102,7 @@ export class DatabaseFunction extends Construct implements ec2.IConnectable, iam
   }
 
   private validateProps(props: DatabaseFunctionProps): void {
-    validateDatabaseUserName(this, 'databaseUser', props.databaseUser, props.database.engine);
+    validateDatabaseUserName(this, 'databaseUser', props.databaseUser, props.database.engine.family);
     if (props.architecture && !ARCHITECTURES.includes(props.architecture.name)) {
       throw new PropValidationError(this, `architecture (${props.architecture.name}) is not a Lambda architecture: use lambda.Architecture.ARM_64 or X86_64`);
     }

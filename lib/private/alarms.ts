@@ -2,9 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct, IConstruct } from 'constructs';
-import { requireResolved, validateNumber } from './validation';
-import { DatabaseAlarmOptions, FunctionAlarmOptions } from '../monitoring/alarm-options';
+import { Construct } from 'constructs';
 
 /** Any occurrence within one 5-minute period. */
 export const PROMPT = { period: Duration.minutes(5), evaluationPeriods: 1 };
@@ -53,41 +51,4 @@ function withPeriod(metric: cloudwatch.IMetric, period: Duration): cloudwatch.IM
     return metric.with({ period });
   }
   return metric;
-}
-
-/**
- * Throws when a threshold of the function alarms is out of range, or is a
- * token where the construct computes the threshold from it at synth.
- */
-export function validateFunctionAlarmOptions(scope: IConstruct, options: FunctionAlarmOptions): void {
-  requireResolved(scope, 'alarms.durationPercentOfTimeout', options.durationPercentOfTimeout,
-    'the Duration alarm\'s threshold, that share of the timeout computed at synth');
-  requireResolved(scope, 'alarms.concurrencyPercentOfReserved', options.concurrencyPercentOfReserved,
-    'the Concurrency alarm\'s threshold, that share of the reserved concurrency computed at synth');
-  for (const prop of ['errorRatePercent', 'durationPercentOfTimeout', 'concurrencyPercentOfReserved', 'provisionedSpilloverPercent'] as const) {
-    validateNumber(scope, { prop: `alarms.${prop}`, value: options[prop], min: 1, max: 100 });
-  }
-  validateNumber(scope, { prop: 'alarms.provisionedUtilization', value: options.provisionedUtilization, min: 0.01, max: 1 });
-  for (const prop of ['throttles', 'asyncFailures', 'failureQueueMessages'] as const) {
-    validateNumber(scope, { prop: `alarms.${prop}`, value: options[prop], min: 1, max: 1_000_000, integer: true });
-  }
-}
-
-/**
- * Throws when a threshold of the database alarms is out of range, or is a
- * token where the construct computes the threshold from it at synth.
- */
-export function validateDatabaseAlarmOptions(scope: IConstruct, options: DatabaseAlarmOptions): void {
-  requireResolved(scope, 'alarms.connectionsPercentOfMax', options.connectionsPercentOfMax,
-    'the DatabaseConnections alarm\'s threshold, that share of max_connections computed at synth');
-  requireResolved(scope, 'alarms.borrowLatency', options.borrowLatency,
-    'the ProxyBorrowLatency alarm\'s threshold, converted at synth to the microseconds that RDS Proxy reports');
-  for (const prop of ['cpuUtilizationPercent', 'connectionsPercentOfMax', 'availabilityPercent'] as const) {
-    validateNumber(scope, { prop: `alarms.${prop}`, value: options[prop], min: 1, max: 100 });
-  }
-  validateNumber(scope, { prop: 'alarms.pinnedConnections', value: options.pinnedConnections, min: 1, max: 1_000_000, integer: true });
-  const latency = options.borrowLatency;
-  validateNumber(scope, {
-    prop: 'alarms.borrowLatency', value: latency && !latency.isUnresolved() ? latency.toMilliseconds() : undefined, min: 1, max: 300_000, unit: ' ms',
-  });
 }

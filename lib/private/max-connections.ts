@@ -1,14 +1,13 @@
 import { Token } from 'aws-cdk-lib';
-import { DatabaseCapacity } from '../database/capacity';
-import { DatabaseEngine, EngineFamily } from '../database/engine';
+import { EngineFamilyValue } from './engine-family';
 
 /**
  * Default `max_connections` of Aurora Serverless v2 by maximum ACU, from the
  * Aurora user guide ("Maximum connections for Aurora Serverless v2").
  */
-const SERVERLESS_V2_ROWS: Record<EngineFamily, ReadonlyArray<readonly [number, number]>> = {
-  [EngineFamily.POSTGRESQL]: [[1, 189], [4, 823], [8, 1669], [16, 3360], [32, 5000], [64, 5000], [128, 5000], [256, 5000]],
-  [EngineFamily.MYSQL]: [[1, 90], [4, 135], [8, 1000], [16, 2000], [32, 3000], [64, 4000], [128, 5000], [256, 5000]],
+const SERVERLESS_V2_ROWS: Record<EngineFamilyValue, ReadonlyArray<readonly [number, number]>> = {
+  POSTGRESQL: [[1, 189], [4, 823], [8, 1669], [16, 3360], [32, 5000], [64, 5000], [128, 5000], [256, 5000]],
+  MYSQL: [[1, 90], [4, 135], [8, 1000], [16, 2000], [32, 3000], [64, 4000], [128, 5000], [256, 5000]],
 };
 
 /** Aurora PostgreSQL Serverless v2 with a minimum of 0.5 ACU caps max_connections at 2,000. */
@@ -56,32 +55,35 @@ export function instanceMemoryBytes(instanceClass: string): number | undefined {
 }
 
 /**
- * The engine's default `max_connections` for the given capacity, or
- * undefined when it cannot be known at synth (a token, or an instance class
- * missing from the tables).
+ * The default `max_connections` of Aurora Serverless v2 between `minCapacity`
+ * and `maxCapacity` ACUs, or undefined when either is a token.
  *
- * Serverless v2 follows the documented table: PostgreSQL (whose limit grows
- * linearly with memory) is interpolated between rows, MySQL (a step function)
- * takes the row at or below the maximum ACU. Provisioned classes use the
- * documented formulas on the nominal memory of the class; RDS reserves some
- * memory for the OS, so the real value is a few percent lower, which the
- * proxy's headroom absorbs.
+ * The documented table is followed: PostgreSQL (whose limit grows linearly
+ * with memory) is interpolated between rows, MySQL (a step function) takes
+ * the row at or below the maximum ACU.
  */
-export function defaultMaxConnections(engine: DatabaseEngine, capacity: DatabaseCapacity): number | undefined {
-  if (capacity.isServerless) {
-    const max = capacity.maxCapacity!;
-    const min = capacity.minCapacity!;
-    if (Token.isUnresolved(max) || Token.isUnresolved(min)) {
-      return undefined;
-    }
-    const value = serverlessV2MaxConnections(engine.family, max);
-    return engine.family === EngineFamily.POSTGRESQL && min <= 0.5 ? Math.min(value, POSTGRES_HALF_ACU_CAP) : value;
+export function serverlessV2DefaultMaxConnections(family: EngineFamilyValue, minCapacity: number, maxCapacity: number): number | undefined {
+  if (Token.isUnresolved(maxCapacity) || Token.isUnresolved(minCapacity)) {
+    return undefined;
   }
-  const instanceClass = capacity.instanceType!.toString();
+  const value = serverlessV2TableValue(family, maxCapacity);
+  return family === 'POSTGRESQL' && minCapacity <= 0.5 ? Math.min(value, POSTGRES_HALF_ACU_CAP) : value;
+}
+
+/**
+ * The engine's default `max_connections` on an instance class such as
+ * 'db.r6g.large', or undefined when it cannot be known at synth (a token, or
+ * a class missing from the tables).
+ *
+ * The documented formulas are applied to the nominal memory of the class;
+ * RDS reserves some memory for the OS, so the real value is a few percent
+ * lower, which the proxy's headroom absorbs.
+ */
+export function instanceDefaultMaxConnections(family: EngineFamilyValue, isAurora: boolean, instanceClass: string): number | undefined {
   if (Token.isUnresolved(instanceClass)) {
     return undefined;
   }
-  if (engine.isAurora && engine.family === EngineFamily.MYSQL) {
+  if (isAurora && family === 'MYSQL') {
     const { size, burstable } = parseInstanceClass(instanceClass);
     const table = burstable ? AURORA_MYSQL_BURSTABLE_BY_SIZE : AURORA_MYSQL_BY_SIZE;
     const fromTable = table[size];
@@ -93,19 +95,19 @@ export function defaultMaxConnections(engine: DatabaseEngine, capacity: Database
   if (memory === undefined) {
     return undefined;
   }
-  return engine.family === EngineFamily.POSTGRESQL
+  return family === 'POSTGRESQL'
     ? Math.min(Math.floor(memory / 9531392), 5000)
     : Math.floor(memory / 12582880);
 }
 
-function serverlessV2MaxConnections(family: EngineFamily, maxCapacity: number): number {
+function serverlessV2TableValue(family: EngineFamilyValue, maxCapacity: number): number {
   const rows = SERVERLESS_V2_ROWS[family];
   let lower = rows[0];
   for (const row of rows) {
     if (row[0] <= maxCapacity) lower = row;
   }
   const upper = rows.find(([acu]) => acu > maxCapacity);
-  if (family === EngineFamily.MYSQL || upper === undefined || lower[0] === maxCapacity) {
+  if (family === 'MYSQL' || upper === undefined || lower[0] === maxCapacity) {
     return lower[1];
   }
   const fraction = (maxCapacity - lower[0]) / (upper[0] - lower[0]);
@@ -134,19 +136,6 @@ export const PROXY_HEADROOM_MAXIMUM_PERCENT = 90;
  */
 export function headroomMaximumPercent(minimum: number | undefined): number {
   return Math.max(PROXY_HEADROOM_MAXIMUM_PERCENT, minimum ?? 0);
-}
-
-/**
- * The lowest `MaxConnectionsPercent` AWS recommends for RDS Proxy on a
- * database's capacity, or undefined for Serverless v2 and token instance
- * classes.
- */
-export function minimumProxyPercent(capacity: DatabaseCapacity): number | undefined {
-  if (capacity.isServerless) {
-    return undefined;
-  }
-  const instanceClass = capacity.instanceType!.toString();
-  return Token.isUnresolved(instanceClass) ? undefined : minimumProxyPercentForInstanceClass(instanceClass);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { reservedUserNameProblem, userNameProblem } from './database-user-names';
-import { DatabaseEngine, EngineFamily } from '../database/engine';
+import { EngineFamilyValue, engineName } from './engine-family';
 
 /**
  * Thrown at synth when a prop is wrong. The message names the prop, the value
@@ -127,11 +127,11 @@ export function validateIdentifier(scope: IConstruct, rule: IdentifierRule): voi
  * Throws when a resolved name is not one an application user may have on
  * the engine: the same rule the bootstrap handler applies at deploy.
  */
-export function validateDatabaseUserName(scope: IConstruct, prop: string, value: string, engine: DatabaseEngine): void {
+export function validateDatabaseUserName(scope: IConstruct, prop: string, value: string, family: EngineFamilyValue): void {
   if (Token.isUnresolved(value)) {
     return;
   }
-  const problem = userNameProblem(value, engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql');
+  const problem = userNameProblem(value, engineName(family));
   if (problem) {
     throw new PropValidationError(scope, `${prop} ('${value}') ${problem}`);
   }

@@ -4,11 +4,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IDependable } from 'constructs';
-import { EngineFamily } from '../../database/engine';
 import { ProxiedDatabase } from '../../database/proxied-database';
 import { DatabaseNetwork } from '../../network/database-network';
 import { acknowledgeInPacks } from '../../private/acknowledgements';
 import { createBundledFunction } from '../../private/custom-resource';
+import { engineName } from '../../private/engine-family';
 
 /** Characters left out of generated passwords: those that need quoting in connection strings, shells or SQL. */
 const EXCLUDE_CHARACTERS = ' %+~`#$&*()|[]{}:;<>?!\'/@"\\';
@@ -72,7 +72,7 @@ export function rotateUserSecrets(scope: Construct, id: string, options: UserSec
     placement: { vpc: network.vpc, subnets: network.databaseSubnets, securityGroup: database.rotationSecurityGroup },
     environment: {
       NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE,
-      DATABASE_ENGINE: database.engine.family === EngineFamily.POSTGRESQL ? 'postgresql' : 'mysql',
+      DATABASE_ENGINE: engineName(database.engine.family),
       DATABASE_HOST: database.writerEndpoint,
       DATABASE_PORT: String(database.databasePort),
       DATABASE_NAME: database.databaseName,

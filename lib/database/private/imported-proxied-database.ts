@@ -113,7 +113,7 @@ export class ImportedProxiedDatabase extends ProxiedDatabaseBase {
    * database user. The proxy's owner makes the user log in to the database.
    */
   public grantConnect(grantee: iam.IGrantable, databaseUser: string): iam.Grant {
-    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine);
+    validateDatabaseUserName(this, 'databaseUser', databaseUser, this.engine.family);
     return this.proxy.grantConnect(grantee, databaseUser);
   }
 
