@@ -34,7 +34,7 @@ beforeAll(async () => {
 }, 180_000);
 
 function coldStartFolders(): string[] {
-  return fs.existsSync(TMP_ROOT) ? fs.readdirSync(TMP_ROOT).filter(name => name.startsWith('cold-start-')) : [];
+  return fs.existsSync(TMP_ROOT) ? fs.readdirSync(TMP_ROOT).filter(name => name.startsWith('cold-start-work-')) : [];
 }
 
 describe.each(HANDLERS)('%s', handler => {

@@ -41,7 +41,7 @@ export async function runColdStart(options: ColdStartOptions = {}): Promise<Sect
   const log = options.log ?? (() => undefined);
   const started = Date.now();
   prepareTmpRoot();
-  const workDirectory = fs.mkdtempSync(path.join(TMP_ROOT, 'cold-start-'));
+  const workDirectory = fs.mkdtempSync(path.join(TMP_ROOT, 'cold-start-work-'));
   // Started first: the servers boot while the synthesis below keeps this process busy.
   const starting = HANDLERS.map(handler => startDatabase(handler, log));
   try {
