@@ -144,6 +144,44 @@ describe('diffAssemblies', () => {
   });
 });
 
+/** The command from its source, in the work folder. */
+const cli = (...args: string[]) => spawnSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(PROJECT_ROOT, 'lib', 'review', 'cli.ts'), ...args],
+  { cwd: work, encoding: 'utf8' });
+
+describe('updates CloudFormation rejects', () => {
+  const custom = (serviceToken: unknown) => ({
+    ...common,
+    Readiness: { Type: 'Custom::ProxyReadiness', Properties: { ServiceToken: serviceToken, ProxyName: 'orders' } },
+  });
+  const before = writeAssembly(path.join(work, 'token-base'), custom({ 'Fn::GetAtt': ['ProviderFramework', 'Arn'] }), []);
+  const after = writeAssembly(path.join(work, 'token-head'), custom({ 'Fn::GetAtt': ['Handler', 'Arn'] }), []);
+
+  test('a custom resource given another ServiceToken on the same logical id is an update CloudFormation refuses', () => {
+    const diff = diffAssemblies(before, after);
+    const reason = 'ServiceToken changed, which CloudFormation refuses ("Modifying service token is not allowed"): give the custom resource a new construct id, so that it is replaced';
+    expect(diff.rejectedUpdates).toEqual([
+      { stack: 'App', change: 'updated', logicalId: 'Readiness', type: 'Custom::ProxyReadiness', path: 'App/Readiness', reason, dataLoss: false, rejected: true },
+    ]);
+    expect(renderDiff(diff)).toContain(`## Updates CloudFormation rejects\n\n**1 update(s) that fail the deployment**, which then rolls back.\n\n| Stack | Logical id | Type | Construct path | Why |\n| --- | --- | --- | --- | --- |\n| App | \`Readiness\` | \`Custom::ProxyReadiness\` | \`App/Readiness\` | ${reason} |`);
+  });
+
+  test('other properties of a custom resource update it in place', () => {
+    const renamed = writeAssembly(path.join(work, 'token-props'), {
+      ...common,
+      Readiness: { Type: 'Custom::ProxyReadiness', Properties: { ServiceToken: { 'Fn::GetAtt': ['ProviderFramework', 'Arn'] }, ProxyName: 'orders-2' } },
+    }, []);
+    const diff = diffAssemblies(before, renamed);
+    expect(diff.rejectedUpdates).toEqual([]);
+    expect(diff.resources.map(change => change.reason)).toEqual(['ProxyName changed']);
+  });
+
+  test('--fail-on rejected-update exits 3 and names it', () => {
+    const result = cli('review', 'token-head', '--out', 'token-out', '--base', 'token-base', '--fail-on', 'rejected-update');
+    expect(result.stderr).toBe('cdk-serverless-rds review: --fail-on rejected-update: 1 update(s) CloudFormation refuses to make\n');
+    expect(result.status).toBe(3);
+  });
+});
+
 describe('renderDiff', () => {
   test('two equal assemblies have no changes', () => {
     expect(renderDiff(diffAssemblies(base, base))).toContain('\n\n_No infrastructure changes._\n');
@@ -170,9 +208,6 @@ describe('acknowledgements in the review', () => {
 });
 
 describe('cdk-serverless-rds review --base', () => {
-  const cli = (...args: string[]) => spawnSync(path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(PROJECT_ROOT, 'lib', 'review', 'cli.ts'), ...args],
-    { cwd: work, encoding: 'utf8' });
-
   test('writes the review and DIFF.md, prints the diff and exits 0 without --fail-on', () => {
     const result = cli('review', 'head', '--out', 'out', '--base', 'base');
     expect(result.stderr).toBe('');
@@ -209,7 +244,7 @@ describe('cdk-serverless-rds review --base', () => {
     [['review', 'head', '--base', 'missing'], 'cdk-serverless-rds: --base missing is not a cloud assembly (no manifest.json in it): run `cdk synth` first, or pass the directory it writes (cdk.out by default)\n'],
     [['review', 'head', '--colour'], 'cdk-serverless-rds: unknown option \'--colour\': see --help\n'],
     [['review', 'head', '--out'], 'cdk-serverless-rds: --out needs a value: see --help\n'],
-    [['review', 'head', '--base', 'base', '--fail-on', 'cost'], 'cdk-serverless-rds: --fail-on cost is not a known change: use data-loss, new-wildcard\n'],
+    [['review', 'head', '--base', 'base', '--fail-on', 'cost'], 'cdk-serverless-rds: --fail-on cost is not a known change: use data-loss, new-wildcard, rejected-update\n'],
     [['review', 'head', '--fail-on', 'data-loss'], 'cdk-serverless-rds: --fail-on needs --base <assembly>: it gates on the changes between two assemblies\n'],
     [['review', 'head', 'base'], 'cdk-serverless-rds: one assembly directory expected, got 2: head base\n'],
     [['diff'], 'cdk-serverless-rds: unknown command \'diff\': the only command is review\n'],

@@ -12,7 +12,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_GATE = 3;
 
 /** What `--fail-on` accepts: the changes a pull-request check can refuse. */
-const GATES = ['data-loss', 'new-wildcard'];
+const GATES = ['data-loss', 'new-wildcard', 'rejected-update'];
 
 export const USAGE = `Usage: cdk-serverless-rds review [assembly] [options]
 
@@ -30,7 +30,9 @@ Options:
   --fail-on <list>       with --base, exit ${EXIT_GATE} when the diff has one of these
                          (comma-separated): data-loss (a stateful resource
                          replaced or removed), new-wildcard (an added IAM
-                         statement with a wildcard)
+                         statement with a wildcard), rejected-update (an
+                         update CloudFormation refuses, such as a custom
+                         resource's new ServiceToken)
   -h, --help             show this help
 
 Exit codes:
@@ -123,6 +125,8 @@ export function run(args: readonly string[], stdout: (text: string) => void, std
     const tripped = [
       ...(parsed.failOn.includes('data-loss') && diff.dataLoss.length ? [`data-loss: ${diff.dataLoss.length} stateful resource(s) replaced or removed`] : []),
       ...(parsed.failOn.includes('new-wildcard') && diff.newWildcards.length ? [`new-wildcard: ${diff.newWildcards.length} added IAM statement(s) with a wildcard`] : []),
+      ...(parsed.failOn.includes('rejected-update') && diff.rejectedUpdates.length
+        ? [`rejected-update: ${diff.rejectedUpdates.length} update(s) CloudFormation refuses to make`] : []),
     ];
     for (const gate of tripped) {
       stderr(`cdk-serverless-rds review: --fail-on ${gate}\n`);

@@ -58,6 +58,8 @@ export interface ResourceChange {
   readonly reason?: string;
   /** True for a stateful resource replaced or removed. */
   readonly dataLoss: boolean;
+  /** True for an update CloudFormation refuses to make, which fails the deployment. */
+  readonly rejected?: boolean;
 }
 
 /** A statement of an identity or a resource policy that the head adds or no longer has. */
@@ -106,6 +108,8 @@ export interface AssemblyDiff {
   readonly dataLoss: readonly ResourceChange[];
   /** Added identity statements that allow wildcards. */
   readonly newWildcards: readonly StatementChange[];
+  /** Updates CloudFormation refuses to make, so the deployment fails and rolls back. */
+  readonly rejectedUpdates: readonly ResourceChange[];
 }
 
 export interface DiffOptions {
@@ -145,6 +149,7 @@ export function diffAssemblies(baseDirectory: string, headDirectory: string, opt
     }),
     dataLoss: resources.filter(change => change.dataLoss),
     newWildcards: statements.filter(change => change.change === 'added' && change.wildcards.length > 0),
+    rejectedUpdates: resources.filter(change => change.rejected),
   };
 }
 
@@ -175,7 +180,11 @@ function resourceChanges(stack: string, before: StackTemplate | undefined, after
     const updated = unique([...Object.keys(before!.properties(id)), ...Object.keys(after!.properties(id))])
       .filter(property => JSON.stringify(before!.properties(id)[property]) !== JSON.stringify(after!.properties(id)[property]));
     if (updated.length) {
-      changes.push({ stack, change: 'updated', logicalId: id, type, path: after!.pathOf(id), reason: `${updated.join(', ')} changed`, dataLoss: false });
+      const rejection = rejectionReason(type, updated);
+      changes.push({
+        stack, change: 'updated', logicalId: id, type, path: after!.pathOf(id), reason: rejection ?? `${updated.join(', ')} changed`, dataLoss: false,
+        ...(rejection ? { rejected: true } : {}),
+      });
     }
   }
   for (const id of added) {
@@ -186,6 +195,19 @@ function resourceChanges(stack: string, before: StackTemplate | undefined, after
     changes.push({ stack, change: 'removed', logicalId: id, type, path: before!.pathOf(id), dataLoss: isStateful(type) });
   }
   return changes.sort((a, b) => Number(b.dataLoss) - Number(a.dataLoss) || compare(a.change, b.change) || compare(a.path, b.path));
+}
+
+/**
+ * Why CloudFormation refuses an in-place update, if it does: a custom
+ * resource cannot move to another ServiceToken (the deployment fails with
+ * "Modifying service token is not allowed").
+ * @see https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html
+ */
+function rejectionReason(type: string, updated: readonly string[]): string | undefined {
+  const custom = type === 'AWS::CloudFormation::CustomResource' || type.startsWith('Custom::');
+  return custom && updated.includes('ServiceToken')
+    ? 'ServiceToken changed, which CloudFormation refuses ("Modifying service token is not allowed"): give the custom resource a new construct id, so that it is replaced'
+    : undefined;
 }
 
 function replacementReason(before: StackTemplate, after: StackTemplate, id: string): string | undefined {
@@ -271,6 +293,12 @@ export function renderDiff(diff: AssemblyDiff): string {
     sections.push('## Data lost', `**${diff.dataLoss.length} stateful resource(s) replaced or removed: their data is deleted with them** (unless a retain policy keeps the old resource).`,
       table(['Stack', 'Change', 'Logical id', 'Type', 'Construct path', 'Why'], diff.dataLoss.map(change => [
         text(change.stack), text(change.change), code(change.logicalId), code(change.type), code(change.path), text(change.reason ?? '—'),
+      ])));
+  }
+  if (diff.rejectedUpdates.length) {
+    sections.push('## Updates CloudFormation rejects', `**${diff.rejectedUpdates.length} update(s) that fail the deployment**, which then rolls back.`,
+      table(['Stack', 'Logical id', 'Type', 'Construct path', 'Why'], diff.rejectedUpdates.map(change => [
+        text(change.stack), code(change.logicalId), code(change.type), code(change.path), text(change.reason ?? '—'),
       ])));
   }
   for (const stack of stacks) {
