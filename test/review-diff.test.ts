@@ -12,7 +12,7 @@ import { PROJECT_ROOT } from './support/app';
  * statement, closes 5432 between two groups and opens 443 to the internet,
  * and adds an IAM5 acknowledgement.
  */
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string }>;
 type Suppressed = Array<{ rule: string; path: string; reason: string }>;
 
 const INLINE_REASON = 'Inline policies keep each grant next to the role that needs it.';
@@ -182,6 +182,26 @@ describe('updates CloudFormation rejects', () => {
   });
 });
 
+describe('retained resources', () => {
+  const logs = (id: string, policies: { DeletionPolicy?: string; UpdateReplacePolicy?: string }) => ({
+    ...common, [id]: { Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 365 }, ...policies },
+  });
+
+  test('a stateful resource removed with DeletionPolicy Retain stays in the account: listed as removed, not as data lost', () => {
+    const kept = diffAssemblies(writeAssembly(path.join(work, 'retain-base'), logs('Logs', { DeletionPolicy: 'Retain' }), []), writeAssembly(path.join(work, 'retain-head'), common, []));
+    expect(kept.resources.map(change => [change.change, change.logicalId, change.dataLoss])).toEqual([['removed', 'Logs', false]]);
+    expect(kept.dataLoss).toEqual([]);
+  });
+
+  test('one replaced under a new logical id keeps the old one only with UpdateReplacePolicy Retain; Snapshot still deletes it', () => {
+    const replaced = (policy: string) => diffAssemblies(
+      writeAssembly(path.join(work, `replace-${policy}-base`), logs('LogsOld', { UpdateReplacePolicy: policy, DeletionPolicy: policy }), [], { LogsOld: 'Logs' }),
+      writeAssembly(path.join(work, `replace-${policy}-head`), logs('LogsNew', {}), [], { LogsNew: 'Logs' }));
+    expect(replaced('Retain').dataLoss).toEqual([]);
+    expect(replaced('Snapshot').dataLoss.map(change => [change.change, change.logicalId])).toEqual([['replaced', 'LogsNew']]);
+  });
+});
+
 describe('renderDiff', () => {
   test('two equal assemblies have no changes', () => {
     expect(renderDiff(diffAssemblies(base, base))).toContain('\n\n_No infrastructure changes._\n');
@@ -190,7 +210,7 @@ describe('renderDiff', () => {
   test('stateful resources replaced or removed come first, under their own heading', () => {
     const markdown = renderDiff(diffAssemblies(base, head));
     expect(markdown.indexOf('## Data lost')).toBeLessThan(markdown.indexOf('## App'));
-    expect(markdown).toContain('**3 stateful resource(s) replaced or removed: their data is deleted with them** (unless a retain policy keeps the old resource).');
+    expect(markdown).toContain('**3 stateful resource(s) replaced or removed: their data is deleted with them** (a `Snapshot` policy keeps a final snapshot; `Retain` ones are not listed).');
     expect(markdown).toContain('| App | replaced | `Queue` | `AWS::SQS::Queue` | `App/Queue` | QueueName changed (update requires replacement) |');
   });
 });

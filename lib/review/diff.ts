@@ -4,7 +4,7 @@ import { identityStatements, resourcePolicies, ResourcePolicyRow } from './iam';
 import { code, lines, table, tableOrNone, text, usd } from './markdown';
 import { securityGroupRules } from './network';
 import { assemblyNameOf, producer } from './report';
-import { compare, StackTemplate, unique } from './template';
+import { CfnResource, compare, StackTemplate, unique } from './template';
 
 const DOCS = 'https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference';
 const RDS_SCHEMAS = 'https://github.com/aws-cloudformation/aws-cloudformation-resource-providers-rds';
@@ -44,6 +44,17 @@ export const REPLACEMENT_PROPERTIES: { readonly [type: string]: { readonly prope
 /** Resource types that hold data: replacing or removing one loses it. */
 export function isStateful(type: string): boolean {
   return type in REPLACEMENT_PROPERTIES;
+}
+
+/**
+ * Whether removing (`DeletionPolicy`) or replacing (`UpdateReplacePolicy`)
+ * the base's resource deletes its data: a stateful type that the policy does
+ * not retain. A snapshot policy still deletes the resource; its data then
+ * lives on only in the snapshot.
+ */
+function losesData(resource: CfnResource, how: 'removed' | 'replaced'): boolean {
+  const policy = how === 'removed' ? resource.DeletionPolicy : resource.UpdateReplacePolicy;
+  return isStateful(resource.Type) && policy !== 'Retain' && policy !== 'RetainExceptOnCreate';
 }
 
 export interface ResourceChange {
@@ -167,14 +178,14 @@ function resourceChanges(stack: string, before: StackTemplate | undefined, after
       added.delete(id);
       removed.delete(previous);
       const type = after!.resource(id).Type;
-      changes.push({ stack, change: 'replaced', logicalId: id, baseLogicalId: previous, type, path: after!.pathOf(id), reason: `logical id changed from ${previous}`, dataLoss: isStateful(before!.resource(previous).Type) });
+      changes.push({ stack, change: 'replaced', logicalId: id, baseLogicalId: previous, type, path: after!.pathOf(id), reason: `logical id changed from ${previous}`, dataLoss: losesData(before!.resource(previous), 'replaced') });
     }
   }
   for (const id of headIds.filter(candidate => before?.resources.has(candidate))) {
     const reason = replacementReason(before!, after!, id);
     const type = after!.resource(id).Type;
     if (reason) {
-      changes.push({ stack, change: 'replaced', logicalId: id, type, path: after!.pathOf(id), reason, dataLoss: isStateful(before!.resource(id).Type) });
+      changes.push({ stack, change: 'replaced', logicalId: id, type, path: after!.pathOf(id), reason, dataLoss: losesData(before!.resource(id), 'replaced') });
       continue;
     }
     const updated = unique([...Object.keys(before!.properties(id)), ...Object.keys(after!.properties(id))])
@@ -192,7 +203,7 @@ function resourceChanges(stack: string, before: StackTemplate | undefined, after
   }
   for (const id of removed) {
     const type = before!.resource(id).Type;
-    changes.push({ stack, change: 'removed', logicalId: id, type, path: before!.pathOf(id), dataLoss: isStateful(type) });
+    changes.push({ stack, change: 'removed', logicalId: id, type, path: before!.pathOf(id), dataLoss: losesData(before!.resource(id), 'removed') });
   }
   return changes.sort((a, b) => Number(b.dataLoss) - Number(a.dataLoss) || compare(a.change, b.change) || compare(a.path, b.path));
 }
@@ -290,7 +301,7 @@ export function renderDiff(diff: AssemblyDiff): string {
       ];
     })));
   if (diff.dataLoss.length) {
-    sections.push('## Data lost', `**${diff.dataLoss.length} stateful resource(s) replaced or removed: their data is deleted with them** (unless a retain policy keeps the old resource).`,
+    sections.push('## Data lost', `**${diff.dataLoss.length} stateful resource(s) replaced or removed: their data is deleted with them** (a \`Snapshot\` policy keeps a final snapshot; \`Retain\` ones are not listed).`,
       table(['Stack', 'Change', 'Logical id', 'Type', 'Construct path', 'Why'], diff.dataLoss.map(change => [
         text(change.stack), text(change.change), code(change.logicalId), code(change.type), code(change.path), text(change.reason ?? '—'),
       ])));
