@@ -1,11 +1,13 @@
 /**
- * Custom resource handler (aws-cdk-lib `custom-resources` Provider, onEvent
- * only) that migrates a database and sets up its application users on
- * Create and Update, and leaves the database alone on Delete (data and users
- * outlive the stack resource).
+ * Custom resource handler (Custom::DatabaseBootstrap) that migrates a
+ * database and sets up its application users on Create and Update, and
+ * leaves the database alone on Delete (data and users outlive the stack
+ * resource). It runs in the VPC, where CloudFormation's response URL is out
+ * of reach: the stack's custom resource function invokes it synchronously
+ * and answers with its result or error (see ../custom-resource/relay).
  *
  * ResourceProperties (see BootstrapProperties in ./plan):
- *   { ServiceToken, Engine: 'postgresql' | 'mysql', Host, Port, DatabaseName, AdminSecretArn,
+ *   { ServiceToken, HandlerArn, Engine: 'postgresql' | 'mysql', Host, Port, DatabaseName, AdminSecretArn,
  *     Users: [{ Name, Privileges: 'READ_ONLY' | 'READ_WRITE', Authentication: 'IAM' | 'SECRET', SecretArn? }],
  *     Migrations: [{ Version, Name, Checksum, Sql }] }
  *

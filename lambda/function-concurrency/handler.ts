@@ -1,7 +1,7 @@
 /**
- * Custom resource handler (the ServiceToken itself: it answers CloudFormation,
- * see ../custom-resource/response) that owns a function's reserved concurrency and the provisioned
- * concurrency of one of its aliases, and changes them in the only order
+ * Custom resource handler (Custom::FunctionConcurrency, run by the stack's
+ * custom resource function, see ../custom-resource/handler) that owns a
+ * function's reserved concurrency and the provisioned concurrency of one of its aliases, and changes them in the only order
  * Lambda accepts. Lambda refuses a reservation below the provisioned
  * concurrency configured on the function's versions and aliases, and
  * provisioned concurrency above the reservation; CloudFormation would update
@@ -22,11 +22,10 @@
  *
  * Runs outside the VPC: it only calls the Lambda API.
  */
-import { LambdaClient, LambdaServiceException } from '@aws-sdk/client-lambda';
+import { LambdaServiceException } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { createLambdaApi, FunctionConcurrencyApi, ProvisionedConcurrencyConfig } from './lambda-api';
+import { FunctionConcurrencyApi, ProvisionedConcurrencyConfig } from './lambda-api';
 import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
-import { answeringCloudFormation } from '../custom-resource/response';
 
 export interface FunctionConcurrencyProperties {
   readonly functionName: string;
@@ -158,9 +157,6 @@ export function createHandler(options: FunctionConcurrencyOptions): FunctionConc
     return { PhysicalResourceId: physicalResourceId };
   };
 }
-
-/** The entry point: CloudFormation invokes it directly and gets its answer at the pre-signed URL. */
-export const handler = answeringCloudFormation(createHandler({ lambda: createLambdaApi(new LambdaClient({})) }));
 
 export function propertiesOf(properties: Record<string, unknown>): FunctionConcurrencyProperties {
   const text = (key: string): string => {

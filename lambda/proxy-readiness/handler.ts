@@ -1,6 +1,7 @@
 /**
- * Custom resource handler (the ServiceToken itself: it answers CloudFormation,
- * see ../custom-resource/response) that holds a deployment until an RDS Proxy can reach its database:
+ * Custom resource handler (Custom::ProxyTargetsAvailable, run by the stack's
+ * custom resource function, see ../custom-resource/handler) that holds a
+ * deployment until an RDS Proxy can reach its database:
  * CloudFormation reports the proxy and its target group as created long
  * before the proxy has logged in to the database, so anything deployed after
  * them (a bootstrap run, a smoke test, the first request) would otherwise
@@ -15,14 +16,12 @@ import {
   DBProxyTarget,
   DescribeDBProxyTargetsCommand,
   DescribeDBProxyTargetsCommandOutput,
-  RDSClient,
   TargetHealthReason,
   TargetState,
   TargetType,
 } from '@aws-sdk/client-rds';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
-import { answeringCloudFormation } from '../custom-resource/response';
 
 export interface ProxyReadinessProperties {
   readonly ProxyName: string;
@@ -117,9 +116,6 @@ export function createHandler(options: ProxyReadinessOptions): ProxyReadinessHan
     }
   };
 }
-
-/** The entry point: CloudFormation invokes it directly and gets its answer at the pre-signed URL. */
-export const handler = answeringCloudFormation(createHandler({ rds: new RDSClient({}) }));
 
 function propertiesOf(properties: Record<string, unknown>): ProxyReadinessProperties {
   const missing = ['ProxyName', 'TargetGroupName'].filter(key => typeof properties[key] !== 'string' || properties[key] === '');

@@ -6,7 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import { ProxiedDatabase } from '../database/proxied-database';
 import { DatabaseNetwork } from '../network/database-network';
-import { createCustomResourceHandler } from '../private/custom-resource';
+import { createLibraryCustomResource, createVpcHandler, invokePermission } from '../private/custom-resource';
 import { declarationsOf, declareUser } from '../private/declared-users';
 import { engineName } from '../private/engine-family';
 import { Migration, readMigrations, versionGaps } from './private/migrations';
@@ -149,7 +149,7 @@ export class DatabaseBootstrap extends Construct {
     const network = database.network;
     const target = (database.cluster ?? database.instance)!;
     target.connections.allowDefaultPortFrom(database.rotationSecurityGroup, 'Database bootstrap and secret rotation');
-    const bootstrap = createCustomResourceHandler(this, 'Bootstrap', {
+    const bootstrap = createVpcHandler(this, 'Bootstrap', {
       handler: 'bootstrap',
       description: `Runs migrations and creates users in ${database.node.path}`,
       timeout: props.timeout ?? Duration.minutes(5),
@@ -188,10 +188,13 @@ export class DatabaseBootstrap extends Construct {
       };
     });
 
-    this.resource = new CustomResource(this, 'Resource', {
-      serviceToken: bootstrap.serviceToken,
+    this.resource = createLibraryCustomResource(this, 'Resource', {
       resourceType: 'Custom::DatabaseBootstrap',
+      permissions: [invokePermission(this.handler)],
+      logRetention: network.logRetention,
+      logEncryptionKey: network.logEncryptionKey,
       properties: {
+        HandlerArn: this.handler.functionArn,
         Engine: engineName(database.engine.family),
         Host: database.writerEndpoint,
         Port: String(database.databasePort),

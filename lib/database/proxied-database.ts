@@ -21,7 +21,7 @@ import { AlarmSpec, createAlarms, SUSTAINED } from '../private/alarms';
 import {
   defaultDatabasePort, logExports, maxAdminNameLength, validateEngine,
 } from './private/engine-rules';
-import { createCustomResourceHandler } from '../private/custom-resource';
+import { createLibraryCustomResource } from '../private/custom-resource';
 import { createKey } from '../private/keys';
 import { ManagedPolicyRole } from '../private/managed-policy-role';
 import { validateParameterPath } from '../private/parameter-store';
@@ -912,22 +912,15 @@ export class ProxiedDatabase extends ProxiedDatabaseBase {
 
   private createProxyReadiness(): CustomResource {
     const targetGroup = this.proxy.node.findChild('ProxyTargetGroup') as rds.CfnDBProxyTargetGroup;
-    const readiness = createCustomResourceHandler(this, 'ProxyReadiness', {
-      handler: 'proxy-readiness',
-      description: `Waits until the targets of the RDS Proxy of ${this.node.path} are available`,
-      timeout: Duration.minutes(14),
-      logRetention: this.network.logRetention,
-      logEncryptionKey: this.network.logEncryptionKey,
-      outsideVpcReason: 'The readiness check only calls the RDS control-plane API (DescribeDBProxyTargets); it never connects to the database, and the isolated subnets have no route to that API.',
-    });
-    readiness.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['rds:DescribeDBProxyTargets'],
-      resources: [this.proxy.dbProxyArn, targetGroup.attrTargetGroupArn],
-    }));
-    const resource = new CustomResource(this, 'ProxyTargetsAvailable', {
-      serviceToken: readiness.serviceToken,
+    const resource = createLibraryCustomResource(this, 'ProxyTargetsAvailable', {
       resourceType: 'Custom::ProxyTargetsAvailable',
       properties: { ProxyName: this.proxy.dbProxyName, TargetGroupName: 'default' },
+      permissions: [new iam.PolicyStatement({
+        actions: ['rds:DescribeDBProxyTargets'],
+        resources: [this.proxy.dbProxyArn, targetGroup.attrTargetGroupArn],
+      })],
+      logRetention: this.network.logRetention,
+      logEncryptionKey: this.network.logEncryptionKey,
     });
     resource.node.addDependency(targetGroup);
     return resource;

@@ -1,15 +1,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks } from './acknowledgements';
 import { createExecutionRole, VpcPlacement } from './execution-role';
-import { attachXrayPolicy } from './managed-policy-role';
 
 /**
  * The library's handlers, bundled with esbuild when the library is built
@@ -23,7 +21,7 @@ const DEAD_LETTER_PACKS = ['Serverless', 'HIPAA.Security', 'NIST.800.53.R5'];
 
 export interface BundledFunctionOptions {
   /** Folder of the pre-bundled handler under dist/handlers. */
-  readonly handler: 'bootstrap' | 'proxy-readiness' | 'function-concurrency' | 'secret-rotation';
+  readonly handler: 'bootstrap' | 'custom-resource' | 'secret-rotation';
   readonly description: string;
   readonly timeout: Duration;
   readonly logRetention: logs.RetentionDays;
@@ -38,11 +36,6 @@ export interface BundledFunctionOptions {
 export interface BundledFunction {
   readonly function: lambda.Function;
   readonly role: iam.Role;
-}
-
-/** A custom resource handler and the ServiceToken its custom resources use. */
-export interface CustomResourceHandler extends BundledFunction {
-  readonly serviceToken: string;
 }
 
 /**
@@ -84,79 +77,108 @@ export function createBundledFunction(scope: Construct, options: BundledFunction
   return { function: handler, role };
 }
 
-/**
- * The handlers that answer CloudFormation themselves (their bundles wrap the
- * handler in `answeringCloudFormation`): they run outside the VPC, where the
- * pre-signed S3 response URL is reachable.
- */
-const SELF_ANSWERING_HANDLERS: ReadonlySet<BundledFunctionOptions['handler']> = new Set(['proxy-readiness', 'function-concurrency']);
+/** Construct id of the stack's custom resource function, a child of the stack like aws-cdk-lib's singleton providers. */
+const CUSTOM_RESOURCE_FUNCTION_ID = 'CdkServerlessRdsCustomResources';
 
 /**
- * A custom resource handler, hardened like the library's other functions
- * (see `createBundledFunction`). It reserves no concurrency: CloudFormation
- * invokes it once per resource change.
- *
- * A handler outside the VPC is the ServiceToken itself: CloudFormation
- * invokes it asynchronously and it answers the pre-signed URL, so no other
- * function is involved. A handler in the VPC cannot reach that URL (S3)
- * from isolated subnets: a gateway endpoint would route it, but its security
- * group could only be opened to S3 through the Region's prefix list id,
- * which CloudFormation cannot look up. It stays behind aws-cdk-lib's
- * provider framework, which runs outside the VPC and answers for it.
+ * Longest run of any handler behind the function: Lambda's limit. The
+ * readiness and concurrency handlers stop waiting 30 s before it, and the
+ * bootstrap it relays runs at most 14 minutes (its own timeout).
  */
-export function createCustomResourceHandler(scope: Construct, id: string, options: BundledFunctionOptions): CustomResourceHandler {
-  const selfAnswering = SELF_ANSWERING_HANDLERS.has(options.handler);
-  if (selfAnswering === (options.placement !== undefined)) {
-    throw new Error(`${scope.node.path}/${id}: the ${options.handler} handler ${selfAnswering ? 'answers CloudFormation itself and must run outside the VPC' : 'runs in the VPC behind the provider framework and needs a placement'}`);
+const CUSTOM_RESOURCE_TIMEOUT = Duration.minutes(15);
+
+export interface LibraryCustomResourceProps {
+  /** The ResourceType the function dispatches on (lambda/custom-resource/handler). */
+  readonly resourceType: string;
+  readonly properties: { [key: string]: unknown };
+  /** What the function needs for this resource, added to its role. */
+  readonly permissions: iam.PolicyStatement[];
+  /** Log settings of the function, used by the first resource of the stack. */
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey: kms.IKey;
+}
+
+/**
+ * A custom resource of the library, answered by the stack's one custom
+ * resource function (lambda/custom-resource/handler), created with the first
+ * resource and given the permissions of each. The function runs outside the
+ * VPC: CloudFormation invokes it asynchronously and it answers the
+ * pre-signed URL itself; handlers that must run in the VPC are invoked
+ * synchronously through it (see `createVpcHandler`). Its role's policies
+ * belong to the function, so each resource is created after the
+ * permissions it needs.
+ */
+export function createLibraryCustomResource(scope: Construct, id: string, props: LibraryCustomResourceProps): CustomResource {
+  const { function: handler, role } = customResourceFunction(scope, props);
+  for (const statement of props.permissions) {
+    role.addToPrincipalPolicy(statement);
   }
+  return new CustomResource(scope, id, {
+    serviceToken: handler.functionArn,
+    resourceType: props.resourceType,
+    properties: props.properties,
+  });
+}
+
+function customResourceFunction(scope: Construct, props: LibraryCustomResourceProps): BundledFunction {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(CUSTOM_RESOURCE_FUNCTION_ID);
+  if (existing) {
+    const handler = existing.node.findChild('Handler') as lambda.Function;
+    return { function: handler, role: handler.role as iam.Role };
+  }
+  const container = new Construct(stack, CUSTOM_RESOURCE_FUNCTION_ID);
+  const created = createBundledFunction(container, {
+    handler: 'custom-resource',
+    description: 'Answers the cdk-serverless-rds custom resources of this stack: proxy readiness, function concurrency, database bootstrap (relayed)',
+    timeout: CUSTOM_RESOURCE_TIMEOUT,
+    logRetention: props.logRetention,
+    logEncryptionKey: props.logEncryptionKey,
+    outsideVpcReason: 'The function only calls AWS APIs (RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
+      + 'it never connects to the database, and the isolated subnets have no route to those APIs. The database bootstrap, which does, runs in the VPC and is invoked through it.',
+  });
+  acknowledgeNoReservation(container, 'Only CloudFormation invokes this function, once per change of the library\'s custom resources in the stack');
+  acknowledgeInPacks(created.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this function asynchronously with a pre-signed URL for the '
+    + 'answer, and the function answers every request itself: FAILED with its error (the relayed bootstrap\'s included), or FAILED shortly before its own timeout, '
+    + 'which fails the deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
+    + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
+  return created;
+}
+
+/**
+ * A custom resource handler that must run in the VPC (it connects to the
+ * database), hardened like the library's other functions (see
+ * `createBundledFunction`). It cannot answer CloudFormation: the pre-signed
+ * response URL (S3) is out of reach from isolated subnets, where a gateway
+ * endpoint would route it but its security group could be opened to S3
+ * only through the Region's prefix list id, which CloudFormation cannot look
+ * up. The stack's custom resource function invokes it synchronously and
+ * answers for it: give its resource the function's ARN as HandlerArn and
+ * `invokePermission` (lambda/custom-resource/relay).
+ */
+export function createVpcHandler(scope: Construct, id: string, options: BundledFunctionOptions & { readonly placement: VpcPlacement }): BundledFunction {
   const container = new Construct(scope, id);
-  const { function: handler, role } = createBundledFunction(container, options);
-  acknowledgeNoReservation(container);
-  if (selfAnswering) {
-    acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this handler asynchronously with a pre-signed URL for the '
-      + 'answer, and the handler answers every request itself: FAILED with its error, or FAILED shortly before its own timeout, which fails the '
-      + 'deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
-      + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
-    return { function: handler, role, serviceToken: handler.functionArn };
-  }
-
-  acknowledgeInPacks(handler, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The provider framework invokes this handler synchronously (RequestResponse) and '
+  const created = createBundledFunction(container, options);
+  acknowledgeNoReservation(container, 'Only the stack\'s custom resource function invokes this function, once per change of its custom resource');
+  acknowledgeInPacks(created.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The stack\'s custom resource function invokes this handler synchronously (RequestResponse) and '
     + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
     + 'so one would stay empty.');
-  const frameworkLogGroup = createLogGroup(container, 'ProviderLogGroup', options);
-  const frameworkRole = createExecutionRole(container, 'ProviderRole', frameworkLogGroup);
-  const provider = new cr.Provider(container, 'Provider', {
-    onEventHandler: handler,
-    frameworkOnEventRole: frameworkRole,
-    logGroup: frameworkLogGroup,
-  });
-  const framework = provider.node.findChild('framework-onEvent') as lambda.Function;
-  const cfnFramework = framework.node.defaultChild as lambda.CfnFunction;
-  cfnFramework.tracingConfig = { mode: 'Active' };
-  cfnFramework.architectures = [lambda.Architecture.ARM_64.name];
-  cfnFramework.memorySize = 256;
-  attachXrayPolicy(frameworkRole);
-  Validations.of(frameworkRole).acknowledge({
-    id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${Stack.of(handler).getLogicalId(handler.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-    reason: 'aws-cdk-lib\'s provider framework grants invoke on the handler and its versions (the :* suffix); it invokes only this one function.',
-  });
-  acknowledgeInPacks(framework, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes the provider framework asynchronously, with a pre-signed '
-    + 'URL for the answer. The framework catches the handler\'s errors and answers FAILED with them, which fails the deployment. If the framework '
-    + 'itself fails (a timeout or a crash), Lambda retries the event twice, and CloudFormation fails the resource when no answer arrives within '
-    + 'the custom resource timeout (one hour by default): the deployment reports the failure and the framework\'s log group keeps the error. '
-    + 'A dead-letter queue would only add a copy of an event that nobody answers or replays.');
-  acknowledgeOutsideVpc(framework, 'The provider framework only calls the Lambda API and CloudFormation\'s pre-signed response URL; it never reaches the database, and the isolated subnets have no route to either.');
-  return { function: handler, role, serviceToken: provider.serviceToken };
+  return created;
+}
+
+/** Invoke on exactly the handler, for the custom resource function that relays to it (not its versions: the relay invokes the unqualified ARN). */
+export function invokePermission(handler: lambda.IFunction): iam.PolicyStatement {
+  return new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [handler.functionArn] });
 }
 
 function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
   return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
 }
 
-/** For the functions in `container` (the handler, and the provider framework when there is one). */
-function acknowledgeNoReservation(container: Construct): void {
+/** `invokedBy` says who invokes the functions in `container` and how often. */
+function acknowledgeNoReservation(container: Construct, invokedBy: string): void {
   acknowledgeInPacks(container, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
-    'Only CloudFormation\'s custom resource requests invoke these functions (directly or through the provider framework), one per change of their resources, so their concurrency stays that small without a cap; a reservation would fail the deploy '
+    `${invokedBy}, so its concurrency stays that small without a cap; a reservation would fail the deploy `
     + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 

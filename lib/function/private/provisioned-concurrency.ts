@@ -1,4 +1,4 @@
-import { Annotations, Aspects, CfnCondition, CfnOutput, CfnParameter, CustomResource, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Aspects, CfnCondition, CfnOutput, CfnParameter, CustomResource, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { ACCOUNT_CONCURRENCY_CONTEXT, accountConcurrencyLimit, reservableConcurrency } from '../../private/concurrency';
-import { createCustomResourceHandler } from '../../private/custom-resource';
+import { createLibraryCustomResource } from '../../private/custom-resource';
 import { HOURS_PER_MONTH, PRICE_REGION, PROVISIONED_CONCURRENCY_GB_SECOND } from '../../private/prices';
 import { PropValidationError, requireProps, validateNumber } from '../../private/validation';
 import { ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, UtilizationStatistic } from '../provisioned-concurrency';
@@ -111,8 +111,9 @@ export function addProvisionedConcurrency(
 
 /**
  * The custom resource that owns the function's reservation and the alias's
- * provisioned concurrency (lambda/function-concurrency), with a role allowed
- * exactly those settings of this function and alias. It depends on the
+ * provisioned concurrency (lambda/function-concurrency), answered by the
+ * stack's custom resource function, which it allows exactly those settings
+ * of this function and alias. It depends on the
  * alias and its version, so it runs again after every new version: it waits
  * for the allocation to follow, and re-applies the stop while the kill
  * switch is on.
@@ -120,24 +121,7 @@ export function addProvisionedConcurrency(
 function addConcurrencyResource(
   scope: Construct, fn: lambda.Function, alias: lambda.Alias, options: ProvisionedConcurrencyOptions, context: ProvisionedConcurrencyContext,
 ): CustomResource {
-  const handler = createCustomResourceHandler(scope, 'Concurrency', {
-    handler: 'function-concurrency',
-    description: `Sets the reserved concurrency of ${scope.node.path} and the provisioned concurrency of its alias, in the order Lambda accepts`,
-    timeout: Duration.minutes(14),
-    logRetention: context.logRetention,
-    logEncryptionKey: context.logEncryptionKey,
-    outsideVpcReason: 'The handler only calls the Lambda API (the function\'s reserved concurrency and its alias\'s provisioned concurrency); it never connects to the database, and the isolated subnets have no route to that API.',
-  });
-  handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
-    resources: [fn.functionArn],
-  }));
-  handler.role.addToPrincipalPolicy(new iam.PolicyStatement({
-    actions: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:PutProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig'],
-    resources: [alias.functionArn],
-  }));
-  const resource = new CustomResource(scope, 'ConcurrencySettings', {
-    serviceToken: handler.serviceToken,
+  const resource = createLibraryCustomResource(scope, 'ConcurrencySettings', {
     resourceType: 'Custom::FunctionConcurrency',
     properties: {
       FunctionName: fn.functionName,
@@ -147,6 +131,18 @@ function addConcurrencyResource(
       ReservedConcurrentExecutions: context.configuredReservation,
       KillSwitch: context.killSwitch?.parameter.valueAsString ?? 'off',
     },
+    permissions: [
+      new iam.PolicyStatement({
+        actions: ['lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency', 'lambda:DeleteFunctionConcurrency'],
+        resources: [fn.functionArn],
+      }),
+      new iam.PolicyStatement({
+        actions: ['lambda:GetProvisionedConcurrencyConfig', 'lambda:PutProvisionedConcurrencyConfig', 'lambda:DeleteProvisionedConcurrencyConfig'],
+        resources: [alias.functionArn],
+      }),
+    ],
+    logRetention: context.logRetention,
+    logEncryptionKey: context.logEncryptionKey,
   });
   // The alias resource alone: its scaling resources, below it in the tree, come after this one.
   resource.node.addDependency(alias.node.defaultChild as lambda.CfnAlias);
