@@ -638,7 +638,7 @@ describe('DatabaseBootstrap validation', () => {
         const stack = isolatedStack();
         const network = new isolated.DatabaseNetwork(stack, 'Network');
         expect(() => new isolated.ProxiedDatabase(stack, 'Database', { network })).toThrow(
-          `Test/Database/ProxyReadiness: the pre-bundled proxy-readiness handler is missing at ${path.join(handlersRoot, 'proxy-readiness')}: run 'npm run build' in the cdk-serverless-rds package`);
+          `Test/CdkServerlessRdsCustomResources: the pre-bundled custom-resource handler is missing at ${path.join(handlersRoot, 'custom-resource')}: run 'npm run build' in the cdk-serverless-rds package`);
       });
     } finally {
       jest.dontMock('fs');

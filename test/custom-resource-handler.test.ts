@@ -1,11 +1,16 @@
 /**
- * How the library's custom resource handlers answer CloudFormation: a local
+ * How the stack's custom resource function answers CloudFormation: a local
  * HTTP server stands in for the pre-signed S3 response URL and records every
- * PUT.
+ * PUT. The function picks a handler by ResourceType, and relays the database
+ * bootstrap to its function in the VPC through AWS's Lambda client, against
+ * a second local server that answers like the Lambda Invoke API.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { createDispatcher } from '../lambda/custom-resource/handler';
+import { createRelay } from '../lambda/custom-resource/relay';
 import { answeringCloudFormation, CustomResourceHandler, RESPONSE_MAX_BYTES } from '../lambda/custom-resource/response';
 
 interface Put {
@@ -148,5 +153,170 @@ describe('answeringCloudFormation', () => {
     await expect(answeringCloudFormation(async () => ({ PhysicalResourceId: 'id' }), { retryDelaysMillis: [0, 0] })(event(responseUrl)))
       .rejects.toThrow('the response URL answered HTTP 503');
     expect(url.puts).toHaveLength(3);
+  });
+});
+
+describe('createDispatcher', () => {
+  const readiness = jest.fn(async () => ({ PhysicalResourceId: 'proxy-readiness:proxy:default' }));
+  const concurrency = jest.fn(async () => ({ PhysicalResourceId: 'app-Items:live' }));
+  const dispatch = createDispatcher({ 'Custom::ProxyTargetsAvailable': readiness, 'Custom::FunctionConcurrency': concurrency });
+  afterEach(() => jest.clearAllMocks());
+
+  test('passes each request, with the Lambda context, to the handler of its ResourceType alone', async () => {
+    const request = event('http://127.0.0.1:1/response', { ResourceType: 'Custom::FunctionConcurrency' });
+    const lambdaContext = context(60_000);
+    await expect(dispatch(request, lambdaContext)).resolves.toEqual({ PhysicalResourceId: 'app-Items:live' });
+    expect(concurrency).toHaveBeenCalledWith(request, lambdaContext);
+    expect(readiness).not.toHaveBeenCalled();
+  });
+
+  test.each(['Custom::Bootstrap', 'constructor', 'toString'])('rejects resource type %s, naming the types it handles', async resourceType => {
+    await expect(dispatch(event('http://127.0.0.1:1/response', { ResourceType: resourceType }))).rejects.toThrow(
+      `no handler for resource type ${resourceType}: this function handles Custom::ProxyTargetsAvailable, Custom::FunctionConcurrency`);
+    expect(readiness).not.toHaveBeenCalled();
+    expect(concurrency).not.toHaveBeenCalled();
+  });
+});
+
+interface Invocation {
+  readonly url: string;
+  readonly invocationType: string | undefined;
+  readonly payload: Record<string, any>;
+}
+
+interface InvokeAnswer {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body: string;
+}
+
+/** The Lambda Invoke API: records each invocation and answers it with the next answer of the script. */
+class LambdaInvokeApi {
+  readonly invocations: Invocation[] = [];
+  private readonly server: http.Server;
+
+  constructor(private readonly answers: InvokeAnswer[]) {
+    this.server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', chunk => chunks.push(chunk));
+      request.on('end', () => {
+        this.invocations.push({
+          url: request.url!,
+          invocationType: request.headers['x-amz-invocation-type'] as string | undefined,
+          payload: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        });
+        const answer = this.answers.shift() ?? { status: 500, body: '{}' };
+        response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+        response.end(answer.body);
+      });
+    });
+  }
+
+  async client(): Promise<LambdaClient> {
+    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
+    return new LambdaClient({
+      region: 'eu-west-1',
+      endpoint: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+      maxAttempts: 1,
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise(resolve => this.server.close(() => resolve()));
+  }
+}
+
+describe('createRelay, answering CloudFormation for the bootstrap function', () => {
+  const BOOTSTRAP = 'arn:aws:lambda:eu-west-1:123456789012:function:Orders-BootstrapHandler-abc';
+  let url: ResponseUrl;
+  let lambda: LambdaInvokeApi;
+  beforeEach(() => jest.spyOn(console, 'log').mockImplementation(() => undefined));
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await url.stop();
+    await lambda.stop();
+  });
+
+  /** Relays `request` as the stack's function does, with the Invoke API answering `answers`. */
+  async function relay(answers: InvokeAnswer[], request: Partial<CloudFormationCustomResourceEvent> = {}, properties: Record<string, unknown> = { HandlerArn: BOOTSTRAP }) {
+    url = new ResponseUrl();
+    lambda = new LambdaInvokeApi(answers);
+    const responseUrl = await url.start();
+    const client = await lambda.client();
+    const answer = answeringCloudFormation(createDispatcher({ 'Custom::DatabaseBootstrap': createRelay({ lambda: client }) }));
+    const bootstrapEvent = event(responseUrl, {
+      ResourceType: 'Custom::DatabaseBootstrap',
+      ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...properties, DatabaseName: 'orders' },
+      ...request,
+    } as Partial<CloudFormationCustomResourceEvent>);
+    await answer(bootstrapEvent, context(60_000));
+    return { bootstrapEvent, responseUrl };
+  }
+
+  test('invokes the function synchronously with the request, keeping the response URL to itself, and answers SUCCESS with its result', async () => {
+    const result = { PhysicalResourceId: 'bootstrap:db.example:orders', Data: { AppliedMigrations: '0001_items.sql', SchemaVersion: '1' } };
+    const { bootstrapEvent } = await relay([{ status: 200, body: JSON.stringify(result) }]);
+
+    const { ResponseURL: _, ...relayed } = bootstrapEvent;
+    expect(lambda.invocations).toEqual([{
+      url: `/2015-03-31/functions/${encodeURIComponent(BOOTSTRAP)}/invocations`,
+      invocationType: 'RequestResponse',
+      payload: relayed,
+    }]);
+    expect(url.puts.map(put => put.body)).toEqual([{
+      Status: 'SUCCESS', StackId: bootstrapEvent.StackId, RequestId: 'request-1', LogicalResourceId: 'Bootstrap', ...result,
+    }]);
+  });
+
+  test('answers FAILED with the function\'s error message when it returns a function error, keeping the physical id of an Update', async () => {
+    const error = { errorType: 'error', errorMessage: 'migration 0002_seed.sql failed: relation "items" does not exist', trace: ['error: relation "items" does not exist'] };
+    await relay([{ status: 200, headers: { 'x-amz-function-error': 'Unhandled' }, body: JSON.stringify(error) }],
+      { RequestType: 'Update', PhysicalResourceId: 'bootstrap:db.example:orders', OldResourceProperties: {} } as Partial<CloudFormationCustomResourceEvent>);
+
+    expect(url.puts.map(put => put.body)).toEqual([expect.objectContaining({
+      Status: 'FAILED', PhysicalResourceId: 'bootstrap:db.example:orders',
+      Reason: 'migration 0002_seed.sql failed: relation "items" does not exist (log stream 2026/12/07/[$LATEST]abc)',
+    })]);
+  });
+
+  test('answers FAILED with the timeout Lambda reports when the function runs out of time', async () => {
+    const timedOut = { errorType: 'Sandbox.Timedout', errorMessage: 'RequestId: 1f1c Error: Task timed out after 300.00 seconds' };
+    await relay([{ status: 200, headers: { 'x-amz-function-error': 'Unhandled' }, body: JSON.stringify(timedOut) }]);
+
+    expect(url.puts[0].body).toMatchObject({
+      Status: 'FAILED', PhysicalResourceId: 'create-failed:request-1',
+      Reason: 'RequestId: 1f1c Error: Task timed out after 300.00 seconds (log stream 2026/12/07/[$LATEST]abc)',
+    });
+  });
+
+  test('answers FAILED with what the function returned when it is not a result', async () => {
+    await relay([{ status: 200, body: JSON.stringify({ Data: { SchemaVersion: '1' } }) }]);
+
+    expect(url.puts[0].body).toMatchObject({
+      Status: 'FAILED',
+      Reason: `${BOOTSTRAP} returned {"Data":{"SchemaVersion":"1"}}, not a PhysicalResourceId with string Data (log stream 2026/12/07/[$LATEST]abc)`,
+    });
+  });
+
+  test('answers FAILED with the Lambda API\'s error when the invocation is refused', async () => {
+    await relay([{
+      status: 403,
+      headers: { 'x-amzn-errortype': 'AccessDeniedException' },
+      body: JSON.stringify({ Message: 'User is not authorized to perform: lambda:InvokeFunction' }),
+    }]);
+
+    expect(url.puts[0].body).toMatchObject({
+      Status: 'FAILED', Reason: 'User is not authorized to perform: lambda:InvokeFunction (log stream 2026/12/07/[$LATEST]abc)',
+    });
+  });
+
+  test('answers FAILED without invoking anything when the resource names no function', async () => {
+    await relay([], {}, {});
+
+    expect(lambda.invocations).toEqual([]);
+    expect(url.puts[0].body).toMatchObject({
+      Status: 'FAILED', Reason: 'Custom::DatabaseBootstrap: resource property HandlerArn is missing (log stream 2026/12/07/[$LATEST]abc)',
+    });
   });
 });

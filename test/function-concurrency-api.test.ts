@@ -3,8 +3,9 @@
  * Lambda client against a local HTTP server that answers like the Lambda API
  * (restJson1 errors included): what goes over the wire, what a missing
  * configuration reads as, and the client's retries on throttling. Then the
- * pre-bundled handler, in a process of its own that has only Lambda's
- * environment, reaching that server.
+ * pre-bundled custom resource function, given a Custom::FunctionConcurrency
+ * request in a process of its own that has only Lambda's environment,
+ * reaching that server.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -17,7 +18,7 @@ import { HOST, PROJECT_ROOT } from './support/local-server';
 
 const FUNCTION = 'app-Items-abc123';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
-const BUNDLED_HANDLER = path.join(PROJECT_ROOT, 'dist', 'handlers', 'function-concurrency', 'index.js');
+const BUNDLED_HANDLER = path.join(PROJECT_ROOT, 'dist', 'handlers', 'custom-resource', 'index.js');
 
 interface Received {
   readonly method: string;
@@ -225,7 +226,7 @@ describe('the pre-bundled handler', () => {
   test('calls Lambda with the Region and credentials of Lambda\'s environment alone, loading nothing but its bundle, and answers CloudFormation itself', async () => {
     answers = [configNotFound()];
     const event = {
-      RequestType: 'Delete', PhysicalResourceId: `${FUNCTION}:live`, LogicalResourceId: 'ItemsConcurrencySettings',
+      RequestType: 'Delete', PhysicalResourceId: `${FUNCTION}:live`, LogicalResourceId: 'ItemsConcurrencySettings', ResourceType: 'Custom::FunctionConcurrency',
       RequestId: 'request-1', StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1', ResponseURL: `${endpoint}/cloudformation-response?X-Amz-Signature=abc`,
       ResourceProperties: { ServiceToken: 'token', FunctionName: FUNCTION, Qualifier: 'live', FunctionVersion: '1', ProvisionedConcurrentExecutions: '2', KillSwitch: 'off' },
     };

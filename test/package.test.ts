@@ -22,8 +22,8 @@ describe('packed package', () => {
     const files: string[] = packed.files.map((file: { path: string }) => file.path);
     expect(files).toEqual(expect.arrayContaining(['.jsii', 'API.md', 'README.md', 'package.json', 'dist/index.js', 'dist/index.d.ts',
       'dist/database/proxied-database.js', 'dist/function/database-function.js', 'dist/network/database-network.js',
-      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/proxy-readiness/index.js',
-      'dist/handlers/function-concurrency/index.js', 'dist/handlers/secret-rotation/index.js',
+      'dist/bootstrap/database-bootstrap.js', 'dist/handlers/bootstrap/index.js', 'dist/handlers/custom-resource/index.js',
+      'dist/handlers/secret-rotation/index.js',
       'dist/runtime/index.js', 'dist/runtime/index.d.ts', 'dist/runtime/postgres.js', 'dist/runtime/mysql.js', 'dist/runtime/observability.js',
       'dist/runtime/parameter-store.js', 'dist/review/index.js', 'dist/review/index.d.ts', 'dist/review/cli.js']));
     expect(files.filter(file => !/^(dist\/.*\.(js|d\.ts)|\.jsii|API\.md|README\.md|package\.json|LICENSE)$/.test(file))).toEqual([]);
