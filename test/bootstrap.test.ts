@@ -172,36 +172,34 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     ]);
   });
 
-  test('the provider framework is hardened: arm64, X-Ray, no reservation (it deploys in any account), JSON logs, outside the VPC', () => {
-    const framework = bootstrapped.node.findChild('Bootstrap').node.findChild('Provider').node.findChild('framework-onEvent') as lambda.Function;
-    const properties = resourceOf(t, stack, framework).Properties;
-    expect(properties).toMatchObject({
-      Architectures: ['arm64'],
-      Runtime: 'nodejs24.x',
-      MemorySize: 256,
-      TracingConfig: { Mode: 'Active' },
-      LoggingConfig: expect.objectContaining({ LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapProviderLogGroup/) } }),
-      Environment: { Variables: { USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [logicalId(stack, bootstrapped.handler), 'Arn'] } } },
-    });
-    expect(properties.VpcConfig).toBeUndefined();
-    expect(properties.ReservedConcurrentExecutions).toBeUndefined();
-    expect(resource.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [logicalId(stack, framework), 'Arn'] });
+  test('the stack\'s one custom resource function answers the bootstrap and the readiness check, and relays the bootstrap to its handler', () => {
+    const customResourceFunctions = Object.keys(t.findResources('AWS::Lambda::Function')).filter(id => id.startsWith('CdkServerlessRds'));
+    expect(customResourceFunctions).toHaveLength(1);
+    const serviceToken = { 'Fn::GetAtt': [customResourceFunctions[0], 'Arn'] };
+    expect(resource.Properties.ServiceToken).toEqual(serviceToken);
+    expect(resource.Properties.HandlerArn).toEqual({ 'Fn::GetAtt': [logicalId(stack, bootstrapped.handler), 'Arn'] });
+    expect(resourceOf(t, stack, database.proxyReadiness!).Properties.ServiceToken).toEqual(serviceToken);
+    // No provider framework: its function, role and log group are gone with it.
+    expect(Object.keys(t.toJSON().Resources).filter(id => id.startsWith('BootstrapBootstrapProvider'))).toEqual([]);
   });
 
-  test('the provider may invoke only the handler, and no role has an AWS managed policy', () => {
-    const frameworkRoleId = Object.keys(t.findResources('AWS::IAM::Role')).find(id => id.startsWith('BootstrapProviderRole'))!;
-    const invoke = statementsOfRole(t, frameworkRoleId).filter(s => [s.Action].flat().some((a: string) => a.startsWith('lambda:')));
+  test('the custom resource function may invoke only the handler itself, not its versions, by a policy the bootstrap comes after; no role has an AWS managed policy', () => {
     const handlerArn = { 'Fn::GetAtt': [logicalId(stack, bootstrapped.handler), 'Arn'] };
-    expect(invoke).toEqual([
-      { Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: [handlerArn, { 'Fn::Join': ['', [handlerArn, ':*']] }] },
-      { Action: 'lambda:GetFunction', Effect: 'Allow', Resource: handlerArn },
-    ]);
+    const invoking = Object.entries(t.findResources('AWS::IAM::ManagedPolicy'))
+      .filter(([, policy]) => policy.Properties.PolicyDocument.Statement.some((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:Invoke'))));
+    expect(invoking.map(([, policy]) => policy.Properties)).toEqual([{
+      Description: 'What the stack\'s custom resource function needs for Test/Bootstrap/Resource',
+      Path: '/',
+      PolicyDocument: { Version: '2012-10-17', Statement: [{ Action: 'lambda:InvokeFunction', Effect: 'Allow', Resource: handlerArn }] },
+      Roles: [{ Ref: expect.stringMatching(/^CdkServerlessRdsCustomResourcesHandlerRole/) }],
+    }]);
+    expect(resource.DependsOn).toContain(invoking[0][0]);
     expect(foreignManagedPolicyArns(t)).toEqual([]);
   });
 
-  test('handler, provider and rotation function log to encrypted log groups kept as long as the network\'s', () => {
+  test('handler and rotation function log to encrypted log groups kept as long as the network\'s', () => {
     const logGroups = Object.entries(t.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Bootstrap'));
-    expect(logGroups).toHaveLength(3);
+    expect(logGroups).toHaveLength(2);
     for (const [, logGroup] of logGroups) {
       expect(logGroup.Properties).toEqual({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLogKey/), 'Arn'] }, RetentionInDays: 365 });
     }

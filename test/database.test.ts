@@ -821,12 +821,13 @@ describe('ProxiedDatabase proxy readiness check', () => {
   const readinessId = stack.getLogicalId(db.proxyReadiness!.node.defaultChild as CfnResource);
   const proxyId = stack.getLogicalId(db.proxy.node.defaultChild as rds.CfnDBProxy);
   const targetGroupId = stack.getLogicalId(db.proxy.node.findChild('ProxyTargetGroup') as rds.CfnDBProxyTargetGroup);
-  const handler = db.node.findChild('ProxyReadiness').node.findChild('Handler') as lambda.Function;
+  const handler = stack.node.findChild('CdkServerlessRdsCustomResources').node.findChild('Handler') as lambda.Function;
+  const handlerId = stack.getLogicalId(handler.node.defaultChild as lambda.CfnFunction);
 
   test('waits by default for the targets of the proxy\'s default target group, after the target group exists', () => {
     const readiness = t.toJSON().Resources[readinessId];
     expect(readiness.Type).toBe('Custom::ProxyTargetsAvailable');
-    expect(readiness.Properties).toEqual({ ServiceToken: expect.anything(), ProxyName: { Ref: proxyId }, TargetGroupName: 'default' });
+    expect(readiness.Properties).toEqual({ ServiceToken: { 'Fn::GetAtt': [handlerId, 'Arn'] }, ProxyName: { Ref: proxyId }, TargetGroupName: 'default' });
     expect(readiness.DependsOn).toContain(targetGroupId);
   });
 
@@ -835,32 +836,35 @@ describe('ProxiedDatabase proxy readiness check', () => {
     expect(t.toJSON().Resources[fnId].DependsOn).toContain(readinessId);
   });
 
-  test('the handler may only describe the targets of this proxy and target group', () => {
+  test('the stack\'s custom resource function may only describe the targets of this proxy and target group, by a policy the check comes after', () => {
     const roleId = stack.getLogicalId(handler.role!.node.defaultChild as iam.CfnRole);
-    const policies = Object.values(t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } }));
-    expect(policies).toHaveLength(1);
-    const statements = policies[0].Properties.PolicyDocument.Statement as Array<{ [key: string]: any }>;
-    expect(statements.find(s => s.Action === 'rds:DescribeDBProxyTargets')).toEqual({
+    const policies = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } });
+    const [readinessPolicyId] = Object.keys(policies).filter(id => id.startsWith('DatabaseProxyTargetsAvailablePermissions'));
+    expect(policies[readinessPolicyId].Properties.PolicyDocument.Statement).toEqual([{
       Action: 'rds:DescribeDBProxyTargets',
       Effect: 'Allow',
       Resource: [{ 'Fn::GetAtt': [proxyId, 'DBProxyArn'] }, { 'Fn::GetAtt': [targetGroupId, 'TargetGroupArn'] }],
-    });
-    expect(statements.flatMap(s => [s.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'rds:DescribeDBProxyTargets']);
+    }]);
+    expect(t.toJSON().Resources[readinessId].DependsOn).toContain(readinessPolicyId);
+    expect(Object.values(policies).flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+      .flatMap((statement: any) => [statement.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'rds:DescribeDBProxyTargets']);
+    // The function does not wait for the policies of the resources it answers, some of which come after other resources.
+    expect(t.toJSON().Resources[handlerId].DependsOn).not.toContain(readinessPolicyId);
     // Active tracing comes from the stack's one X-Ray policy.
     t.hasResourceProperties('AWS::IAM::Role', {
-      Description: 'Execution role of Test/Database/ProxyReadiness',
+      Description: 'Execution role of Test/CdkServerlessRdsCustomResources',
       ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^XrayTracingPolicy') }],
     });
   });
 
-  test('the handler is hardened and runs outside the VPC (it only calls the RDS API), for up to 14 minutes', () => {
-    const properties = t.toJSON().Resources[stack.getLogicalId(handler.node.defaultChild as lambda.CfnFunction)].Properties;
+  test('the stack\'s custom resource function is hardened and runs outside the VPC (it only calls AWS APIs), for up to 15 minutes', () => {
+    const properties = t.toJSON().Resources[handlerId].Properties;
     expect(properties).toMatchObject({
       Runtime: 'nodejs24.x',
       Architectures: ['arm64'],
-      Timeout: 840,
+      Timeout: 900,
       TracingConfig: { Mode: 'Active' },
-      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^DatabaseProxyReadinessHandlerLogGroup/) } },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^CdkServerlessRdsCustomResourcesHandlerLogGroup/) } },
     });
     expect(properties.VpcConfig).toBeUndefined();
     expect(properties.ReservedConcurrentExecutions).toBeUndefined();
@@ -874,7 +878,7 @@ describe('ProxiedDatabase proxy readiness check', () => {
     const uncheckedTemplate = template(unchecked.stack);
     expect(unchecked.db.proxyReadiness).toBeUndefined();
     uncheckedTemplate.resourceCountIs('Custom::ProxyTargetsAvailable', 0);
-    expect(Object.keys(uncheckedTemplate.toJSON().Resources).filter(id => id.includes('ProxyReadiness'))).toEqual([]);
+    expect(Object.keys(uncheckedTemplate.toJSON().Resources).filter(id => id.includes('ProxyTargetsAvailable'))).toEqual([]);
     const clientId = unchecked.stack.getLogicalId(client.node.defaultChild as lambda.CfnFunction);
     expect(uncheckedTemplate.toJSON().Resources[clientId].DependsOn ?? []).not.toEqual(
       expect.arrayContaining([expect.stringMatching(/ProxyTargetsAvailable/)]));

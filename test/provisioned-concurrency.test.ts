@@ -67,8 +67,8 @@ describe('provisioned concurrency on an alias', () => {
     expect(t.toJSON().Resources[functionId(fn)].Properties.ReservedConcurrentExecutions).toBeUndefined();
     const concurrency = onlyResource(t, 'Custom::FunctionConcurrency');
     expect(concurrency.Properties).toEqual({
-      // The handler answers CloudFormation itself.
-      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^ItemsConcurrencyHandler/), 'Arn'] },
+      // The stack's custom resource function answers CloudFormation itself.
+      ServiceToken: { 'Fn::GetAtt': [expect.stringMatching(/^CdkServerlessRdsCustomResourcesHandler/), 'Arn'] },
       FunctionName: { Ref: functionId(fn) },
       Qualifier: 'live',
       FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
@@ -79,15 +79,15 @@ describe('provisioned concurrency on an alias', () => {
     expect(functionOn).toBeDefined();
   });
 
-  test('its handler may set exactly this function\'s reservation and this alias\'s provisioned concurrency, from outside the VPC', () => {
-    const handler = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('ItemsConcurrencyHandler'))![1];
+  test('the stack\'s custom resource function may set exactly this function\'s reservation and this alias\'s provisioned concurrency, from outside the VPC', () => {
+    const handler = Object.entries(t.findResources('AWS::Lambda::Function')).find(([id]) => id.startsWith('CdkServerlessRdsCustomResourcesHandler'))![1];
     expect(handler.Properties.VpcConfig).toBeUndefined();
     // Lambda's client finds the endpoint of the handler's Region and partition itself.
     expect(handler.Properties.Environment).toBeUndefined();
     const roleId = handler.Properties.Role['Fn::GetAtt'][0];
-    const statements = Object.values(t.findResources('AWS::IAM::ManagedPolicy'))
-      .filter((policy: any) => (policy.Properties.Roles ?? []).some((role: any) => role.Ref === roleId))
-      .flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
+    const policies = Object.entries(t.findResources('AWS::IAM::ManagedPolicy'))
+      .filter(([, policy]: [string, any]) => (policy.Properties.Roles ?? []).some((role: any) => role.Ref === roleId));
+    const statements = policies.flatMap(([, policy]: [string, any]) => policy.Properties.PolicyDocument.Statement)
       .filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:')));
     const aliasId = Object.keys(t.findResources('AWS::Lambda::Alias'))[0];
     expect(statements).toEqual([
@@ -98,6 +98,9 @@ describe('provisioned concurrency on an alias', () => {
         Resource: { Ref: aliasId },
       },
     ]);
+    // In a policy of the resource's own, which it comes after (and is deleted before, so its Delete may still release the allocation).
+    const policyId = policies.map(([id]) => id).find(id => id.startsWith('ItemsConcurrencySettingsPermissions'))!;
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').DependsOn).toContain(policyId);
     expect(stack.resolve((fn.alias!.node.defaultChild as lambda.CfnAlias).ref)).toEqual({ Ref: aliasId });
   });
 

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks } from './acknowledgements';
 import { createExecutionRole, VpcPlacement } from './execution-role';
+import { MANAGED_POLICIES_PER_ROLE, ManagedPolicyRole } from './managed-policy-role';
 
 /**
  * The library's handlers, bundled with esbuild when the library is built
@@ -91,7 +92,7 @@ export interface LibraryCustomResourceProps {
   /** The ResourceType the function dispatches on (lambda/custom-resource/handler). */
   readonly resourceType: string;
   readonly properties: { [key: string]: unknown };
-  /** What the function needs for this resource, added to its role. */
+  /** What the function needs for this resource: a managed policy of the resource, attached to the function's role. */
   readonly permissions: iam.PolicyStatement[];
   /** Log settings of the function, used by the first resource of the stack. */
   readonly logRetention: logs.RetentionDays;
@@ -100,49 +101,81 @@ export interface LibraryCustomResourceProps {
 
 /**
  * A custom resource of the library, answered by the stack's one custom
- * resource function (lambda/custom-resource/handler), created with the first
- * resource and given the permissions of each. The function runs outside the
- * VPC: CloudFormation invokes it asynchronously and it answers the
- * pre-signed URL itself; handlers that must run in the VPC are invoked
- * synchronously through it (see `createVpcHandler`). Its role's policies
- * belong to the function, so each resource is created after the
- * permissions it needs.
+ * resource function (lambda/custom-resource/handler). The function runs
+ * outside the VPC: CloudFormation invokes it asynchronously and it answers
+ * the pre-signed URL itself; handlers that must run in the VPC are invoked
+ * synchronously through it (see `createVpcHandler`).
+ *
+ * The permissions the function needs for this resource are a managed policy
+ * of their own next to the resource, attached to the function's role by the
+ * policy (the role does not list it): the resource is created after its
+ * policy and deleted before it, so its Delete still has them, while the
+ * function depends on none of them. One policy for all resources would make
+ * the function depend on what the resources point at (an alias, a proxy),
+ * some of which come after other custom resources of the function.
  */
 export function createLibraryCustomResource(scope: Construct, id: string, props: LibraryCustomResourceProps): CustomResource {
-  const { function: handler, role } = customResourceFunction(scope, props);
-  for (const statement of props.permissions) {
-    role.addToPrincipalPolicy(statement);
-  }
-  return new CustomResource(scope, id, {
-    serviceToken: handler.functionArn,
+  const handler = CustomResourceFunction.of(scope, props);
+  const resource = new CustomResource(scope, id, {
+    serviceToken: handler.function.functionArn,
     resourceType: props.resourceType,
     properties: props.properties,
   });
+  resource.node.addDependency(handler.attach(new iam.ManagedPolicy(scope, `${id}Permissions`, {
+    description: `What the stack's custom resource function needs for ${resource.node.path}`,
+    statements: props.permissions,
+  })));
+  return resource;
 }
 
-function customResourceFunction(scope: Construct, props: LibraryCustomResourceProps): BundledFunction {
-  const stack = Stack.of(scope);
-  const existing = stack.node.tryFindChild(CUSTOM_RESOURCE_FUNCTION_ID);
-  if (existing) {
-    const handler = existing.node.findChild('Handler') as lambda.Function;
-    return { function: handler, role: handler.role as iam.Role };
+/** The stack's one custom resource function, a child of the stack found by its fixed id. */
+class CustomResourceFunction extends Construct {
+  public static of(scope: Construct, props: LibraryCustomResourceProps): CustomResourceFunction {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild(CUSTOM_RESOURCE_FUNCTION_ID);
+    return existing instanceof CustomResourceFunction ? existing : new CustomResourceFunction(stack, props);
   }
-  const container = new Construct(stack, CUSTOM_RESOURCE_FUNCTION_ID);
-  const created = createBundledFunction(container, {
-    handler: 'custom-resource',
-    description: 'Answers the cdk-serverless-rds custom resources of this stack: proxy readiness, function concurrency, database bootstrap (relayed)',
-    timeout: CUSTOM_RESOURCE_TIMEOUT,
-    logRetention: props.logRetention,
-    logEncryptionKey: props.logEncryptionKey,
-    outsideVpcReason: 'The function only calls AWS APIs (RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
-      + 'it never connects to the database, and the isolated subnets have no route to those APIs. The database bootstrap, which does, runs in the VPC and is invoked through it.',
-  });
-  acknowledgeNoReservation(container, 'Only CloudFormation invokes this function, once per change of the library\'s custom resources in the stack');
-  acknowledgeInPacks(created.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this function asynchronously with a pre-signed URL for the '
-    + 'answer, and the function answers every request itself: FAILED with its error (the relayed bootstrap\'s included), or FAILED shortly before its own timeout, '
-    + 'which fails the deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
-    + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
-  return created;
+
+  public readonly function: lambda.Function;
+  private readonly role: ManagedPolicyRole;
+  private readonly resourcePolicies: iam.ManagedPolicy[] = [];
+
+  private constructor(stack: Stack, props: LibraryCustomResourceProps) {
+    super(stack, CUSTOM_RESOURCE_FUNCTION_ID);
+    const created = createBundledFunction(this, {
+      handler: 'custom-resource',
+      description: 'Answers the cdk-serverless-rds custom resources of this stack: proxy readiness, function concurrency, database bootstrap (relayed)',
+      timeout: CUSTOM_RESOURCE_TIMEOUT,
+      logRetention: props.logRetention,
+      logEncryptionKey: props.logEncryptionKey,
+      outsideVpcReason: 'The function only calls AWS APIs (RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
+        + 'it never connects to the database, and the isolated subnets have no route to those APIs. The database bootstrap, which does, runs in the VPC and is invoked through it.',
+    });
+    this.function = created.function;
+    this.role = created.role as ManagedPolicyRole;
+    acknowledgeNoReservation(this, 'Only CloudFormation invokes this function, once per change of the library\'s custom resources in the stack');
+    acknowledgeInPacks(this.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this function asynchronously with a pre-signed URL for the '
+      + 'answer, and the function answers every request itself: FAILED with its error (the relayed bootstrap\'s included), or FAILED shortly before its own timeout, '
+      + 'which fails the deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
+      + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
+    this.node.addValidation({
+      validate: () => {
+        const count = this.role.managedPolicyCount + this.resourcePolicies.length;
+        return count > MANAGED_POLICIES_PER_ROLE
+          ? [`${this.node.path}: the role of the stack's custom resource function needs ${count} managed policies (one for each of the ${this.resourcePolicies.length} `
+            + 'proxy readiness checks, database bootstraps and functions with provisioned concurrency of the stack, and its own), '
+            + `more than IAM's default quota of ${MANAGED_POLICIES_PER_ROLE} per role: spread those databases and functions over more stacks`]
+          : [];
+      },
+    });
+  }
+
+  /** Attach `policy` to the function's role, from the policy's side. */
+  public attach(policy: iam.ManagedPolicy): iam.ManagedPolicy {
+    policy.attachToRole(this.role);
+    this.resourcePolicies.push(policy);
+    return policy;
+  }
 }
 
 /**

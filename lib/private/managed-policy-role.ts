@@ -53,13 +53,18 @@ export class ManagedPolicyRole extends iam.Role {
     super(scope, id, props);
     this.node.addValidation({
       validate: () => {
-        const count = this.permissionPolicies.length + this.addedManagedPolicies.length;
+        const count = this.managedPolicyCount;
         return count > MANAGED_POLICIES_PER_ROLE
           ? [`${this.node.path} needs ${count} managed policies (${this.permissionPolicies.length} of its own, ${this.addedManagedPolicies.length} shared), more than IAM's default quota of `
             + `${MANAGED_POLICIES_PER_ROLE} per role: grant on fewer, broader resources (one grant per table or queue group instead of one per item) or split the work over several functions`]
           : [];
       },
     });
+  }
+
+  /** The managed policies attached to the role through it: its own and the shared ones. */
+  public get managedPolicyCount(): number {
+    return this.permissionPolicies.length + this.addedManagedPolicies.length;
   }
 
   public override addManagedPolicy(policy: iam.IManagedPolicy): void {
