@@ -1,7 +1,8 @@
 /**
- * What the library's custom resource handlers share: their result (which
- * they or the provider framework pass to CloudFormation), and waiting for an AWS API
- * within the Lambda deadline, with a clock and a sleep that tests replace.
+ * What the library's custom resource handlers share: their result (which the
+ * stack's custom resource function passes to CloudFormation), and waiting for
+ * an AWS API within the Lambda deadline, with a clock and a sleep that tests
+ * replace.
  */
 
 export interface CustomResourceResult {
