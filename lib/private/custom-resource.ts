@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks } from './acknowledgements';
 import { createExecutionRole, VpcPlacement } from './execution-role';
-import { MANAGED_POLICIES_PER_ROLE, ManagedPolicyRole } from './managed-policy-role';
+import { ManagedPolicyRole } from './managed-policy-role';
 
 /**
  * The library's handlers, bundled with esbuild when the library is built
@@ -92,7 +92,7 @@ export interface LibraryCustomResourceProps {
   /** The ResourceType the function dispatches on (lambda/custom-resource/handler). */
   readonly resourceType: string;
   readonly properties: { [key: string]: unknown };
-  /** What the function needs for this resource: a managed policy of the resource, attached to the function's role. */
+  /** What the function needs for this resource: the permissions of the resource's own role, which the function assumes. */
   readonly permissions: iam.PolicyStatement[];
   /** Log settings of the function, used by the first resource of the stack. */
   readonly logRetention: logs.RetentionDays;
@@ -106,25 +106,31 @@ export interface LibraryCustomResourceProps {
  * the pre-signed URL itself; handlers that must run in the VPC are invoked
  * synchronously through it (see `createVpcHandler`).
  *
- * The permissions the function needs for this resource are a managed policy
- * of their own next to the resource, attached to the function's role by the
- * policy (the role does not list it): the resource is created after its
- * policy and deleted before it, so its Delete still has them, while the
- * function depends on none of them. One policy for all resources would make
- * the function depend on what the resources point at (an alias, a proxy),
- * some of which come after other custom resources of the function.
+ * The permissions the function needs for this resource belong to a role of
+ * the resource (`<id>Role`), whose trust policy names the function's role
+ * alone; the resource passes its ARN as PermissionsRoleArn and the function
+ * assumes it for each request (lambda/custom-resource/assume-role). Within
+ * one account a trust policy that names a role lets that role assume it with
+ * no policy on the caller, so the function's role lists none of these roles:
+ * the function depends on nothing the resources point at (an alias, a
+ * proxy, some of which come after other custom resources of the function),
+ * and its role holds no policy per resource, whatever their number. The
+ * resource is created after its role and deleted before it, so its Delete
+ * still has the permissions.
  */
 export function createLibraryCustomResource(scope: Construct, id: string, props: LibraryCustomResourceProps): CustomResource {
   const handler = CustomResourceFunction.of(scope, props);
+  const role = new ManagedPolicyRole(scope, `${id}Role`, {
+    assumedBy: new iam.ArnPrincipal(handler.role.roleArn),
+    description: `Assumed by the stack's custom resource function for ${scope.node.path}/${id}`,
+  });
+  props.permissions.forEach(statement => role.addToPrincipalPolicy(statement));
   const resource = new CustomResource(scope, id, {
     serviceToken: handler.function.functionArn,
     resourceType: props.resourceType,
-    properties: props.properties,
+    properties: { ...props.properties, PermissionsRoleArn: role.roleArn },
   });
-  resource.node.addDependency(handler.attach(new iam.ManagedPolicy(scope, `${id}Permissions`, {
-    description: `What the stack's custom resource function needs for ${resource.node.path}`,
-    statements: props.permissions,
-  })));
+  resource.node.addDependency(role);
   return resource;
 }
 
@@ -137,8 +143,7 @@ class CustomResourceFunction extends Construct {
   }
 
   public readonly function: lambda.Function;
-  private readonly role: ManagedPolicyRole;
-  private readonly resourcePolicies: iam.ManagedPolicy[] = [];
+  public readonly role: iam.Role;
 
   private constructor(stack: Stack, props: LibraryCustomResourceProps) {
     super(stack, CUSTOM_RESOURCE_FUNCTION_ID);
@@ -148,33 +153,16 @@ class CustomResourceFunction extends Construct {
       timeout: CUSTOM_RESOURCE_TIMEOUT,
       logRetention: props.logRetention,
       logEncryptionKey: props.logEncryptionKey,
-      outsideVpcReason: 'The function only calls AWS APIs (RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
+      outsideVpcReason: 'The function only calls AWS APIs (STS AssumeRole, RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
         + 'it never connects to the database, and the isolated subnets have no route to those APIs. The database bootstrap, which does, runs in the VPC and is invoked through it.',
     });
     this.function = created.function;
-    this.role = created.role as ManagedPolicyRole;
+    this.role = created.role;
     acknowledgeNoReservation(this, 'Only CloudFormation invokes this function, once per change of the library\'s custom resources in the stack');
     acknowledgeInPacks(this.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this function asynchronously with a pre-signed URL for the '
       + 'answer, and the function answers every request itself: FAILED with its error (the relayed bootstrap\'s included), or FAILED shortly before its own timeout, '
       + 'which fails the deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
       + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
-    this.node.addValidation({
-      validate: () => {
-        const count = this.role.managedPolicyCount + this.resourcePolicies.length;
-        return count > MANAGED_POLICIES_PER_ROLE
-          ? [`${this.node.path}: the role of the stack's custom resource function needs ${count} managed policies (one for each of the ${this.resourcePolicies.length} `
-            + 'proxy readiness checks, database bootstraps and functions with provisioned concurrency of the stack, and its own), '
-            + `more than IAM's default quota of ${MANAGED_POLICIES_PER_ROLE} per role: spread those databases and functions over more stacks`]
-          : [];
-      },
-    });
-  }
-
-  /** Attach `policy` to the function's role, from the policy's side. */
-  public attach(policy: iam.ManagedPolicy): iam.ManagedPolicy {
-    policy.attachToRole(this.role);
-    this.resourcePolicies.push(policy);
-    return policy;
   }
 }
 
@@ -199,7 +187,7 @@ export function createVpcHandler(scope: Construct, id: string, options: BundledF
   return created;
 }
 
-/** Invoke on exactly the handler, for the custom resource function that relays to it (not its versions: the relay invokes the unqualified ARN). */
+/** Invoke on exactly the handler, for the role the custom resource function assumes to relay to it (not its versions: the relay invokes the unqualified ARN). */
 export function invokePermission(handler: lambda.IFunction): iam.PolicyStatement {
   return new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [handler.functionArn] });
 }
