@@ -3,12 +3,15 @@
  * HTTP server stands in for the pre-signed S3 response URL and records every
  * PUT. The function picks a handler by ResourceType, and relays the database
  * bootstrap to its function in the VPC through AWS's Lambda client, against
- * a second local server that answers like the Lambda Invoke API.
+ * a second local server that answers like the Lambda Invoke API, with the
+ * credentials of the resource's role, assumed through a third that answers
+ * like STS.
  */
 import * as http from 'http';
 import { AddressInfo } from 'net';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { createRoleAssumer } from '../lambda/custom-resource/assume-role';
 import { createDispatcher } from '../lambda/custom-resource/handler';
 import { createRelay } from '../lambda/custom-resource/relay';
 import { answeringCloudFormation, CustomResourceHandler, RESPONSE_MAX_BYTES } from '../lambda/custom-resource/response';
@@ -159,27 +162,77 @@ describe('answeringCloudFormation', () => {
 describe('createDispatcher', () => {
   const readiness = jest.fn(async () => ({ PhysicalResourceId: 'proxy-readiness:proxy:default' }));
   const concurrency = jest.fn(async () => ({ PhysicalResourceId: 'app-Items:live' }));
-  const dispatch = createDispatcher({ 'Custom::ProxyTargetsAvailable': readiness, 'Custom::FunctionConcurrency': concurrency });
+  const concurrencyFactory = jest.fn((_credentials: unknown) => concurrency);
+  const readinessFactory = jest.fn((_credentials: unknown) => readiness);
+  const credentials = async () => ({ accessKeyId: 'ASIAASSUMED', secretAccessKey: 'secret' });
+  const credentialsOf = jest.fn((_event: CloudFormationCustomResourceEvent) => credentials);
+  const dispatch = createDispatcher({ 'Custom::ProxyTargetsAvailable': readinessFactory, 'Custom::FunctionConcurrency': concurrencyFactory }, credentialsOf);
   afterEach(() => jest.clearAllMocks());
 
-  test('passes each request, with the Lambda context, to the handler of its ResourceType alone', async () => {
+  test('passes each request, with the Lambda context, to the handler of its ResourceType alone, built with the request\'s credentials', async () => {
     const request = event('http://127.0.0.1:1/response', { ResourceType: 'Custom::FunctionConcurrency' });
     const lambdaContext = context(60_000);
     await expect(dispatch(request, lambdaContext)).resolves.toEqual({ PhysicalResourceId: 'app-Items:live' });
+    expect(credentialsOf).toHaveBeenCalledWith(request);
+    expect(concurrencyFactory).toHaveBeenCalledWith(credentials);
     expect(concurrency).toHaveBeenCalledWith(request, lambdaContext);
+    expect(readinessFactory).not.toHaveBeenCalled();
     expect(readiness).not.toHaveBeenCalled();
   });
 
   test.each(['Custom::Bootstrap', 'constructor', 'toString'])('rejects resource type %s, naming the types it handles', async resourceType => {
     await expect(dispatch(event('http://127.0.0.1:1/response', { ResourceType: resourceType }))).rejects.toThrow(
       `no handler for resource type ${resourceType}: this function handles Custom::ProxyTargetsAvailable, Custom::FunctionConcurrency`);
+    expect(credentialsOf).not.toHaveBeenCalled();
     expect(readiness).not.toHaveBeenCalled();
     expect(concurrency).not.toHaveBeenCalled();
   });
 });
 
+interface AssumeRoleRequest {
+  readonly params: Record<string, string>;
+  readonly authorization: string | undefined;
+}
+
+/** STS: records each AssumeRole and answers it with the next status of the script (the last one repeating), credentials on 200. */
+class StsApi {
+  static readonly ASSUMED = { accessKeyId: 'ASIAASSUMEDROLE', secretAccessKey: 'assumed-secret', sessionToken: 'assumed-session-token' };
+  readonly requests: AssumeRoleRequest[] = [];
+  private readonly server: http.Server;
+
+  constructor(private readonly statuses: number[] = [200]) {
+    this.server = http.createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', chunk => chunks.push(chunk));
+      request.on('end', () => {
+        this.requests.push({ params: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))), authorization: request.headers.authorization });
+        const status = this.statuses[Math.min(this.requests.length - 1, this.statuses.length - 1)];
+        response.writeHead(status, { 'content-type': 'text/xml' });
+        response.end(status === 200 ? `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>
+<AccessKeyId>${StsApi.ASSUMED.accessKeyId}</AccessKeyId><SecretAccessKey>${StsApi.ASSUMED.secretAccessKey}</SecretAccessKey>
+<SessionToken>${StsApi.ASSUMED.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3_600_000).toISOString()}</Expiration>
+</Credentials></AssumeRoleResult><ResponseMetadata><RequestId>sts-1</RequestId></ResponseMetadata></AssumeRoleResponse>`
+          : '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
+            + '<Message>User: arn:aws:sts::123456789012:assumed-role/Orders-Handler/fn is not authorized to perform: sts:AssumeRole</Message></Error>'
+            + '<RequestId>sts-2</RequestId></ErrorResponse>');
+      });
+    });
+  }
+
+  async endpoint(): Promise<string> {
+    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  stop(): Promise<void> {
+    return new Promise(resolve => this.server.close(() => resolve()));
+  }
+}
+
 interface Invocation {
   readonly url: string;
+  readonly authorization: string | undefined;
+  readonly securityToken: string | undefined;
   readonly invocationType: string | undefined;
   readonly payload: Record<string, any>;
 }
@@ -202,6 +255,8 @@ class LambdaInvokeApi {
       request.on('end', () => {
         this.invocations.push({
           url: request.url!,
+          authorization: request.headers.authorization,
+          securityToken: request.headers['x-amz-security-token'] as string | undefined,
           invocationType: request.headers['x-amz-invocation-type'] as string | undefined,
           payload: JSON.parse(Buffer.concat(chunks).toString('utf8')),
         });
@@ -212,14 +267,9 @@ class LambdaInvokeApi {
     });
   }
 
-  async client(): Promise<LambdaClient> {
+  async endpoint(): Promise<string> {
     await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
-    return new LambdaClient({
-      region: 'eu-west-1',
-      endpoint: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`,
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
-      maxAttempts: 1,
-    });
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   stop(): Promise<void> {
@@ -229,22 +279,40 @@ class LambdaInvokeApi {
 
 describe('createRelay, answering CloudFormation for the bootstrap function', () => {
   const BOOTSTRAP = 'arn:aws:lambda:eu-west-1:123456789012:function:Orders-BootstrapHandler-abc';
+  const ROLE = 'arn:aws:iam::123456789012:role/Orders-BootstrapResourceRole-abc';
   let url: ResponseUrl;
   let lambda: LambdaInvokeApi;
+  let sts: StsApi;
   beforeEach(() => jest.spyOn(console, 'log').mockImplementation(() => undefined));
   afterEach(async () => {
     jest.restoreAllMocks();
     await url.stop();
     await lambda.stop();
+    await sts.stop();
   });
 
-  /** Relays `request` as the stack's function does, with the Invoke API answering `answers`. */
-  async function relay(answers: InvokeAnswer[], request: Partial<CloudFormationCustomResourceEvent> = {}, properties: Record<string, unknown> = { HandlerArn: BOOTSTRAP }) {
+  /** Relays `request` as the stack's function does, with the Invoke API answering `answers` and STS answering `stsStatuses`. */
+  async function relay(
+    answers: InvokeAnswer[], request: Partial<CloudFormationCustomResourceEvent> = {},
+    properties: Record<string, unknown> = { HandlerArn: BOOTSTRAP, PermissionsRoleArn: ROLE }, stsStatuses: number[] = [200],
+  ) {
     url = new ResponseUrl();
     lambda = new LambdaInvokeApi(answers);
+    sts = new StsApi(stsStatuses);
     const responseUrl = await url.start();
-    const client = await lambda.client();
-    const answer = answeringCloudFormation(createDispatcher({ 'Custom::DatabaseBootstrap': createRelay({ lambda: client }) }));
+    const lambdaEndpoint = await lambda.endpoint();
+    const assumeRole = createRoleAssumer({
+      clientConfig: {
+        region: 'eu-west-1',
+        endpoint: await sts.endpoint(),
+        credentials: { accessKeyId: 'AKIDFUNCTIONROLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+        maxAttempts: 1,
+      },
+      retryDelaysMillis: [0, 0],
+    });
+    const answer = answeringCloudFormation(createDispatcher({
+      'Custom::DatabaseBootstrap': credentials => createRelay({ lambda: new LambdaClient({ region: 'eu-west-1', endpoint: lambdaEndpoint, credentials, maxAttempts: 1 }) }),
+    }, assumeRole));
     const bootstrapEvent = event(responseUrl, {
       ResourceType: 'Custom::DatabaseBootstrap',
       ResourceProperties: { ServiceToken: 'arn:aws:lambda:eu-west-1:123456789012:function:handler', ...properties, DatabaseName: 'orders' },
@@ -261,6 +329,8 @@ describe('createRelay, answering CloudFormation for the bootstrap function', () 
     const { ResponseURL: _, ...relayed } = bootstrapEvent;
     expect(lambda.invocations).toEqual([{
       url: `/2015-03-31/functions/${encodeURIComponent(BOOTSTRAP)}/invocations`,
+      authorization: expect.stringContaining(`Credential=${StsApi.ASSUMED.accessKeyId}/`),
+      securityToken: StsApi.ASSUMED.sessionToken,
       invocationType: 'RequestResponse',
       payload: relayed,
     }]);
@@ -311,8 +381,46 @@ describe('createRelay, answering CloudFormation for the bootstrap function', () 
     });
   });
 
+  test('invokes with the credentials of the role the resource names, assumed with the function\'s own, in a session named by the resource', async () => {
+    await relay([{ status: 200, body: JSON.stringify({ PhysicalResourceId: 'bootstrap:db.example:orders' }) }]);
+
+    expect(sts.requests).toEqual([{
+      params: expect.objectContaining({ Action: 'AssumeRole', RoleArn: ROLE, RoleSessionName: 'cr-Bootstrap' }),
+      authorization: expect.stringContaining('Credential=AKIDFUNCTIONROLE/'),
+    }]);
+    expect(lambda.invocations.map(invocation => invocation.authorization)).toEqual([expect.stringContaining(`Credential=${StsApi.ASSUMED.accessKeyId}/`)]);
+  });
+
+  test('assumes the role again while STS denies it, as it does for a few seconds after the role is created', async () => {
+    await relay([{ status: 200, body: JSON.stringify({ PhysicalResourceId: 'bootstrap:db.example:orders' }) }], {}, undefined, [403, 403, 200]);
+
+    expect(sts.requests).toHaveLength(3);
+    expect(url.puts[0].body).toMatchObject({ Status: 'SUCCESS', PhysicalResourceId: 'bootstrap:db.example:orders' });
+  });
+
+  test('answers FAILED with STS\'s error, without invoking anything, when STS still denies the role after the retries', async () => {
+    await relay([], {}, undefined, [403]);
+
+    expect(sts.requests).toHaveLength(3);
+    expect(lambda.invocations).toEqual([]);
+    expect(url.puts[0].body).toMatchObject({
+      Status: 'FAILED',
+      Reason: 'User: arn:aws:sts::123456789012:assumed-role/Orders-Handler/fn is not authorized to perform: sts:AssumeRole (log stream 2026/12/07/[$LATEST]abc)',
+    });
+  });
+
+  test('answers FAILED without assuming or invoking anything when the resource names no role', async () => {
+    await relay([], {}, { HandlerArn: BOOTSTRAP });
+
+    expect(sts.requests).toEqual([]);
+    expect(lambda.invocations).toEqual([]);
+    expect(url.puts[0].body).toMatchObject({
+      Status: 'FAILED', Reason: 'Custom::DatabaseBootstrap: resource property PermissionsRoleArn is missing (log stream 2026/12/07/[$LATEST]abc)',
+    });
+  });
+
   test('answers FAILED without invoking anything when the resource names no function', async () => {
-    await relay([], {}, {});
+    await relay([], {}, { PermissionsRoleArn: ROLE });
 
     expect(lambda.invocations).toEqual([]);
     expect(url.puts[0].body).toMatchObject({

@@ -13,7 +13,7 @@ import {
 import { Construct } from 'constructs';
 import { BACKTRACK_REGIONS } from '../lib/database/private/backtrack';
 import { findingsOf } from './rules/support';
-import { foreignManagedPolicyArns, inlineFunction, template, testApp, testStack, TestAppOptions, tokenArithmeticIn } from './support/app';
+import { foreignManagedPolicyArns, inlineFunction, resourcePermissions, template, testApp, testStack, TestAppOptions, tokenArithmeticIn } from './support/app';
 
 type Options = Omit<ProxiedDatabaseProps, 'network'>;
 
@@ -827,7 +827,10 @@ describe('ProxiedDatabase proxy readiness check', () => {
   test('waits by default for the targets of the proxy\'s default target group, after the target group exists', () => {
     const readiness = t.toJSON().Resources[readinessId];
     expect(readiness.Type).toBe('Custom::ProxyTargetsAvailable');
-    expect(readiness.Properties).toEqual({ ServiceToken: { 'Fn::GetAtt': [handlerId, 'Arn'] }, ProxyName: { Ref: proxyId }, TargetGroupName: 'default' });
+    expect(readiness.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [handlerId, 'Arn'] }, ProxyName: { Ref: proxyId }, TargetGroupName: 'default',
+      PermissionsRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^DatabaseProxyTargetsAvailableRole/), 'Arn'] },
+    });
     expect(readiness.DependsOn).toContain(targetGroupId);
   });
 
@@ -836,20 +839,23 @@ describe('ProxiedDatabase proxy readiness check', () => {
     expect(t.toJSON().Resources[fnId].DependsOn).toContain(readinessId);
   });
 
-  test('the stack\'s custom resource function may only describe the targets of this proxy and target group, by a policy the check comes after', () => {
+  test('the stack\'s custom resource function may only describe the targets of this proxy and target group, through a role of the check that it comes after', () => {
     const roleId = stack.getLogicalId(handler.role!.node.defaultChild as iam.CfnRole);
-    const policies = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } });
-    const [readinessPolicyId] = Object.keys(policies).filter(id => id.startsWith('DatabaseProxyTargetsAvailablePermissions'));
-    expect(policies[readinessPolicyId].Properties.PolicyDocument.Statement).toEqual([{
+    const readiness = t.toJSON().Resources[readinessId];
+    const permissions = resourcePermissions(t, readiness);
+    expect(permissions.statements).toEqual([{
       Action: 'rds:DescribeDBProxyTargets',
       Effect: 'Allow',
       Resource: [{ 'Fn::GetAtt': [proxyId, 'DBProxyArn'] }, { 'Fn::GetAtt': [targetGroupId, 'TargetGroupArn'] }],
     }]);
-    expect(t.toJSON().Resources[readinessId].DependsOn).toContain(readinessPolicyId);
+    expect(permissions.trust).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [roleId, 'Arn'] } } }]);
+    expect(readiness.DependsOn).toEqual(expect.arrayContaining([permissions.roleId, ...permissions.policyIds]));
+    // The function's own role may only write its logs: it needs no policy to assume a role that names it.
+    const policies = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } });
     expect(Object.values(policies).flatMap((policy: any) => policy.Properties.PolicyDocument.Statement)
-      .flatMap((statement: any) => [statement.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'rds:DescribeDBProxyTargets']);
-    // The function does not wait for the policies of the resources it answers, some of which come after other resources.
-    expect(t.toJSON().Resources[handlerId].DependsOn).not.toContain(readinessPolicyId);
+      .flatMap((statement: any) => [statement.Action].flat()).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    // The function does not wait for the roles of the resources it answers, some of which come after other resources.
+    expect(t.toJSON().Resources[handlerId].DependsOn).not.toContain(permissions.roleId);
     // Active tracing comes from the stack's one X-Ray policy.
     t.hasResourceProperties('AWS::IAM::Role', {
       Description: 'Execution role of Test/CdkServerlessRdsCustomResources',

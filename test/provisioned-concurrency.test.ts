@@ -8,7 +8,7 @@ import {
   DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, ProvisionedConcurrencyOptions, ProvisionedConcurrencySchedule, ProxiedDatabase, UtilizationStatistic,
 } from '../lib';
 import { addProvisionedConcurrency } from '../lib/function/private/provisioned-concurrency';
-import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, TestAppOptions, testStack } from './support/app';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, resourcePermissions, template, TestAppOptions, testStack } from './support/app';
 
 type FunctionOptions = Omit<DatabaseFunctionProps, 'database' | 'entry' | 'databaseUser'>;
 
@@ -84,13 +84,9 @@ describe('provisioned concurrency on an alias', () => {
     expect(handler.Properties.VpcConfig).toBeUndefined();
     // Lambda's client finds the endpoint of the handler's Region and partition itself.
     expect(handler.Properties.Environment).toBeUndefined();
-    const roleId = handler.Properties.Role['Fn::GetAtt'][0];
-    const policies = Object.entries(t.findResources('AWS::IAM::ManagedPolicy'))
-      .filter(([, policy]: [string, any]) => (policy.Properties.Roles ?? []).some((role: any) => role.Ref === roleId));
-    const statements = policies.flatMap(([, policy]: [string, any]) => policy.Properties.PolicyDocument.Statement)
-      .filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('lambda:')));
+    const permissions = resourcePermissions(t, onlyResource(t, 'Custom::FunctionConcurrency') as any);
     const aliasId = Object.keys(t.findResources('AWS::Lambda::Alias'))[0];
-    expect(statements).toEqual([
+    expect(permissions.statements).toEqual([
       { Effect: 'Allow', Action: ['lambda:DeleteFunctionConcurrency', 'lambda:GetFunctionConcurrency', 'lambda:PutFunctionConcurrency'], Resource: { 'Fn::GetAtt': [functionId(fn), 'Arn'] } },
       {
         Effect: 'Allow',
@@ -98,9 +94,9 @@ describe('provisioned concurrency on an alias', () => {
         Resource: { Ref: aliasId },
       },
     ]);
-    // In a policy of the resource's own, which it comes after (and is deleted before, so its Delete may still release the allocation).
-    const policyId = policies.map(([id]) => id).find(id => id.startsWith('ItemsConcurrencySettingsPermissions'))!;
-    expect(onlyResource(t, 'Custom::FunctionConcurrency').DependsOn).toContain(policyId);
+    // In the role of the resource, which only the custom resource function's role may assume, and which the resource comes after (and is deleted before, so its Delete may still release the allocation).
+    expect(permissions.trust).toEqual([{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: { 'Fn::GetAtt': [handler.Properties.Role['Fn::GetAtt'][0], 'Arn'] } } }]);
+    expect(onlyResource(t, 'Custom::FunctionConcurrency').DependsOn).toEqual(expect.arrayContaining([permissions.roleId, ...permissions.policyIds]));
     expect(stack.resolve((fn.alias!.node.defaultChild as lambda.CfnAlias).ref)).toEqual({ Ref: aliasId });
   });
 

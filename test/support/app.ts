@@ -52,6 +52,27 @@ export function foreignManagedPolicyArns(t: Template): unknown[] {
     .filter(arn => !(typeof arn === 'object' && arn !== null && 'Ref' in arn));
 }
 
+/** The role a custom resource of the library passes as PermissionsRoleArn, for the stack's custom resource function to assume. */
+export interface ResourcePermissions {
+  readonly roleId: string;
+  /** The statements of the role's trust policy. */
+  readonly trust: unknown[];
+  /** The role's own managed policies (logical ids) and their statements. */
+  readonly policyIds: string[];
+  readonly statements: any[];
+}
+
+export function resourcePermissions(t: Template, resource: { readonly Properties: { readonly PermissionsRoleArn: { readonly 'Fn::GetAtt': [string, string] } } }): ResourcePermissions {
+  const roleId = resource.Properties.PermissionsRoleArn['Fn::GetAtt'][0];
+  const policies = t.findResources('AWS::IAM::ManagedPolicy', { Properties: { Roles: [{ Ref: roleId }] } });
+  return {
+    roleId,
+    trust: t.toJSON().Resources[roleId].Properties.AssumeRolePolicyDocument.Statement,
+    policyIds: Object.keys(policies),
+    statements: Object.values(policies).flatMap(policy => policy.Properties.PolicyDocument.Statement),
+  };
+}
+
 /** A plain Lambda function with inline code (no bundling), for functions the constructs do not create. */
 export function inlineFunction(scope: Construct, id: string, props: Partial<lambda.FunctionProps> = {}): lambda.Function {
   return new lambda.Function(scope, id, {
