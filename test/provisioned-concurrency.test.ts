@@ -74,6 +74,8 @@ describe('provisioned concurrency on an alias', () => {
       FunctionVersion: { 'Fn::GetAtt': [versionId, 'Version'] },
       ProvisionedConcurrentExecutions: 2,
       KillSwitch: { Ref: 'ItemsKillSwitch' },
+      // The role the custom resource function assumes for this resource.
+      PermissionsRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^ItemsConcurrencySettingsRole/), 'Arn'] },
     });
     expect(concurrency.DependsOn).toContain(Object.keys(t.findResources('AWS::Lambda::Alias'))[0]);
     expect(functionOn).toBeDefined();
@@ -124,6 +126,23 @@ describe('provisioned concurrency on an alias', () => {
 
   test('warns about nothing without a reservation to compare with', () => {
     Annotations.fromStack(stack).hasNoWarning('*', Match.stringLikeRegexp('cdk-serverless-rds:NoOnDemandHeadroom'));
+  });
+});
+
+describe('many functions with provisioned concurrency in one stack', () => {
+  test('twelve synthesize, more than the managed policies one role may hold, each resource with its own role', () => {
+    const stack = testStack();
+    const network = new DatabaseNetwork(stack, 'Network');
+    const database = new ProxiedDatabase(stack, 'Database', { network });
+    for (let i = 0; i < 12; i++) {
+      new DatabaseFunction(stack, `Items${i}`, {
+        database, databaseUser: 'app_user', externallyManagedDatabaseUser: true, entry: HANDLER_ENTRY, depsLockFilePath: LOCK_FILE, provisionedConcurrency: { minCapacity: 1 },
+      });
+    }
+    const t = template(stack);
+    const resources = Object.values(t.findResources('Custom::FunctionConcurrency'));
+    expect(resources).toHaveLength(12);
+    expect(new Set(resources.map(resource => resourcePermissions(t, resource as any).roleId)).size).toBe(12);
   });
 });
 
