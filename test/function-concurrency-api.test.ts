@@ -5,7 +5,7 @@
  * configuration reads as, and the client's retries on throttling. Then the
  * pre-bundled custom resource function, given a Custom::FunctionConcurrency
  * request in a process of its own that has only Lambda's environment,
- * reaching that server.
+ * reaching that server for STS (it assumes the resource's role) and Lambda.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -17,6 +17,7 @@ import { runIsolated } from './support/isolated-node';
 import { HOST, PROJECT_ROOT } from './support/local-server';
 
 const FUNCTION = 'app-Items-abc123';
+const ROLE = 'arn:aws:iam::123456789012:role/app-ItemsConcurrencySettingsRole-abc';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session-token' };
 const BUNDLED_HANDLER = path.join(PROJECT_ROOT, 'dist', 'handlers', 'custom-resource', 'index.js');
 
@@ -42,6 +43,17 @@ function lambdaError(status: number, type: string, message: string, extra: Recor
   };
 }
 
+const ASSUMED = { accessKeyId: 'ASIAASSUMEDROLE', secretAccessKey: 'assumed-secret', sessionToken: 'assumed-session-token' };
+
+/** STS's answer to AssumeRole (awsQuery: XML). */
+const assumedRole = (): Answer => ({
+  status: 200,
+  headers: { 'content-type': 'text/xml' },
+  body: `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>${ASSUMED.accessKeyId}</AccessKeyId>`
+    + `<SecretAccessKey>${ASSUMED.secretAccessKey}</SecretAccessKey><SessionToken>${ASSUMED.sessionToken}</SessionToken>`
+    + `<Expiration>${new Date(Date.now() + 3_600_000).toISOString()}</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>`,
+});
+
 const configNotFound = () => lambdaError(404, 'ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function');
 const throttled = () => lambdaError(429, 'TooManyRequestsException', 'Rate exceeded', { Reason: 'CallerRateLimitExceeded' });
 
@@ -58,7 +70,7 @@ beforeAll(async () => {
       received.push({ method: request.method!, url: request.url!, headers: request.headers, body });
       const answer = answers.shift() ?? { status: 200, body: {} };
       response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      response.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+      response.end(answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
   });
   await new Promise<void>(resolve => server.listen(0, HOST, resolve));
@@ -75,11 +87,11 @@ beforeEach(() => {
 /** Method, path with query, and body of each request the server received. */
 const wire = () => received.map(({ method, url, body }) => ({ method, url, body }));
 
-/** Signed with Signature Version 4 for Lambda in `region`, with the session token of temporary credentials. */
-function expectSigned(request: Received, region: string): void {
+/** Signed with Signature Version 4 for `service` in `region`, with the session token of temporary credentials. */
+function expectSigned(request: Received, region: string, service = 'lambda', credentials = CREDENTIALS): void {
   expect(request.headers.authorization).toMatch(new RegExp(
-    `^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/\\d{8}/${region}/lambda/aws4_request, SignedHeaders=[a-z0-9;-]*host;[a-z0-9;-]*x-amz-security-token[a-z0-9;-]*, Signature=[0-9a-f]{64}$`));
-  expect(request.headers['x-amz-security-token']).toBe(CREDENTIALS.sessionToken);
+    `^AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/\\d{8}/${region}/${service}/aws4_request, SignedHeaders=[a-z0-9;-]*host;[a-z0-9;-]*x-amz-security-token[a-z0-9;-]*, Signature=[0-9a-f]{64}$`));
+  expect(request.headers['x-amz-security-token']).toBe(credentials.sessionToken);
 }
 
 describe('the Lambda API calls', () => {
@@ -213,8 +225,9 @@ describe('the pre-bundled handler', () => {
     AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
     AWS_SESSION_TOKEN: CREDENTIALS.sessionToken,
-    // The SDK's own endpoint override, standing in for the Region's Lambda endpoint.
+    // The SDK's own endpoint overrides, standing in for the Region's Lambda and STS endpoints.
     AWS_ENDPOINT_URL_LAMBDA: endpoint,
+    AWS_ENDPOINT_URL_STS: endpoint,
   });
 
   beforeAll(() => {
@@ -223,25 +236,31 @@ describe('the pre-bundled handler', () => {
     }
   });
 
-  test('calls Lambda with the Region and credentials of Lambda\'s environment alone, loading nothing but its bundle, and answers CloudFormation itself', async () => {
-    answers = [configNotFound()];
+  test('assumes the resource\'s role with the Region and credentials of Lambda\'s environment alone, calls Lambda as that role, loading nothing but its bundle, and answers CloudFormation itself', async () => {
+    answers = [assumedRole(), configNotFound()];
     const event = {
       RequestType: 'Delete', PhysicalResourceId: `${FUNCTION}:live`, LogicalResourceId: 'ItemsConcurrencySettings', ResourceType: 'Custom::FunctionConcurrency',
       RequestId: 'request-1', StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/app/1', ResponseURL: `${endpoint}/cloudformation-response?X-Amz-Signature=abc`,
-      ResourceProperties: { ServiceToken: 'token', FunctionName: FUNCTION, Qualifier: 'live', FunctionVersion: '1', ProvisionedConcurrentExecutions: '2', KillSwitch: 'off' },
+      ResourceProperties: {
+        ServiceToken: 'token', FunctionName: FUNCTION, Qualifier: 'live', FunctionVersion: '1', ProvisionedConcurrentExecutions: '2', KillSwitch: 'off',
+        PermissionsRoleArn: ROLE,
+      },
     };
 
     const { error, loaded } = await runIsolated(BUNDLED_HANDLER, `module.handler(${JSON.stringify(event)}, { getRemainingTimeInMillis: () => 60000 })`, lambdaEnvironment());
 
     expect(error).toBeUndefined();
     expect(loaded).toEqual([BUNDLED_HANDLER]);
-    const [call, answer] = wire();
+    const [assume, call, answer] = wire();
+    expect(assume).toMatchObject({ method: 'POST', url: '/' });
+    expect(Object.fromEntries(new URLSearchParams(assume.body))).toMatchObject({ Action: 'AssumeRole', RoleArn: ROLE, RoleSessionName: 'cr-ItemsConcurrencySettings' });
     expect(call).toEqual({ method: 'DELETE', url: `/2019-09-30/functions/${FUNCTION}/provisioned-concurrency?Qualifier=live`, body: '' });
     expect(answer).toMatchObject({ method: 'PUT', url: '/cloudformation-response?X-Amz-Signature=abc' });
     expect(JSON.parse(answer.body)).toEqual({
       Status: 'SUCCESS', PhysicalResourceId: `${FUNCTION}:live`, StackId: event.StackId, RequestId: 'request-1', LogicalResourceId: 'ItemsConcurrencySettings',
     });
-    expect(received).toHaveLength(2);
-    expectSigned(received[0], 'eu-west-1');
+    expect(received).toHaveLength(3);
+    expectSigned(received[0], 'eu-west-1', 'sts');
+    expectSigned(received[1], 'eu-west-1', 'lambda', ASSUMED);
   });
 });
