@@ -22,31 +22,42 @@ interface Put {
   readonly bytes: number;
 }
 
-/** The response URL: answers each PUT with the next status of the script (the last one repeating). */
-class ResponseUrl {
-  readonly puts: Put[] = [];
-  private readonly server: http.Server;
+/** A local stand-in for an AWS endpoint: `answer` gets each request with its whole body. */
+abstract class LocalApi {
+  private readonly server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', chunk => chunks.push(chunk));
+    request.on('end', () => this.answer(request, Buffer.concat(chunks), response));
+  });
 
-  constructor(private readonly statuses: number[] = [200]) {
-    this.server = http.createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', chunk => chunks.push(chunk));
-      request.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        this.puts.push({ contentType: request.headers['content-type'], body: JSON.parse(raw.toString('utf8')), bytes: raw.length });
-        response.statusCode = this.statuses[Math.min(this.puts.length - 1, this.statuses.length - 1)];
-        response.end();
-      });
-    });
-  }
-
-  async start(): Promise<string> {
+  async endpoint(): Promise<string> {
     await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/response?X-Amz-Signature=abc`;
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   stop(): Promise<void> {
     return new Promise(resolve => this.server.close(() => resolve()));
+  }
+
+  protected abstract answer(request: http.IncomingMessage, body: Buffer, response: http.ServerResponse): void;
+}
+
+/** The response URL: answers each PUT with the next status of the script (the last one repeating). */
+class ResponseUrl extends LocalApi {
+  readonly puts: Put[] = [];
+
+  constructor(private readonly statuses: number[] = [200]) {
+    super();
+  }
+
+  async start(): Promise<string> {
+    return `${await this.endpoint()}/response?X-Amz-Signature=abc`;
+  }
+
+  protected answer(request: http.IncomingMessage, raw: Buffer, response: http.ServerResponse): void {
+    this.puts.push({ contentType: request.headers['content-type'], body: JSON.parse(raw.toString('utf8')), bytes: raw.length });
+    response.statusCode = this.statuses[Math.min(this.puts.length - 1, this.statuses.length - 1)];
+    response.end();
   }
 }
 
@@ -195,37 +206,25 @@ interface AssumeRoleRequest {
 }
 
 /** STS: records each AssumeRole and answers it with the next status of the script (the last one repeating), credentials on 200. */
-class StsApi {
+class StsApi extends LocalApi {
   static readonly ASSUMED = { accessKeyId: 'ASIAASSUMEDROLE', secretAccessKey: 'assumed-secret', sessionToken: 'assumed-session-token' };
   readonly requests: AssumeRoleRequest[] = [];
-  private readonly server: http.Server;
 
   constructor(private readonly statuses: number[] = [200]) {
-    this.server = http.createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', chunk => chunks.push(chunk));
-      request.on('end', () => {
-        this.requests.push({ params: Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))), authorization: request.headers.authorization });
-        const status = this.statuses[Math.min(this.requests.length - 1, this.statuses.length - 1)];
-        response.writeHead(status, { 'content-type': 'text/xml' });
-        response.end(status === 200 ? `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>
+    super();
+  }
+
+  protected answer(request: http.IncomingMessage, raw: Buffer, response: http.ServerResponse): void {
+    this.requests.push({ params: Object.fromEntries(new URLSearchParams(raw.toString('utf8'))), authorization: request.headers.authorization });
+    const status = this.statuses[Math.min(this.requests.length - 1, this.statuses.length - 1)];
+    response.writeHead(status, { 'content-type': 'text/xml' });
+    response.end(status === 200 ? `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>
 <AccessKeyId>${StsApi.ASSUMED.accessKeyId}</AccessKeyId><SecretAccessKey>${StsApi.ASSUMED.secretAccessKey}</SecretAccessKey>
 <SessionToken>${StsApi.ASSUMED.sessionToken}</SessionToken><Expiration>${new Date(Date.now() + 3_600_000).toISOString()}</Expiration>
 </Credentials></AssumeRoleResult><ResponseMetadata><RequestId>sts-1</RequestId></ResponseMetadata></AssumeRoleResponse>`
-          : '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
-            + '<Message>User: arn:aws:sts::123456789012:assumed-role/Orders-Handler/fn is not authorized to perform: sts:AssumeRole</Message></Error>'
-            + '<RequestId>sts-2</RequestId></ErrorResponse>');
-      });
-    });
-  }
-
-  async endpoint(): Promise<string> {
-    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise(resolve => this.server.close(() => resolve()));
+      : '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
+        + '<Message>User: arn:aws:sts::123456789012:assumed-role/Orders-Handler/fn is not authorized to perform: sts:AssumeRole</Message></Error>'
+        + '<RequestId>sts-2</RequestId></ErrorResponse>');
   }
 }
 
@@ -244,36 +243,24 @@ interface InvokeAnswer {
 }
 
 /** The Lambda Invoke API: records each invocation and answers it with the next answer of the script. */
-class LambdaInvokeApi {
+class LambdaInvokeApi extends LocalApi {
   readonly invocations: Invocation[] = [];
-  private readonly server: http.Server;
 
   constructor(private readonly answers: InvokeAnswer[]) {
-    this.server = http.createServer((request, response) => {
-      const chunks: Buffer[] = [];
-      request.on('data', chunk => chunks.push(chunk));
-      request.on('end', () => {
-        this.invocations.push({
-          url: request.url!,
-          authorization: request.headers.authorization,
-          securityToken: request.headers['x-amz-security-token'] as string | undefined,
-          invocationType: request.headers['x-amz-invocation-type'] as string | undefined,
-          payload: JSON.parse(Buffer.concat(chunks).toString('utf8')),
-        });
-        const answer = this.answers.shift() ?? { status: 500, body: '{}' };
-        response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-        response.end(answer.body);
-      });
+    super();
+  }
+
+  protected answer(request: http.IncomingMessage, raw: Buffer, response: http.ServerResponse): void {
+    this.invocations.push({
+      url: request.url!,
+      authorization: request.headers.authorization,
+      securityToken: request.headers['x-amz-security-token'] as string | undefined,
+      invocationType: request.headers['x-amz-invocation-type'] as string | undefined,
+      payload: JSON.parse(raw.toString('utf8')),
     });
-  }
-
-  async endpoint(): Promise<string> {
-    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise(resolve => this.server.close(() => resolve()));
+    const answer = this.answers.shift() ?? { status: 500, body: '{}' };
+    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    response.end(answer.body);
   }
 }
 
