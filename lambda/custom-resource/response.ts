@@ -109,7 +109,7 @@ async function outcome(handle: CustomResourceHandler, event: CloudFormationCusto
  * The JSON body, within CloudFormation's size limit: the reason (with the log
  * stream to read) is cut to what the rest leaves.
  */
-export function responseBody(response: CloudFormationCustomResourceResponse, logStreamName?: string): string {
+function responseBody(response: CloudFormationCustomResourceResponse, logStreamName?: string): string {
   if (response.Reason === undefined) {
     return JSON.stringify(response);
   }

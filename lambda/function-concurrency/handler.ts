@@ -23,9 +23,9 @@
  * Runs outside the VPC: it only calls the Lambda API.
  */
 import { LambdaServiceException } from '@aws-sdk/client-lambda';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { FunctionConcurrencyApi, ProvisionedConcurrencyConfig } from './lambda-api';
-import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
+import { polling, PollingOptions } from '../custom-resource/polling';
+import type { CustomResourceHandler } from '../custom-resource/response';
 
 export interface FunctionConcurrencyProperties {
   readonly functionName: string;
@@ -51,8 +51,6 @@ export interface FunctionConcurrencyOptions extends PollingOptions {
   readonly reserveAttempts?: number;
 }
 
-export type FunctionConcurrencyHandler = (event: CloudFormationCustomResourceEvent, context?: RemainingTime) => Promise<CustomResourceResult>;
-
 /**
  * Answers that mean "not now" rather than "never": provisioned concurrency
  * still being released, an update in progress, throttling. The client retries
@@ -61,7 +59,7 @@ export type FunctionConcurrencyHandler = (event: CloudFormationCustomResourceEve
  */
 const RETRYABLE = new Set(['InvalidParameterValueException', 'ResourceConflictException', 'TooManyRequestsException', 'ServiceException']);
 
-export function createHandler(options: FunctionConcurrencyOptions): FunctionConcurrencyHandler {
+export function createHandler(options: FunctionConcurrencyOptions): CustomResourceHandler {
   const api = options.lambda;
   const { now, sleep, deadline: deadlineOf } = polling(options);
   const pollIntervalMillis = options.pollIntervalMillis ?? 5_000;

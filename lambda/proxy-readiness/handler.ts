@@ -20,8 +20,8 @@ import {
   TargetState,
   TargetType,
 } from '@aws-sdk/client-rds';
-import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { CustomResourceResult, polling, PollingOptions, RemainingTime } from '../custom-resource/polling';
+import { polling, PollingOptions } from '../custom-resource/polling';
+import type { CustomResourceHandler } from '../custom-resource/response';
 
 export interface ProxyReadinessProperties {
   readonly ProxyName: string;
@@ -45,11 +45,6 @@ export interface ProxyReadinessOptions extends PollingOptions {
   readonly failureGraceMillis?: number;
 }
 
-export type ProxyReadinessHandler = (
-  event: CloudFormationCustomResourceEvent,
-  context?: RemainingTime,
-) => Promise<CustomResourceResult>;
-
 /** Reasons that mean a misconfiguration rather than a proxy still warming up, with what to check. */
 const FAILURE_HINTS: Partial<Record<TargetHealthReason, string>> = {
   [TargetHealthReason.AUTH_FAILURE]:
@@ -67,7 +62,7 @@ const FAILURE_HINTS: Partial<Record<TargetHealthReason, string>> = {
 
 const PHYSICAL_ID_PREFIX = 'proxy-readiness';
 
-export function createHandler(options: ProxyReadinessOptions): ProxyReadinessHandler {
+export function createHandler(options: ProxyReadinessOptions): CustomResourceHandler {
   const { now, sleep, deadline: deadlineOf } = polling(options);
   const pollIntervalMillis = options.pollIntervalMillis ?? 10_000;
   const failureGraceMillis = options.failureGraceMillis ?? 180_000;
