@@ -128,7 +128,7 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
       MemorySize: 512,
       Timeout: 300,
       TracingConfig: { Mode: 'Active' },
-      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^BootstrapHandlerLogGroup/) } },
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.stringMatching(/^CdkServerlessRdsCustomResourcesBootstrapBootstrapHandlerLogGroup/) } },
       Environment: { Variables: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' } },
       VpcConfig: {
         SecurityGroupIds: [stack.resolve(database.rotationSecurityGroup.securityGroupId)],
@@ -171,8 +171,9 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
     ]);
   });
 
-  test('the stack\'s one custom resource function answers the bootstrap and the readiness check, and relays the bootstrap to its handler', () => {
-    const customResourceFunctions = Object.keys(t.findResources('AWS::Lambda::Function')).filter(id => id.startsWith('CdkServerlessRds'));
+  test('the stack\'s one custom resource function answers the bootstrap and the readiness check, and relays the bootstrap to its handler, which sits among the stack\'s deploy-time functions', () => {
+    expect(bootstrapped.handler.node.path).toBe('Test/CdkServerlessRdsCustomResources/Bootstrap-Bootstrap/Handler');
+    const customResourceFunctions = Object.keys(t.findResources('AWS::Lambda::Function')).filter(id => id.startsWith('CdkServerlessRdsCustomResourcesHandler'));
     expect(customResourceFunctions).toHaveLength(1);
     const serviceToken = { 'Fn::GetAtt': [customResourceFunctions[0], 'Arn'] };
     expect(resource.Properties.ServiceToken).toEqual(serviceToken);
@@ -197,7 +198,8 @@ describe('DatabaseBootstrap with users and migrations (proxy authenticates with 
   });
 
   test('handler and rotation function log to encrypted log groups kept as long as the network\'s', () => {
-    const logGroups = Object.entries(t.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Bootstrap'));
+    const logGroups = Object.entries(t.findResources('AWS::Logs::LogGroup'))
+      .filter(([id]) => id.startsWith('BootstrapSecretRotation') || id.startsWith('CdkServerlessRdsCustomResourcesBootstrapBootstrap'));
     expect(logGroups).toHaveLength(2);
     for (const [, logGroup] of logGroups) {
       expect(logGroup.Properties).toEqual({ KmsKeyId: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLogKey/), 'Arn'] }, RetentionInDays: 365 });

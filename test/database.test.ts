@@ -859,7 +859,7 @@ describe('ProxiedDatabase proxy readiness check', () => {
     // Active tracing comes from the stack's one X-Ray policy.
     t.hasResourceProperties('AWS::IAM::Role', {
       Description: 'Execution role of Test/CdkServerlessRdsCustomResources',
-      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^XrayTracingPolicy') }],
+      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^CdkServerlessRdsFunctionPoliciesXrayTracing') }],
     });
   });
 

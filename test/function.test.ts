@@ -107,7 +107,7 @@ describe('DatabaseFunction defaults', () => {
     t.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
       Description: 'Execution role of Test/Items',
-      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^HyperplaneEniPolicy') }, { Ref: Match.stringLikeRegexp('^XrayTracingPolicy') }],
+      ManagedPolicyArns: [{ Ref: Match.stringLikeRegexp('^CdkServerlessRdsFunctionPoliciesHyperplaneEni') }, { Ref: Match.stringLikeRegexp('^CdkServerlessRdsFunctionPoliciesXrayTracing') }],
     });
     const resources = t.toJSON().Resources;
     const roleId = stack.getLogicalId(fn.role.node.defaultChild as iam.CfnRole);

@@ -7,8 +7,9 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeInPacks } from './acknowledgements';
-import { createExecutionRole, VpcPlacement } from './execution-role';
+import { createExecutionRole } from './execution-role';
 import { ManagedPolicyRole } from './managed-policy-role';
+import { VpcPlacement } from './shared-function-policies';
 
 /**
  * The library's handlers, bundled with esbuild when the library is built
@@ -134,57 +135,73 @@ export function createLibraryCustomResource(scope: Construct, id: string, props:
   return resource;
 }
 
-/** The stack's one custom resource function, a child of the stack found by its fixed id. */
+/** Log settings of the stack's custom resource function, taken from the first resource that creates it. */
+interface CustomResourceLogSettings {
+  readonly logRetention: logs.RetentionDays;
+  readonly logEncryptionKey: kms.IKey;
+}
+
+/**
+ * The stack's deploy-time functions, a child of the stack found by its fixed
+ * id: the custom resource function (`Handler`) and the in-VPC handlers it
+ * relays to (see `createVpcHandler`). Only CloudFormation's requests for the
+ * library's custom resources set them running, and every failure of theirs
+ * reaches CloudFormation; each of the rules that asks otherwise of a function
+ * is acknowledged once here, for all of them.
+ */
 class CustomResourceFunction extends Construct {
-  public static of(scope: Construct, props: LibraryCustomResourceProps): CustomResourceFunction {
+  public static of(scope: Construct, settings: CustomResourceLogSettings): CustomResourceFunction {
     const stack = Stack.of(scope);
     const existing = stack.node.tryFindChild(CUSTOM_RESOURCE_FUNCTION_ID);
-    return existing instanceof CustomResourceFunction ? existing : new CustomResourceFunction(stack, props);
+    return existing instanceof CustomResourceFunction ? existing : new CustomResourceFunction(stack, settings);
   }
 
   public readonly function: lambda.Function;
   public readonly role: iam.Role;
 
-  private constructor(stack: Stack, props: LibraryCustomResourceProps) {
+  private constructor(stack: Stack, settings: CustomResourceLogSettings) {
     super(stack, CUSTOM_RESOURCE_FUNCTION_ID);
     const created = createBundledFunction(this, {
       handler: 'custom-resource',
       description: 'Answers the cdk-serverless-rds custom resources of this stack: proxy readiness, function concurrency, database bootstrap (relayed)',
       timeout: CUSTOM_RESOURCE_TIMEOUT,
-      logRetention: props.logRetention,
-      logEncryptionKey: props.logEncryptionKey,
+      logRetention: settings.logRetention,
+      logEncryptionKey: settings.logEncryptionKey,
       outsideVpcReason: 'The function only calls AWS APIs (STS AssumeRole, RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
         + 'it never connects to the database, and the isolated subnets have no route to those APIs. The database bootstrap, which does, runs in the VPC and is invoked through it.',
     });
     this.function = created.function;
     this.role = created.role;
-    acknowledgeNoReservation(this, 'Only CloudFormation invokes this function, once per change of the library\'s custom resources in the stack');
-    acknowledgeInPacks(this.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'CloudFormation invokes this function asynchronously with a pre-signed URL for the '
-      + 'answer, and the function answers every request itself: FAILED with its error (the relayed bootstrap\'s included), or FAILED shortly before its own timeout, '
-      + 'which fails the deployment with the reason in the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation '
-      + 'fails the resource at the custom resource timeout. A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
+    acknowledgeInPacks(this, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency', 'Deploy-time functions: only CloudFormation invokes the custom resource function, '
+      + 'once per change of the library\'s custom resources in the stack, and only that function invokes the in-VPC handlers, once per change of their resource, so their '
+      + 'concurrency stays that small without a cap; a reservation would fail the deploy in an account whose concurrency limit leaves nothing to reserve '
+      + '(new accounts start at 10, and Lambda keeps 100 unreserved).');
+    acknowledgeInPacks(this, DEAD_LETTER_PACKS, 'LambdaDLQ', 'Deploy-time functions whose every failure reaches CloudFormation: it invokes the custom resource function '
+      + 'asynchronously with a pre-signed URL for the answer, and the function answers every request itself, FAILED with its error (an in-VPC handler\'s included, '
+      + 'which it invokes synchronously, where Lambda uses no dead-letter queue) or FAILED shortly before its own timeout, which fails the deployment with the reason in '
+      + 'the stack events. Only a crash leaves a request unanswered; Lambda then runs it twice more, and CloudFormation fails the resource at the custom resource timeout. '
+      + 'A dead-letter queue would only keep a copy of a request that nobody can answer or replay.');
   }
 }
 
 /**
  * A custom resource handler that must run in the VPC (it connects to the
  * database), hardened like the library's other functions (see
- * `createBundledFunction`). It cannot answer CloudFormation: the pre-signed
- * response URL (S3) is out of reach from isolated subnets, where a gateway
- * endpoint would route it but its security group could be opened to S3
- * only through the Region's prefix list id, which CloudFormation cannot look
- * up. The stack's custom resource function invokes it synchronously and
- * answers for it: give its resource the function's ARN as HandlerArn and
- * `invokePermission` (lambda/custom-resource/relay).
+ * `createBundledFunction`), among the stack's deploy-time functions
+ * (`<stack>/CdkServerlessRdsCustomResources/<scope path>-<id>`). It cannot
+ * answer CloudFormation: the pre-signed response URL (S3) is out of reach
+ * from isolated subnets, where a gateway endpoint would route it but its
+ * security group could be opened to S3 only through the Region's prefix list
+ * id, which CloudFormation cannot look up. The stack's custom resource
+ * function invokes it synchronously and answers for it: give its resource
+ * the function's ARN as HandlerArn and `invokePermission`
+ * (lambda/custom-resource/relay).
  */
 export function createVpcHandler(scope: Construct, id: string, options: BundledFunctionOptions & { readonly placement: VpcPlacement }): BundledFunction {
-  const container = new Construct(scope, id);
-  const created = createBundledFunction(container, options);
-  acknowledgeNoReservation(container, 'Only the stack\'s custom resource function invokes this function, once per change of its custom resource');
-  acknowledgeInPacks(created.function, DEAD_LETTER_PACKS, 'LambdaDLQ', 'The stack\'s custom resource function invokes this handler synchronously (RequestResponse) and '
-    + 'answers CloudFormation with its error, which fails the deployment. Lambda sends only asynchronous invocations to a dead-letter queue, '
-    + 'so one would stay empty.');
-  return created;
+  const functions = CustomResourceFunction.of(scope, options);
+  const stackPath = Stack.of(scope).node.path;
+  const scopePath = scope.node.path.slice(stackPath.length + 1).split('/').join('-');
+  return createBundledFunction(new Construct(functions, `${scopePath}-${id}`), options);
 }
 
 /** Invoke on exactly the handler, for the role the custom resource function assumes to relay to it (not its versions: the relay invokes the unqualified ARN). */
@@ -194,13 +211,6 @@ export function invokePermission(handler: lambda.IFunction): iam.PolicyStatement
 
 function createLogGroup(scope: Construct, id: string, options: BundledFunctionOptions): logs.LogGroup {
   return new logs.LogGroup(scope, id, { retention: options.logRetention, encryptionKey: options.logEncryptionKey });
-}
-
-/** `invokedBy` says who invokes the functions in `container` and how often. */
-function acknowledgeNoReservation(container: Construct, invokedBy: string): void {
-  acknowledgeInPacks(container, ['HIPAA.Security', 'NIST.800.53.R5'], 'LambdaConcurrency',
-    `${invokedBy}, so its concurrency stays that small without a cap; a reservation would fail the deploy `
-    + 'in an account whose concurrency limit leaves nothing to reserve (new accounts start at 10, and Lambda keeps 100 unreserved).');
 }
 
 function acknowledgeOutsideVpc(fn: lambda.Function, reason: string): void {

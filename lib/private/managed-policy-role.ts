@@ -1,6 +1,7 @@
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { isTracingStatement, SharedFunctionPolicies } from './shared-function-policies';
 
 /** IAM's limit on one customer managed policy document, counted without whitespace. */
 export const MANAGED_POLICY_MAX_CHARS = 6_144;
@@ -42,7 +43,7 @@ const RESOLVED_PSEUDO_PARAMETER_CHARS: { [name: string]: number } = {
  * need more managed policies than IAM's default quota per role.
  *
  * The tracing statement that `lambda.Function` adds for active tracing goes
- * to the stack's shared X-Ray policy instead (see `attachXrayPolicy`).
+ * to the stack's shared X-Ray policy instead (see `SharedFunctionPolicies`).
  */
 export class ManagedPolicyRole extends iam.Role {
   private readonly permissionPolicies: iam.ManagedPolicy[] = [];
@@ -76,7 +77,7 @@ export class ManagedPolicyRole extends iam.Role {
 
   public override addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
     if (isTracingStatement(this, statement)) {
-      return { statementAdded: true, policyDependable: attachXrayPolicy(this) };
+      return { statementAdded: true, policyDependable: SharedFunctionPolicies.of(this).attachXrayTracing(this) };
     }
     const chars = deployedChars(this, statement);
     if (DOCUMENT_OVERHEAD_CHARS + chars > MANAGED_POLICY_MAX_CHARS) {
@@ -97,39 +98,6 @@ export class ManagedPolicyRole extends iam.Role {
     policy.addStatements(statement);
     return { statementAdded: true, policyDependable: policy };
   }
-}
-
-const XRAY_ACTIONS = ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'];
-
-/**
- * The stack's one policy for active tracing, attached to `role`. Every
- * traced function needs the same two actions, which support no
- * resource-level permissions, so one policy (and one acknowledgement of its
- * wildcard) serves them all.
- */
-export function attachXrayPolicy(role: iam.IRole): iam.ManagedPolicy {
-  const stack = Stack.of(role);
-  const id = 'XrayTracingPolicy';
-  const existing = stack.node.tryFindChild(id);
-  let policy = existing instanceof iam.ManagedPolicy ? existing : undefined;
-  if (!policy) {
-    policy = new iam.ManagedPolicy(stack, id, {
-      description: 'Active tracing of the Lambda functions of this stack',
-      statements: [new iam.PolicyStatement({ actions: XRAY_ACTIONS, resources: ['*'] })],
-    });
-    Validations.of(policy).acknowledge({
-      id: 'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
-      reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level permissions.',
-    });
-  }
-  role.addManagedPolicy(policy);
-  return policy;
-}
-
-function isTracingStatement(scope: Construct, statement: iam.PolicyStatement): boolean {
-  const json = Stack.of(scope).resolve(statement.toStatementJson());
-  return json.Effect === 'Allow' && json.Resource === '*' && !json.Condition
-    && Array.isArray(json.Action) && json.Action.length === XRAY_ACTIONS.length && XRAY_ACTIONS.every(action => json.Action.includes(action));
 }
 
 /**
