@@ -19,25 +19,33 @@ function acceptedClasses(engine: DatabaseEngine): string[] {
 }
 
 describe('price coverage of every accepted engine and instance class', () => {
+  /** The RDS families that ec2instances.info's table prices in every size RDS accepts. */
+  const RDS_WHOLE_FAMILIES = ['m4', 'm5', 'm6g', 'r4', 'r5', 'r6g', 't2', 't3'];
+
   /**
-   * The priced classes, engine by engine. Every other accepted class is
-   * unpriced (no cited us-east-1 source was found for it) and the review
-   * lists it by name; a class that loses its price fails here.
+   * The priced classes, engine by engine: every accepted size of the whole
+   * families, the other classes by name, and how many that makes. Every
+   * other accepted class is unpriced (no cited us-east-1 source was found
+   * for it) and the review lists it by name; a class that loses its price
+   * fails here.
    */
-  const PRICED: Record<string, string[]> = {
-    'aurora-postgresql': ['db.r6g.large', 'db.r7g.large', 'db.t3.large', 'db.t4g.medium'],
-    'aurora-mysql': ['db.r4.8xlarge', 'db.r4.large', 'db.r6g.large', 'db.r7g.large', 'db.t3.large', 'db.t3.medium', 'db.t3.small', 'db.t4g.medium'],
-    'postgres': ['db.t3.large', 'db.t4g.medium', 'db.t4g.micro', 'db.t4g.small'],
-    'mysql': ['db.m5.large', 'db.t3.large', 'db.t3.micro', 'db.t3.small', 'db.t4g.small'],
-    'mariadb': ['db.t3.large'],
+  const PRICED: Record<string, { readonly wholeFamilies: string[]; readonly classes: string[]; readonly count: number }> = {
+    'aurora-postgresql': { wholeFamilies: ['r4', 'r5', 'r6g'], classes: ['db.r7g.large', 'db.t3.large', 'db.t3.medium', 'db.t4g.medium'], count: 25 },
+    'aurora-mysql': { wholeFamilies: ['r4', 'r5', 'r6g', 't2'], classes: ['db.r7g.large', 'db.t3.large', 'db.t3.medium', 'db.t3.small', 'db.t4g.medium'], count: 28 },
+    'postgres': { wholeFamilies: RDS_WHOLE_FAMILIES, classes: ['db.t4g.medium', 'db.t4g.micro', 'db.t4g.small'], count: 57 },
+    'mysql': { wholeFamilies: RDS_WHOLE_FAMILIES, classes: ['db.t4g.small'], count: 55 },
+    'mariadb': { wholeFamilies: RDS_WHOLE_FAMILIES, classes: [], count: 54 },
   };
 
   test.each(ENGINES)('%s: exactly the listed classes are priced, every other accepted class is reported as unpriced', (engine, databaseEngine) => {
     const classes = acceptedClasses(databaseEngine);
+    const { wholeFamilies, classes: named, count } = PRICED[engine];
+    const expected = [...classes.filter(instanceClass => wholeFamilies.includes(instanceClass.split('.')[1])), ...named].sort();
     const priced = classes.filter(instanceClass => dbInstanceHour(engine, instanceClass) !== undefined).sort();
-    expect(priced).toEqual(PRICED[engine]);
+    expect(priced).toEqual(expected);
+    expect(priced.length).toBe(count);
     const unpriced = classes.filter(instanceClass => dbInstanceHour(engine, instanceClass) === undefined);
-    expect(unpriced.length).toBe(classes.length - PRICED[engine].length);
+    expect(unpriced.length).toBe(classes.length - count);
   });
 
   test.each(ENGINES)('%s: every accepted class has a vCPU count, so its proxy is always priced', (_engine, databaseEngine) => {
@@ -52,11 +60,38 @@ describe('price coverage of every accepted engine and instance class', () => {
       name: 'RDS for PostgreSQL db.t4g.small', usd: 0.032, unit: 'instance-hour', region: 'us-east-1', takenOn: '2026-12-07',
       source: 'https://infratally.com/articles/aws-rds-pricing-explained-2026.html',
     });
+    expect(dbInstanceHour('postgres', 'db.m6g.large')).toEqual({
+      name: 'RDS for PostgreSQL db.m6g.large', usd: 0.159, unit: 'instance-hour', region: 'us-east-1', takenOn: '2021-08-03',
+      source: 'https://github.com/vantage-sh/ec2instances.info/blob/14ede5a54df6e33be6ccf96ae9cb60e168635844/www/rds/instances.json',
+    });
+  });
+
+  // Read by hand from the us-east-1 entries of the ec2instances.info table, by engine code.
+  test.each([
+    ['aurora-postgresql', 'db.r6g.xlarge', 0.519],
+    ['aurora-postgresql', 'db.r5.24xlarge', 13.92],
+    ['aurora-mysql', 'db.t2.small', 0.041],
+    ['aurora-mysql', 'db.r6g.16xlarge', 8.306],
+    ['postgres', 'db.r6g.large', 0.225],
+    ['postgres', 'db.t3.2xlarge', 0.579],
+    ['mysql', 'db.m4.10xlarge', 3.502],
+    ['mysql', 'db.m6g.large', 0.152],
+    ['mariadb', 'db.r5.large', 0.24],
+    ['mariadb', 'db.t2.micro', 0.017],
+  ])('%s %s costs $%s an hour', (engine, instanceClass, usd) => {
+    expect(dbInstanceHour(engine, instanceClass)?.usd).toBe(usd);
+  });
+
+  test('where a newer source prices a class too, its price and source are the ones given', () => {
+    expect(dbInstanceHour('mysql', 'db.m5.large')).toMatchObject({ usd: 0.171, takenOn: '2026-05-03', source: expect.stringContaining('infracost') });
+    expect(dbInstanceHour('aurora-mysql', 'db.r4.8xlarge')).toMatchObject({ usd: 4.64, takenOn: '2025-03-05', source: expect.stringContaining('infracost') });
+    expect(dbInstanceHour('aurora-postgresql', 'db.r6g.large')).toMatchObject({ usd: 0.26, takenOn: '2026-11-21', source: 'https://aws.amazon.com/rds/aurora/pricing/' });
   });
 
   test('a price is never borrowed from another engine or another size', () => {
     expect(dbInstanceHour('mariadb', 'db.t4g.small')).toBeUndefined();
-    expect(dbInstanceHour('aurora-postgresql', 'db.r6g.xlarge')).toBeUndefined();
+    expect(dbInstanceHour('aurora-postgresql', 'db.t3.small')).toBeUndefined();
+    expect(dbInstanceHour('aurora-postgresql', 'db.r7g.xlarge')).toBeUndefined();
     expect(dbInstanceHour('postgres', 'db.t4g.medium.extra')).toBeUndefined();
     expect(dbInstanceHour('postgres', 't4g.medium')).toBeUndefined();
   });

