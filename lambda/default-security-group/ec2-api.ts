@@ -8,7 +8,7 @@
 import { Sha256 } from '@smithy/core/checksum';
 import { HttpRequest } from '@smithy/core/protocols';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 export type Ec2Action = 'AuthorizeSecurityGroupIngress' | 'AuthorizeSecurityGroupEgress' | 'RevokeSecurityGroupIngress' | 'RevokeSecurityGroupEgress';
 
@@ -73,7 +73,7 @@ export function createEc2Api(options: Ec2ApiOptions): Ec2Api {
   const endpoint = new URL(options.endpoint ?? process.env.AWS_ENDPOINT_URL_EC2 ?? ec2Endpoint(region));
   const timeoutMillis = options.timeoutMillis ?? 10_000;
   const retryDelays = options.retryDelaysMillis ?? [1_000, 3_000];
-  const signer = new SignatureV4({ service: 'ec2', region, credentials: options.credentials, sha256: Sha256 });
+  const signer = new SignatureV4({ service: 'ec2', region, credentials: keptUntilExpiry(options.credentials), sha256: Sha256 });
 
   async function send(action: Ec2Action, parameters: Record<string, string>): Promise<void> {
     const body = new URLSearchParams({ Action: action, Version: API_VERSION, ...parameters }).toString();
@@ -111,6 +111,20 @@ export function createEc2Api(options: Ec2ApiOptions): Ec2Api {
         await new Promise(resolve => setTimeout(resolve, retryDelays[attempt]));
       }
     }
+  };
+}
+
+/** How long before they expire credentials are renewed, as AWS's clients renew them. */
+const CREDENTIALS_RENEWAL_MILLIS = 5 * 60_000;
+
+/** The provider's credentials, kept until shortly before they expire: the signer asks for them at each request, which would assume the role each time. */
+function keptUntilExpiry(provider: AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
+  let kept: AwsCredentialIdentity | undefined;
+  return async () => {
+    if (kept === undefined || (kept.expiration !== undefined && kept.expiration.getTime() - Date.now() < CREDENTIALS_RENEWAL_MILLIS)) {
+      kept = await provider();
+    }
+    return kept;
   };
 }
 
