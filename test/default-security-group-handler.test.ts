@@ -253,6 +253,16 @@ describe('createHandler with the EC2 Query API', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  test('a request that cannot connect fails with the connection's error', async () => {
+    ec2 = new Ec2Api();
+    const closed = await ec2.endpoint();
+    await ec2.stop();
+    const api = createEc2Api({ credentials: async () => ASSUMED, region: 'eu-west-1', endpoint: closed, retryDelaysMillis: [0, 0] });
+
+    await expect(createHandler({ ec2: api })(event())).rejects.toThrow(
+      new RegExp(`^${GROUP}: EC2 refused RevokeSecurityGroupEgress: RequestFailed: RevokeSecurityGroupEgress could not reach 127\\.0\\.0\\.1:\\d+: connect ECONNREFUSED`));
+  });
+
   test('fails naming the missing properties without calling EC2', async () => {
     await expect(handle([], event({}, { DefaultSecurityGroupId: '', Account: undefined }))).rejects.toThrow(
       'default security group: missing resource properties: DefaultSecurityGroupId, Account');

@@ -87,13 +87,16 @@ export function createEc2Api(options: Ec2ApiOptions): Ec2Api {
       body,
     }));
     let response: Response;
+    let text: string;
     try {
       response = await fetch(endpoint, { method: 'POST', headers: signed.headers, body, signal: AbortSignal.timeout(timeoutMillis) });
+      text = await response.text();
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMillis / 1000} s` : (error as Error).message;
+      // fetch reports a refused connection or an unknown host as 'fetch failed', with the reason in its cause.
+      const { name, message, cause } = error as Error & { cause?: Error };
+      const reason = name === 'TimeoutError' ? `no answer within ${timeoutMillis / 1000} s` : cause?.message ?? message;
       throw ec2Error('RequestFailed', `${action} could not reach ${endpoint.host}: ${reason}`, true);
     }
-    const text = await response.text();
     if (!response.ok) {
       const code = xmlElement(text, 'Code') ?? `HTTP${response.status}`;
       throw ec2Error(code, `${action}: ${xmlElement(text, 'Message') ?? text.slice(0, 500)}`, response.status >= 500 || RETRYABLE_CODES.has(code));
