@@ -8,38 +8,18 @@
  * like STS.
  */
 import * as http from 'http';
-import { AddressInfo } from 'net';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { createRoleAssumer } from '../lambda/custom-resource/assume-role';
 import { createDispatcher } from '../lambda/custom-resource/handler';
 import { createRelay } from '../lambda/custom-resource/relay';
 import { answeringCloudFormation, CustomResourceHandler, RESPONSE_MAX_BYTES } from '../lambda/custom-resource/response';
+import { LocalApi } from './support/local-aws-api';
 
 interface Put {
   readonly contentType: string | undefined;
   readonly body: Record<string, any>;
   readonly bytes: number;
-}
-
-/** A local stand-in for an AWS endpoint: `answer` gets each request with its whole body. */
-abstract class LocalApi {
-  private readonly server = http.createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', chunk => chunks.push(chunk));
-    request.on('end', () => this.answer(request, Buffer.concat(chunks), response));
-  });
-
-  async endpoint(): Promise<string> {
-    await new Promise<void>(resolve => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-
-  stop(): Promise<void> {
-    return new Promise(resolve => this.server.close(() => resolve()));
-  }
-
-  protected abstract answer(request: http.IncomingMessage, body: Buffer, response: http.ServerResponse): void;
 }
 
 /** The response URL: answers each PUT with the next status of the script (the last one repeating). */

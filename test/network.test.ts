@@ -9,11 +9,12 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { NagRuleCompliance, rules } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import {
   AppParameters, DatabaseBootstrap, DatabaseFunction, DatabaseFunctionProps, DatabaseNetwork, DatabaseNetworkProps, ExistingInterfaceEndpoint, GatewayEndpoint, ProxiedDatabase,
 } from '../lib';
-import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, template, testApp, testStack } from './support/app';
+import { HANDLER_ENTRY, inlineFunction, LOCK_FILE, resourcePermissions, template, testApp, testStack } from './support/app';
 
 /** Subnet ids in EC2's format: kind 1 = isolated, 2 = private, 3 = public. */
 const subnetId = (kind: number, zone: number) => `subnet-0${kind}${zone}00000000000000`;
@@ -93,6 +94,41 @@ describe('DatabaseNetwork defaults', () => {
     t.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
   });
 
+  test('closes the VPC\'s default security group with the stack\'s custom resource function, not aws-cdk-lib\'s provider', () => {
+    const functions = Object.keys(t.findResources('AWS::Lambda::Function'));
+    expect(functions).toEqual([expect.stringMatching(/^CdkServerlessRdsCustomResourcesHandler/)]);
+    expect(Object.keys(t.toJSON().Resources).filter(id => id.startsWith('CustomVpcRestrictDefaultSGCustomResourceProvider'))).toEqual([]);
+    const [[id, resource]] = Object.entries(t.findResources('Custom::VpcRestrictDefaultSG'));
+    // aws-cdk-lib's construct path and so its logical id: an earlier deployment's resource is never deleted separately (which would re-open the group).
+    expect(id).toMatch(/^NetworkVpcRestrictDefaultSecurityGroupCustomResource[0-9A-F]{8}$/);
+    expect(resource.Properties).toEqual({
+      ServiceToken: { 'Fn::GetAtt': [functions[0], 'Arn'] },
+      DefaultSecurityGroupId: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkVpc[0-9A-F]{8}$/), 'DefaultSecurityGroup'] },
+      Account: { Ref: 'AWS::AccountId' },
+      PermissionsRoleArn: { 'Fn::GetAtt': [expect.stringMatching(/^NetworkVpcRestrictDefaultSecurityGroupCustomResourceRole/), 'Arn'] },
+    });
+  });
+
+  test('the default security group resource\'s role may add and remove rules of that one group only', () => {
+    const [resource] = Object.values(t.findResources('Custom::VpcRestrictDefaultSG'));
+    const vpcId = resource.Properties.DefaultSecurityGroupId['Fn::GetAtt'][0];
+    expect(resourcePermissions(t, resource as Parameters<typeof resourcePermissions>[1]).statements).toEqual([{
+      Effect: 'Allow',
+      Action: ['ec2:AuthorizeSecurityGroupEgress', 'ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress'],
+      Resource: {
+        'Fn::Join': ['', [
+          'arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':security-group/',
+          { 'Fn::GetAtt': [vpcId, 'DefaultSecurityGroup'] },
+        ]],
+      },
+    }]);
+  });
+
+  test('cdk-nag\'s VPCDefaultSecurityGroupClosed rule finds the VPC\'s default security group closed', () => {
+    const cfnVpc = network.vpc.node.defaultChild as ec2.CfnVPC;
+    expect(rules.vpc.VPCDefaultSecurityGroupClosed(cfnVpc)).toBe(NagRuleCompliance.COMPLIANT);
+  });
+
   test('places functions and the database in the isolated subnets', () => {
     expect(network.vpc.selectSubnets(network.functionSubnets).subnets).toEqual(network.vpc.isolatedSubnets);
     expect(network.vpc.selectSubnets(network.databaseSubnets).subnets).toEqual(network.vpc.isolatedSubnets);
@@ -129,6 +165,7 @@ describe('DatabaseNetwork options', () => {
     t.resourceCountIs('AWS::EC2::VPC', 0);
     t.resourceCountIs('AWS::EC2::FlowLog', 0);
     t.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
+    t.resourceCountIs('Custom::VpcRestrictDefaultSG', 0);
     expect(network.flowLog).toBeUndefined();
     expect(vpc.selectSubnets(network.databaseSubnets).subnetIds).toEqual([subnetId(1, 0), subnetId(1, 1)]);
     // Functions prefer private subnets with egress when the VPC has them.

@@ -4,7 +4,7 @@
  * asynchronously; it picks the handler by the request's ResourceType and
  * answers CloudFormation itself (see ./response).
  *
- * Runs outside the VPC: it calls AWS APIs (RDS, Lambda) and the pre-signed
+ * Runs outside the VPC: it calls AWS APIs (RDS, Lambda, EC2) and the pre-signed
  * S3 response URL, which the isolated subnets have no route to. The database
  * bootstrap, which must run in the VPC, is invoked through ./relay. Each
  * request is handled with the credentials of the resource's own role
@@ -18,6 +18,8 @@ import { createRoleAssumer } from './assume-role';
 import { RemainingTime } from './polling';
 import { createRelay } from './relay';
 import { answeringCloudFormation, CustomResourceHandler } from './response';
+import { createEc2Api } from '../default-security-group/ec2-api';
+import { createHandler as createDefaultSecurityGroup } from '../default-security-group/handler';
 import { createHandler as createFunctionConcurrency } from '../function-concurrency/handler';
 import { createLambdaApi } from '../function-concurrency/lambda-api';
 import { createHandler as createProxyReadiness } from '../proxy-readiness/handler';
@@ -46,4 +48,5 @@ export const handler = answeringCloudFormation(createDispatcher({
   'Custom::ProxyTargetsAvailable': credentials => createProxyReadiness({ rds: new RDSClient({ credentials }) }),
   'Custom::FunctionConcurrency': credentials => createFunctionConcurrency({ lambda: createLambdaApi(new LambdaClient({ credentials })) }),
   'Custom::DatabaseBootstrap': credentials => createRelay({ lambda: new LambdaClient({ credentials }) }),
+  'Custom::VpcRestrictDefaultSG': credentials => createDefaultSecurityGroup({ ec2: createEc2Api({ credentials }) }),
 }, createRoleAssumer()));

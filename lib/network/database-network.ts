@@ -1,4 +1,4 @@
-import { Annotations, Arn, ArnFormat, Aspects, Aws, CfnResource, IAspect, RemovalPolicy, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Arn, ArnFormat, Aspects, Aws, CfnResource, IAspect, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
 import { acknowledgeInPacks } from '../private/acknowledgements';
+import { createLibraryCustomResource } from '../private/custom-resource';
 import { ManagedPolicyRole } from '../private/managed-policy-role';
 import { eniCombinations, placementOf } from './private/eni-placement';
 import { createKey } from '../private/keys';
@@ -380,9 +381,9 @@ export class DatabaseNetwork extends Construct {
       maxAzs: props.maxAzs ?? 2,
       natGateways,
       subnetConfiguration,
-      restrictDefaultSecurityGroup: true,
+      restrictDefaultSecurityGroup: false,
     });
-    this.hardenDefaultSecurityGroupProvider();
+    this.restrictDefaultSecurityGroup(vpc);
     for (const subnet of vpc.publicSubnets) {
       acknowledgeInPacks(subnet, ['HIPAA.Security', 'NIST.800.53.R5', 'PCI.DSS.321'], 'VPCNoUnrestrictedRouteToIGW',
         'Public subnets exist only when natGateways > 0 and hold only the NAT gateways, whose default route to the internet gateway is how functions reach the internet; functions, proxy and database may not be placed in them (checked at synth).');
@@ -391,38 +392,25 @@ export class DatabaseNetwork extends Construct {
   }
 
   /**
-   * `restrictDefaultSecurityGroup` removes the rules of the VPC's default
-   * security group with a stack-wide aws-cdk-lib provider function. Out of
-   * the box its role carries the AWS managed AWSLambdaBasicExecutionRole
-   * (logs on every log group) and it logs to an unencrypted group kept
-   * forever. Here it logs to an encrypted group with retention, and its role
-   * may write to that group only.
+   * Removes the rules of the VPC's default security group, so that nothing
+   * placed in the VPC without a security group of its own can talk to
+   * anything, with the stack's custom resource function rather than
+   * aws-cdk-lib's `restrictDefaultSecurityGroup` (a second function with a
+   * managed-policy role and a log group kept forever). The construct id and
+   * resource type are aws-cdk-lib's, which cdk-nag's
+   * VPCDefaultSecurityGroupClosed rule looks for.
    */
-  private hardenDefaultSecurityGroupProvider(): void {
-    const provider = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
-    if (!provider || provider.node.tryFindChild('LogGroup')) {
-      return;
-    }
-    const role = provider.node.findChild('Role') as CfnResource;
-    const handler = provider.node.findChild('Handler') as CfnResource;
-    const logGroup = new logs.LogGroup(provider, 'LogGroup', {
-      retention: this.logRetention,
-      encryptionKey: this.logEncryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    role.addPropertyDeletionOverride('ManagedPolicyArns');
-    const policy = new iam.CfnManagedPolicy(provider, 'LogPolicy', {
-      description: 'Lets the provider that restricts the default security group write to its own log group',
-      roles: [role.ref],
-      policyDocument: new iam.PolicyDocument({
-        statements: [new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] })],
-      }),
-    });
-    handler.addPropertyOverride('LoggingConfig', { LogGroup: logGroup.logGroupName });
-    handler.addResourceDependency(policy);
-    Validations.of(provider).acknowledge({
-      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
-      reason: 'aws-cdk-lib\'s deploy-time provider that removes the rules of the VPC\'s default security group. It only calls the EC2 API, reads no data, and runs during deployments only; inside this VPC (no NAT, no EC2 endpoint) it could not reach the EC2 API.',
+  private restrictDefaultSecurityGroup(vpc: ec2.Vpc): void {
+    const stack = Stack.of(this);
+    createLibraryCustomResource(vpc, 'RestrictDefaultSecurityGroupCustomResource', {
+      resourceType: 'Custom::VpcRestrictDefaultSG',
+      properties: { DefaultSecurityGroupId: vpc.vpcDefaultSecurityGroup, Account: stack.account },
+      permissions: [new iam.PolicyStatement({
+        actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:AuthorizeSecurityGroupEgress', 'ec2:RevokeSecurityGroupIngress', 'ec2:RevokeSecurityGroupEgress'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: vpc.vpcDefaultSecurityGroup })],
+      })],
+      logRetention: this.logRetention,
+      logEncryptionKey: this.logEncryptionKey,
     });
   }
 
