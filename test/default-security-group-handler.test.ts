@@ -253,7 +253,7 @@ describe('createHandler with the EC2 Query API', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  test('a request that cannot connect fails with the connection's error', async () => {
+  test("a request that cannot connect fails with the connection's error", async () => {
     ec2 = new Ec2Api();
     const closed = await ec2.endpoint();
     await ec2.stop();

@@ -42,11 +42,13 @@ describe('reference app', () => {
     ]));
   });
 
-  test('declares the acknowledgements the README counts per reference stack (distinct construct and reason), none on a stack', () => {
+  test('declares at most 10 acknowledgements per reference stack (distinct construct and reason), as many as the README counts, none on a stack', () => {
     // The README's table lists each one; a change in either direction updates both.
-    const expected: Record<string, number> = { ReferenceLayer: 0, ReferenceApi: 14, ReferenceWorker: 14, ReferenceMonitoring: 0 };
+    const expected: Record<string, number> = { ReferenceLayer: 0, ReferenceApi: 10, ReferenceWorker: 10, ReferenceMonitoring: 0 };
     for (const stack of [layer, api, worker, monitoring]) {
       const declarations = acknowledgementDeclarations(pluginReports, stack.stackName);
+      expect({ stack: stack.stackName, declarations: declarations.length <= 10 ? 'at most 10' : declarations })
+        .toEqual({ stack: stack.stackName, declarations: 'at most 10' });
       // The whole list when the count differs, so the failure shows what changed.
       expect({ stack: stack.stackName, declarations: declarations.length === expected[stack.stackName] ? declarations.length : declarations })
         .toEqual({ stack: stack.stackName, declarations: expected[stack.stackName] });

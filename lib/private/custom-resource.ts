@@ -163,11 +163,12 @@ class CustomResourceFunction extends Construct {
     super(stack, CUSTOM_RESOURCE_FUNCTION_ID);
     const created = createBundledFunction(this, {
       handler: 'custom-resource',
-      description: 'Answers the cdk-serverless-rds custom resources of this stack: proxy readiness, function concurrency, database bootstrap (relayed)',
+      description: 'Answers the cdk-serverless-rds custom resources of this stack: proxy readiness, function concurrency, the VPC\'s default security group, database bootstrap (relayed)',
       timeout: CUSTOM_RESOURCE_TIMEOUT,
       logRetention: settings.logRetention,
       logEncryptionKey: settings.logEncryptionKey,
-      outsideVpcReason: 'The function only calls AWS APIs (STS AssumeRole, RDS DescribeDBProxyTargets, the Lambda API) and CloudFormation\'s pre-signed response URL in S3; '
+      outsideVpcReason: 'The function only calls AWS APIs (STS AssumeRole, RDS DescribeDBProxyTargets, the Lambda API, EC2 Authorize/RevokeSecurityGroupIngress/Egress on the VPC\'s default security group) '
+        + 'and CloudFormation\'s pre-signed response URL in S3; '
         + 'it never connects to the database, and the isolated subnets have no route to those APIs. The database bootstrap, which does, runs in the VPC and is invoked through it.',
     });
     this.function = created.function;
