@@ -391,7 +391,7 @@ describe('publishing a ProxiedDatabase to Parameter Store', () => {
     const { stack, database } = publisher();
     database.allowProxyLogin('reports_user');
     const proxyPolicy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::ManagedPolicy'))
-      .find(policy => JSON.stringify(policy.Properties.Roles).includes(stack.getLogicalId(database.proxyRole.node.defaultChild as iam.CfnRole)));
+      .find(policy => JSON.stringify(policy.Properties.Roles ?? []).includes(stack.getLogicalId(database.proxyRole.node.defaultChild as iam.CfnRole)));
     expect(JSON.stringify(proxyPolicy)).toContain('/reports_user"');
 
     const secretsStack = new Stack(testApp(), 'Secrets');
