@@ -21,12 +21,18 @@ export interface TestAppOptions {
   readonly context?: Record<string, unknown>;
   /** Where the assembly goes. Default: a new folder in TMPDIR. */
   readonly outdir?: string;
+  /**
+   * Run aws-cdk-lib's CloudFormation rules at synth, as `cdk synth` does.
+   * Default: on for `testApp`, off for `testStack` (see there).
+   */
+  readonly cloudFormationRules?: boolean;
 }
 
 /** An App with the same context as `cdk synth`, without bundling unless asked. */
 export function testApp(options: TestAppOptions = {}): App {
   return new App({
     outdir: options.outdir,
+    builtinCloudFormationValidation: options.cloudFormationRules ?? true,
     context: {
       ...cdkJsonContext(),
       ...(options.bundling ? {} : { 'aws:cdk:bundling-stacks': [] }),
@@ -35,9 +41,15 @@ export function testApp(options: TestAppOptions = {}): App {
   });
 }
 
-/** A stack in a fresh test app. */
+/**
+ * A stack in a fresh test app, for fine-grained assertions on one
+ * configuration. aws-cdk-lib's CloudFormation rules stay off unless asked
+ * for: they take about a third of each synth, and the compliance tests run
+ * them with every other check on each engine, network, bootstrap and Lambda
+ * variant, the reference app and the imports (all built with `testApp`).
+ */
 export function testStack(options: TestAppOptions = {}): Stack {
-  return new Stack(testApp(options), 'Test');
+  return new Stack(testApp({ cloudFormationRules: false, ...options }), 'Test');
 }
 
 /** Synthesize the stack's template (runs aspects and validations). */
