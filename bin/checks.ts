@@ -28,7 +28,7 @@ const RESOURCE_TYPE = /AWS::[A-Za-z0-9]+::[A-Za-z0-9]+/g;
  * names and is skipped for a template without them, yet cfn-guard reads and
  * evaluates every file against every template, about 4 s for one reference
  * stack. Run with the files that name a type of the templates (or no type),
- * the findings are the same (test/synth-checks.test.ts compares them) in
+ * the findings are the same (test/checks.test.ts compares them) in
  * about a third of the time.
  */
 export class ControlTowerGuardRules implements IPolicyValidationPlugin {
@@ -37,14 +37,27 @@ export class ControlTowerGuardRules implements IPolicyValidationPlugin {
   public readonly name = this.all.name;
   public readonly version = this.all.version;
   public readonly ruleIds = this.all.ruleIds;
-  private readonly rules = ruleFiles(CONTROL_TOWER_RULES).map(file => ({ file, types: new Set(fs.readFileSync(file, 'utf8').match(RESOURCE_TYPE) ?? []) }));
 
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
     const types = new Set(context.templatePaths.flatMap(template =>
       Object.values<{ Type?: string }>(JSON.parse(fs.readFileSync(template, 'utf8')).Resources ?? {}).map(resource => resource.Type)));
-    const rules = this.rules.filter(rule => rule.types.size === 0 || [...rule.types].some(type => types.has(type))).map(rule => rule.file);
+    const rules = controlTowerRules().filter(rule => rule.types.size === 0 || [...rule.types].some(type => types.has(type))).map(rule => rule.file);
     return rules.length === 0 ? { success: true, violations: [] } : new CfnGuardValidator({ controlTowerRulesEnabled: false, rules }).validate(context);
   }
+}
+
+/** A Control Tower rule file and the resource types it names. */
+interface RuleFile {
+  readonly file: string;
+  readonly types: ReadonlySet<string>;
+}
+
+/** Read once per process: every app of the tests attaches the checks. */
+let ruleTypes: RuleFile[] | undefined;
+
+function controlTowerRules(): RuleFile[] {
+  ruleTypes ??= ruleFiles(CONTROL_TOWER_RULES).map(file => ({ file, types: new Set(fs.readFileSync(file, 'utf8').match(RESOURCE_TYPE) ?? []) }));
+  return ruleTypes;
 }
 
 function ruleFiles(folder: string): string[] {
