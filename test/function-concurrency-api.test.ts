@@ -9,12 +9,12 @@
  */
 import * as fs from 'fs';
 import * as http from 'http';
-import { AddressInfo } from 'net';
 import * as path from 'path';
 import { InvalidParameterValueException, LambdaClient, ResourceNotFoundException, TooManyRequestsException } from '@aws-sdk/client-lambda';
 import { createLambdaApi, FunctionConcurrencyApi } from '../lambda/function-concurrency/lambda-api';
 import { runIsolated } from './support/isolated-node';
-import { HOST, PROJECT_ROOT } from './support/local-server';
+import { LocalApi } from './support/local-aws-api';
+import { PROJECT_ROOT } from './support/local-server';
 
 const FUNCTION = 'app-Items-abc123';
 const ROLE = 'arn:aws:iam::123456789012:role/app-ItemsConcurrencySettingsRole-abc';
@@ -57,27 +57,26 @@ const assumedRole = (): Answer => ({
 const configNotFound = () => lambdaError(404, 'ProvisionedConcurrencyConfigNotFoundException', 'No Provisioned Concurrency Config found for this function');
 const throttled = () => lambdaError(429, 'TooManyRequestsException', 'Rate exceeded', { Reason: 'CallerRateLimitExceeded' });
 
-let server: http.Server;
+/** Lambda (and STS, for the bundled function): records each request and answers with the next answer, 200 `{}` when none is left. */
+class LambdaApi extends LocalApi {
+  protected answer(request: http.IncomingMessage, raw: Buffer, response: http.ServerResponse): void {
+    received.push({ method: request.method!, url: request.url!, headers: request.headers, body: raw.toString('utf8') });
+    const answer = answers.shift() ?? { status: 200, body: {} };
+    response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    response.end(answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
+  }
+}
+
+const server = new LambdaApi();
 let endpoint: string;
 let received: Received[];
 let answers: Answer[];
 
 beforeAll(async () => {
-  server = http.createServer((request, response) => {
-    let body = '';
-    request.on('data', chunk => { body += chunk; });
-    request.on('end', () => {
-      received.push({ method: request.method!, url: request.url!, headers: request.headers, body });
-      const answer = answers.shift() ?? { status: 200, body: {} };
-      response.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      response.end(answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
-    });
-  });
-  await new Promise<void>(resolve => server.listen(0, HOST, resolve));
-  endpoint = `http://${HOST}:${(server.address() as AddressInfo).port}`;
+  endpoint = await server.endpoint();
 });
 
-afterAll(() => new Promise(resolve => server.close(resolve)));
+afterAll(() => server.stop());
 
 beforeEach(() => {
   received = [];
